@@ -1,0 +1,39 @@
+/* medsam-tools I/O library: NIfTI-1 and NIfTI-2 volumes (.nii, .nii.gz),
+ * through nifti_clib.
+ *
+ * A volume becomes an array in (z, y, x) order: element [k][j][i] is voxel
+ * (i, j, k) in file storage order, no reorientation (SimpleITK's
+ * GetArrayFromImage).  Stored values are scaled by scl_slope/scl_inter when
+ * scl_slope is finite, non-zero and (slope, inter) != (1, 0); scaled integer
+ * data is returned as float32 (what ITK does).  Unscaled data keeps its type.
+ * Only 2D/3D images (dim[0] <= 3, or higher dims of size 1) are accepted.
+ */
+#ifndef MS_NIFTI_H
+#define MS_NIFTI_H
+
+#include "ms_array.h"
+
+typedef struct ms_volume {
+    ms_array a;          /* (z, y, x); 2D images come back as (1, y, x) */
+    double spacing[3];   /* pixdim[1..3]: x, y, z (mm) */
+    /* qform/sform kept for writing back outputs in the same space */
+    int qform_code, sform_code;
+    float quatern[6];    /* b, c, d, qoffset x, y, z */
+    float qfac;
+    float srow[3][4];
+} ms_volume;
+
+int ms_nifti_read(const char *path, ms_volume *out, const ms_limits *lim, ms_err *err);
+
+/* Header only: dtype (after scaling rule) and shape, no voxel data read. */
+int ms_nifti_peek(const char *path, ms_volume *out, const ms_limits *lim, ms_err *err);
+
+/* Write a u8 / i16 / f32 (z,y,x) array as NIfTI-1 (.nii or .nii.gz by suffix),
+ * with the given spacing (x, y, z).  If `like` is non-NULL its qform/sform are
+ * copied.  Atomic (temp + rename). */
+int ms_nifti_write(const char *path, const ms_array *a, const double spacing[3],
+                   const ms_volume *like, ms_err *err);
+
+void ms_volume_free(ms_volume *v);
+
+#endif

@@ -1,0 +1,48 @@
+/* medsam-tools I/O library: numpy .npz archives (zip of NAME.npy members),
+ * through libzip.
+ *
+ * Reader: stored and deflated members, zip64.  A member's declared
+ * uncompressed size is checked against the limits before any allocation, and
+ * the data is streamed from the zip into the array (a zip bomb cannot exhaust
+ * memory: we never inflate more than the declared, limit-checked size).
+ *
+ * Writer: like np.savez_compressed (deflate; level selectable) or np.savez
+ * (stored); files written to a temp file in the target folder, fsync'd, then
+ * renamed over the destination.
+ */
+#ifndef MS_NPZ_H
+#define MS_NPZ_H
+
+#include "ms_array.h"
+
+typedef struct ms_npz ms_npz; /* an open archive for reading */
+
+int ms_npz_open(const char *path, ms_npz **out, const ms_limits *lim, ms_err *err);
+void ms_npz_close(ms_npz **z);   /* NULLs *z; safe on NULL */
+
+/* Number of members and the i-th member's array name (".npy" stripped). */
+int ms_npz_count(const ms_npz *z);
+const char *ms_npz_name(const ms_npz *z, int i);
+int ms_npz_has(const ms_npz *z, const char *name);
+
+/* Read the member NAME.npy.  MS_ENOTFOUND (with "file: no array 'name'") if absent. */
+int ms_npz_read(ms_npz *z, const char *name, ms_array *out, ms_err *err);
+
+/* Header-only look at a member: dtype and shape without reading the data. */
+int ms_npz_peek(ms_npz *z, const char *name, ms_array *shape_only, ms_err *err);
+
+/* Convenience: open, read one member, close. */
+int ms_npz_load(const char *path, const char *name, ms_array *out,
+                const ms_limits *lim, ms_err *err);
+
+typedef struct ms_npz_entry {
+    const char *name;       /* array name, ".npy" appended in the archive */
+    const ms_array *array;
+} ms_npz_entry;
+
+/* level: -1 = stored (np.savez); 0..9 deflate level (np.savez_compressed uses
+ * zlib's default, 6). Atomic: temp file + fsync + rename. */
+int ms_npz_write(const char *path, const ms_npz_entry *entries, int n, int level,
+                 ms_err *err);
+
+#endif

@@ -1,0 +1,1 @@
+/* placeholder: not yet written */

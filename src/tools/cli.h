@@ -1,0 +1,66 @@
+/* What the medsam-* executables share: messages, exit codes, folder listing,
+ * sharding (--shard K/N), a progress bar and a pool of case workers.
+ *
+ * Exit codes (documented in every man page):
+ *   0  success
+ *   1  a runtime error (bad input file, failed write); in folder mode: at
+ *      least one case failed, the others were still processed
+ *   2  usage error (bad option or argument)
+ */
+#ifndef MS_CLI_H
+#define MS_CLI_H
+
+#include <stddef.h>
+#include "ms_error.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+/* Set the program name used as the prefix of every message. */
+void cli_init(const char *prog);
+const char *cli_prog(void);
+
+/* "prog: message\n" on stderr (one fprintf, so lines from threads don't mix). */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "prog: message" and "Try 'prog --help' for more information."; returns 2. */
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "prog (medsam-tools) VERSION" on stdout. */
+void cli_print_version(void);
+
+/* Strict integer / double parsing of a whole string, within [min, max]. */
+int cli_parse_long(const char *s, long min, long max, long *out);
+int cli_parse_double(const char *s, double *out);
+/* "1,2,12" -> list of ints in [0,255]; returns count or -1 on a bad list. */
+int cli_parse_labels(const char *s, int *out, int cap);
+
+/* --shard K/N: 0 <= K < N.  Returns 0 or -1. */
+int cli_parse_shard(const char *s, int *k, int *n);
+
+/* Regular files in dir whose names end in suffix, sorted by byte order (as
+ * Python's sorted()).  *names is a NULL-free array of malloc'd names (not paths). */
+int cli_list_dir(const char *dir, const char *suffix, char ***names, size_t *n, ms_err *err);
+void cli_free_list(char **names, size_t n);
+/* Keep entries i with i % shard_n == shard_k (deterministic over the sorted
+ * list); compacts in place, frees the others. */
+void cli_apply_shard(char **names, size_t *n, int shard_k, int shard_n);
+
+/* "dir/name" in a new malloc'd string. */
+char *cli_join(const char *dir, const char *name);
+/* Name without directory, and without `suffix` if it ends with it (malloc'd). */
+char *cli_stem(const char *path, const char *suffix);
+
+/* Progress bar on stderr, only when stderr is a terminal and !quiet. Thread-safe. */
+typedef struct cli_progress cli_progress;
+cli_progress *cli_progress_new(const char *label, size_t total, int quiet);
+void cli_progress_tick(cli_progress *p);
+void cli_progress_free(cli_progress **p);   /* finishes the line */
+
+/* Run fn(i, ctx) for i in [0, n) on `jobs` threads (jobs <= 0: online CPUs).
+ * fn returns 0 on success.  Ticks p after each case.  Returns the number of
+ * failed cases. */
+size_t cli_run_jobs(size_t n, int jobs, int (*fn)(size_t i, void *ctx), void *ctx,
+                    cli_progress *p);
+
+#endif
