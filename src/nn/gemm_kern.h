@@ -1,0 +1,40 @@
+/* Internal: the GEMM micro-kernel interface shared by gemm.c and the SIMD
+ * variants (x86/kernels_avx2.c, x86/kernels_avx512.c, arm/kernels_neon.c).
+ *
+ * Packed A: micro-panels of MR rows, element (r, k) at a[k*MR + r].
+ * Packed B: micro-panels of NR columns, element (k, c) at b[k*NR + c].
+ * Edges are zero padded, so every tile runs the same instructions.
+ *
+ * ukr(kc, a, b, c, ldc, load): the MR x NR tile c (leading dim ldc)
+ *   becomes (load ? c : 0) + sum_{k<kc} a(:,k) b(k,:), accumulated with one
+ *   fused multiply-add per k in increasing k, so an element's value depends
+ *   only on K, never on blocking or threads.
+ * epi(c, ldc, m, n, i0, j0, e): the epilogue on an m x n block of C whose
+ *   top-left element is C(i0, j0).
+ */
+#ifndef MSNN_GEMM_KERN_H
+#define MSNN_GEMM_KERN_H
+
+#include <stddef.h>
+#include "gemm.h"
+
+typedef void (*msnn__ukr_fn)(int kc, const float *a, const float *b, float *c,
+                             ptrdiff_t ldc, int load);
+typedef void (*msnn__epi_fn)(float *c, ptrdiff_t ldc, int m, int n, int i0, int j0,
+                             const msnn_epi *e);
+
+typedef struct msnn__gemm_kernel {
+    const char *name;
+    int level;              /* MSNN_CPU_* */
+    int mr, nr;             /* register tile */
+    int kc, mc, nc;         /* cache blocking */
+    msnn__ukr_fn ukr;
+    msnn__epi_fn epi;
+} msnn__gemm_kernel;
+
+/* Filled by the SIMD files (only those compiled for the host). */
+void msnn__gemm_kernel_avx2(msnn__gemm_kernel *k);
+void msnn__gemm_kernel_avx512(msnn__gemm_kernel *k);
+void msnn__gemm_kernel_neon(msnn__gemm_kernel *k);
+
+#endif
