@@ -1,1 +1,456 @@
-/* placeholder: not yet written */
+/* numpy .npz archives through libzip.
+ *
+ * Reading streams one member at a time: the npy header is read first, its
+ * data size checked against the limits and against the size the zip
+ * directory declares, and only then is the destination allocated and filled
+ * with zip_fread.  We never ask libzip for more than the declared size plus
+ * one byte (to detect a member that inflates past its declared size).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zip.h>
+
+#include "ms_npy.h"
+#include "ms_npz.h"
+#include "ms_outfile.h"
+#include "npy_priv.h"
+
+struct ms_npz {
+    zip_t *za;
+    char *path;
+    ms_limits lim;
+    int n;
+    char **names;          /* array names: member names minus ".npy" */
+    zip_uint64_t *index;   /* libzip index of each */
+};
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+static int zip_code_to_ms(int ze)
+{
+    switch (ze) {
+    case ZIP_ER_NOENT: return MS_ENOTFOUND;
+    case ZIP_ER_MEMORY: return MS_ENOMEM;
+    case ZIP_ER_OPEN: case ZIP_ER_READ: case ZIP_ER_SEEK: case ZIP_ER_WRITE:
+    case ZIP_ER_CLOSE: case ZIP_ER_RENAME: case ZIP_ER_TMPOPEN: case ZIP_ER_REMOVE:
+        return MS_EIO;
+    case ZIP_ER_COMPNOTSUPP: case ZIP_ER_ENCRNOTSUPP: case ZIP_ER_NOPASSWD:
+    case ZIP_ER_OPNOTSUPP:
+        return MS_EUNSUPP;
+    default: return MS_EFORMAT;
+    }
+}
+
+static const char *ends_npy(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 4 && strcmp(s + n - 4, ".npy") == 0 ? s + n - 4 : NULL;
+}
+
+int ms_npz_open(const char *path, ms_npz **out, const ms_limits *lim, ms_err *err)
+{
+    ms_npz *z = NULL;
+    int ze = 0, rc;
+    zip_int64_t n;
+
+    *out = NULL;
+    z = calloc(1, sizeof *z);
+    if (!z || !(z->path = dup_str(path))) {
+        rc = ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
+        goto fail;
+    }
+    if (lim)
+        z->lim = *lim;
+    z->za = zip_open(path, ZIP_RDONLY, &ze);
+    if (!z->za) {
+        zip_error_t e;
+        zip_error_init_with_code(&e, ze);
+        rc = ms_seterr(err, zip_code_to_ms(ze), "%s: %s", path,
+                       ze == ZIP_ER_NOZIP ? "not an npz (zip) file" : zip_error_strerror(&e));
+        zip_error_fini(&e);
+        goto fail;
+    }
+    n = zip_get_num_entries(z->za, 0);
+    if (n < 0 || n > 1000000) {
+        rc = ms_seterr(err, MS_EFORMAT, "%s: bad number of zip members", path);
+        goto fail;
+    }
+    z->names = calloc((size_t)n + 1, sizeof *z->names);
+    z->index = calloc((size_t)n + 1, sizeof *z->index);
+    if (!z->names || !z->index) {
+        rc = ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
+        goto fail;
+    }
+    for (zip_int64_t i = 0; i < n; i++) {
+        const char *nm = zip_get_name(z->za, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
+        if (!nm) {
+            rc = ms_seterr(err, MS_EFORMAT, "%s: unreadable member name (#%lld)", path,
+                           (long long)i);
+            goto fail;
+        }
+        char *s = dup_str(nm);
+        if (!s) {
+            rc = ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
+            goto fail;
+        }
+        char *ext = (char *)ends_npy(s);
+        if (ext)
+            *ext = '\0';
+        z->names[z->n] = s;
+        z->index[z->n] = (zip_uint64_t)i;
+        z->n++;
+    }
+    *out = z;
+    return MS_OK;
+fail:
+    ms_npz_close(&z);
+    return rc;
+}
+
+void ms_npz_close(ms_npz **pz)
+{
+    ms_npz *z;
+    if (!pz || !(z = *pz))
+        return;
+    if (z->za)
+        zip_discard(z->za);
+    if (z->names)
+        for (int i = 0; i < z->n; i++)
+            free(z->names[i]);
+    free(z->names);
+    free(z->index);
+    free(z->path);
+    free(z);
+    *pz = NULL;
+}
+
+int ms_npz_count(const ms_npz *z)
+{
+    return z ? z->n : 0;
+}
+
+const char *ms_npz_name(const ms_npz *z, int i)
+{
+    if (!z || i < 0 || i >= z->n)
+        return NULL;
+    return z->names[i];
+}
+
+static int find(const ms_npz *z, const char *name)
+{
+    for (int i = 0; i < z->n; i++)
+        if (strcmp(z->names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+int ms_npz_has(const ms_npz *z, const char *name)
+{
+    return z && name && find(z, name) >= 0;
+}
+
+/* ------------------------------------------------------------ member reads */
+
+typedef struct zread_ctx {
+    zip_file_t *zf;
+} zread_ctx;
+
+static int64_t zip_reader_read(void *ctx, void *buf, size_t n)
+{
+    zread_ctx *c = ctx;
+    size_t got = 0;
+    while (got < n) {
+        zip_int64_t r = zip_fread(c->zf, (char *)buf + got, n - got);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (int64_t)got;
+}
+
+static const char *zip_reader_strerror(void *ctx)
+{
+    return zip_file_strerror(((zread_ctx *)ctx)->zf);
+}
+
+/* Read (header only when data == 0) the i-th member into out. */
+static int read_member(ms_npz *z, const char *name, ms_array *out, int data, ms_err *err)
+{
+    char what[400];
+    zip_stat_t st;
+    zread_ctx c = {NULL};
+    ms__reader r = {zip_reader_read, &c, zip_reader_strerror};
+    unsigned char *hdr = NULL;
+    size_t hlen = 0, nbytes = 0;
+    int fortran, be, rc, i;
+    uint64_t max = z->lim.max_bytes ? z->lim.max_bytes : MS_DEFAULT_MAX_BYTES;
+
+    memset(out, 0, sizeof *out);
+    if (!name || (i = find(z, name)) < 0)
+        return ms_seterr(err, MS_ENOTFOUND, "%s: no array '%s'", z->path, name ? name : "(null)");
+    const char *member = zip_get_name(z->za, z->index[i], ZIP_FL_ENC_RAW);
+    snprintf(what, sizeof what, "%s: member '%s'", z->path, member ? member : name);
+    if (zip_stat_index(z->za, z->index[i], 0, &st) != 0)
+        return ms_seterr(err, MS_EFORMAT, "%s: %s", what, zip_strerror(z->za));
+    if (!(st.valid & ZIP_STAT_SIZE))
+        return ms_seterr(err, MS_EFORMAT, "%s: unknown size", what);
+    if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE)
+        return ms_seterr(err, MS_EUNSUPP, "%s: encrypted members are not supported", what);
+    /* Declared size against the limit before inflating anything. */
+    if (st.size > max + MS__NPY_MAX_HEADER + 12)
+        return ms_seterr(err, MS_ELIMIT, "%s: declared size %llu bytes exceeds the limit of %llu",
+                         what, (unsigned long long)st.size, (unsigned long long)max);
+    c.zf = zip_fopen_index(z->za, z->index[i], 0);
+    if (!c.zf)
+        return ms_seterr(err, zip_code_to_ms(zip_error_code_zip(zip_get_error(z->za))),
+                         "%s: %s", what, zip_strerror(z->za));
+    rc = ms__npy_read_header(&r, &hdr, &hlen, out, &fortran, &be, &z->lim, what, err);
+    if (rc < 0)
+        goto fail;
+    free(hdr);
+    hdr = NULL;
+    if (!data)
+        goto done;
+    ms_shape_bytes(out->dtype, out->ndim, out->shape, &z->lim, &nbytes, what, NULL);
+    if (st.size != (zip_uint64_t)hlen + nbytes) {
+        rc = ms_seterr(err, MS_EFORMAT, "%s: member size %llu does not match its npy header "
+                       "(%zu header + %zu data bytes)", what, (unsigned long long)st.size,
+                       hlen, nbytes);
+        goto fail;
+    }
+    if ((rc = ms__npy_read_data(&r, out, fortran, be, &z->lim, what, err)) < 0)
+        goto fail;
+    /* Must be at the end now: one more byte means the member inflates past
+     * its declared size; reading to the end also makes libzip check the CRC. */
+    {
+        unsigned char extra;
+        zip_int64_t got = zip_fread(c.zf, &extra, 1);
+        if (got != 0) {
+            rc = ms_seterr(err, MS_EFORMAT, "%s: %s", what,
+                           got > 0 ? "member data longer than its declared size"
+                                   : zip_file_strerror(c.zf));
+            goto fail;
+        }
+    }
+done:
+    zip_fclose(c.zf);
+    return MS_OK;
+fail:
+    free(hdr);
+    zip_fclose(c.zf);
+    ms_array_free(out);
+    return rc;
+}
+
+int ms_npz_read(ms_npz *z, const char *name, ms_array *out, ms_err *err)
+{
+    return read_member(z, name, out, 1, err);
+}
+
+int ms_npz_peek(ms_npz *z, const char *name, ms_array *shape_only, ms_err *err)
+{
+    return read_member(z, name, shape_only, 0, err);
+}
+
+int ms_npz_load(const char *path, const char *name, ms_array *out,
+                const ms_limits *lim, ms_err *err)
+{
+    ms_npz *z;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if ((rc = ms_npz_open(path, &z, lim, err)) < 0)
+        return rc;
+    rc = ms_npz_read(z, name, out, err);
+    ms_npz_close(&z);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ writer */
+
+/* A zip source serving the npy header then the caller's array data, so a
+ * large array is compressed without a second copy in memory. */
+typedef struct member_src {
+    unsigned char hdr[1024];
+    size_t hlen;
+    const unsigned char *data;
+    size_t nbytes;
+    zip_uint64_t pos;
+    time_t mtime;
+    zip_error_t error;
+} member_src;
+
+static zip_int64_t member_cb(void *ud, void *buf, zip_uint64_t len, zip_source_cmd_t cmd)
+{
+    member_src *m = ud;
+
+    switch (cmd) {
+    case ZIP_SOURCE_OPEN:
+        m->pos = 0;
+        return 0;
+    case ZIP_SOURCE_READ: {
+        zip_uint64_t total = m->hlen + m->nbytes, n = 0;
+        unsigned char *out = buf;
+        while (n < len && m->pos < total) {
+            if (m->pos < m->hlen) {
+                size_t k = m->hlen - (size_t)m->pos;
+                if (k > len - n)
+                    k = (size_t)(len - n);
+                memcpy(out + n, m->hdr + m->pos, k);
+                n += k;
+                m->pos += k;
+            } else {
+                zip_uint64_t off = m->pos - m->hlen, k = m->nbytes - off;
+                if (k > len - n)
+                    k = len - n;
+                memcpy(out + n, m->data + off, (size_t)k);
+                n += k;
+                m->pos += k;
+            }
+        }
+        return (zip_int64_t)n;
+    }
+    case ZIP_SOURCE_CLOSE:
+        return 0;
+    case ZIP_SOURCE_STAT: {
+        zip_stat_t *st = buf;
+        if (len < sizeof *st) {
+            zip_error_set(&m->error, ZIP_ER_INVAL, 0);
+            return -1;
+        }
+        zip_stat_init(st);
+        st->size = m->hlen + m->nbytes;
+        st->mtime = m->mtime;
+        st->valid |= ZIP_STAT_SIZE | ZIP_STAT_MTIME;
+        return sizeof *st;
+    }
+    case ZIP_SOURCE_ERROR:
+        return zip_error_to_data(&m->error, buf, len);
+    case ZIP_SOURCE_FREE:
+        zip_error_fini(&m->error);
+        free(m);
+        return 0;
+    case ZIP_SOURCE_SUPPORTS:
+        return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE,
+                                              ZIP_SOURCE_STAT, ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE,
+                                              -1);
+    default:
+        zip_error_set(&m->error, ZIP_ER_OPNOTSUPP, 0);
+        return -1;
+    }
+}
+
+static int add_member(zip_t *za, const char *path, const ms_npz_entry *e, int level,
+                      ms_err *err)
+{
+    char mname[300];
+    member_src *m;
+    zip_source_t *src;
+    zip_int64_t idx;
+    ms_limits nolimit = {UINT64_MAX};
+    int rc;
+
+    if (!e->name || !*e->name || strlen(e->name) > 250 || !e->array)
+        return ms_seterr(err, MS_EINVAL, "%s: invalid array name", path);
+    snprintf(mname, sizeof mname, "%s.npy", e->name);
+    m = calloc(1, sizeof *m);
+    if (!m)
+        return ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
+    zip_error_init(&m->error);
+    m->mtime = time(NULL);
+    if ((rc = ms_npy_header(e->array, m->hdr, sizeof m->hdr, &m->hlen, err)) < 0 ||
+        (rc = ms_shape_bytes(e->array->dtype, e->array->ndim, e->array->shape, &nolimit,
+                             &m->nbytes, mname, err)) < 0) {
+        free(m);
+        return rc;
+    }
+    if (m->nbytes && !e->array->data) {
+        free(m);
+        return ms_seterr(err, MS_EINVAL, "%s: array '%s' has no data", path, e->name);
+    }
+    m->data = e->array->data;
+    src = zip_source_function(za, member_cb, m);
+    if (!src) {
+        free(m);
+        return ms_seterr(err, MS_ENOMEM, "%s: %s", path, zip_strerror(za));
+    }
+    idx = zip_file_add(za, mname, src, ZIP_FL_ENC_UTF_8);
+    if (idx < 0) {
+        rc = ms_seterr(err, zip_error_code_zip(zip_get_error(za)) == ZIP_ER_EXISTS ? MS_EINVAL
+                                                                                   : MS_EIO,
+                       "%s: cannot add '%s': %s", path, mname, zip_strerror(za));
+        zip_source_free(src);
+        return rc;
+    }
+    if (level <= 0)
+        rc = zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_STORE, 0);
+    else
+        rc = zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_DEFLATE,
+                                      (zip_uint32_t)(level > 9 ? 9 : level));
+    if (rc != 0)
+        return ms_seterr(err, MS_EUNSUPP, "%s: cannot set compression of '%s': %s", path, mname,
+                         zip_strerror(za));
+    return MS_OK;
+}
+
+int ms_npz_write(const char *path, const ms_npz_entry *entries, int n, int level,
+                 ms_err *err)
+{
+    ms_outfile o;
+    zip_t *za = NULL;
+    int ze = 0, rc;
+
+    if (n < 0 || (n > 0 && !entries))
+        return ms_seterr(err, MS_EINVAL, "%s: invalid entry list", path);
+    if ((rc = ms_outfile_reserve(&o, path, "", err)) < 0)
+        return rc;
+    if (n == 0) {
+        /* libzip deletes empty archives; write the 22-byte end record numpy writes. */
+        static const unsigned char eocd[22] = {0x50, 0x4b, 0x05, 0x06};
+        FILE *f = fopen(o.tmp_path, "wb");
+        if (!f || fwrite(eocd, 1, sizeof eocd, f) != sizeof eocd) {
+            rc = ms_seterr(err, MS_EIO, "%s: write failed: %s", path, strerror(errno));
+            if (f)
+                fclose(f);
+            goto fail;
+        }
+        if (fclose(f) != 0) {
+            rc = ms_seterr(err, MS_EIO, "%s: write failed: %s", path, strerror(errno));
+            goto fail;
+        }
+        return ms_outfile_commit(&o, err);
+    }
+    za = zip_open(o.tmp_path, ZIP_CREATE | ZIP_TRUNCATE, &ze);
+    if (!za) {
+        zip_error_t e;
+        zip_error_init_with_code(&e, ze);
+        rc = ms_seterr(err, MS_EIO, "%s: %s", path, zip_error_strerror(&e));
+        zip_error_fini(&e);
+        goto fail;
+    }
+    for (int i = 0; i < n; i++)
+        if ((rc = add_member(za, path, &entries[i], level, err)) < 0)
+            goto fail;
+    if (zip_close(za) != 0) {
+        rc = ms_seterr(err, MS_EIO, "%s: writing the zip failed: %s", path, zip_strerror(za));
+        goto fail;
+    }
+    za = NULL;
+    return ms_outfile_commit(&o, err);
+fail:
+    if (za)
+        zip_discard(za);
+    ms_outfile_abort(&o);
+    return rc;
+}
