@@ -15,22 +15,35 @@
 
 typedef struct ms_volume {
     ms_array a;          /* (z, y, x); 2D images come back as (1, y, x) */
-    double spacing[3];   /* pixdim[1..3]: x, y, z (mm) */
+    double spacing[3];   /* |pixdim[1..3]|: x, y, z (mm); 1.0 where pixdim is 0,
+                            not finite, or the dimension is absent */
+    int nifti_version;   /* 1 or 2 */
+    ms_dtype stored_dtype;      /* dtype in the file, before scaling */
+    double scl_slope, scl_inter; /* as stored (the header's floats) */
     /* qform/sform kept for writing back outputs in the same space */
     int qform_code, sform_code;
     float quatern[6];    /* b, c, d, qoffset x, y, z */
     float qfac;
-    float srow[3][4];
+    float srow[3][4];    /* sform rows (srow_x, srow_y, srow_z) */
 } ms_volume;
 
+/* Read a whole volume.  The header is validated before nifti_clib sees the
+ * file (dims, datatype, vox_offset, size against the limits, file length for
+ * uncompressed files), so nifti_clib never prints for a malformed file.  As
+ * in nifti_clib (and hence ITK), non-finite float voxels read as 0.  The file
+ * name must end in .nii or .nii.gz (case-insensitive).  On failure *out is
+ * empty.  Free with ms_volume_free(). */
 int ms_nifti_read(const char *path, ms_volume *out, const ms_limits *lim, ms_err *err);
 
 /* Header only: dtype (after scaling rule) and shape, no voxel data read. */
 int ms_nifti_peek(const char *path, ms_volume *out, const ms_limits *lim, ms_err *err);
 
-/* Write a u8 / i16 / f32 (z,y,x) array as NIfTI-1 (.nii or .nii.gz by suffix),
- * with the given spacing (x, y, z).  If `like` is non-NULL its qform/sform are
- * copied.  Atomic (temp + rename). */
+/* Write a u8 / i16 / f32 (z,y,x) or (y,x) array as NIfTI-1 (.nii or .nii.gz by
+ * suffix), with the given spacing (x, y, z).  If `like` is non-NULL its
+ * qform/sform are copied; otherwise the geometry is what SimpleITK writes for
+ * an image with that spacing, origin 0 and identity direction (qform and sform
+ * code 1, matrix diag(-sx, -sy, sz) from ITK's LPS to NIfTI's RAS).
+ * Atomic (temp + rename). */
 int ms_nifti_write(const char *path, const ms_array *a, const double spacing[3],
                    const ms_volume *like, ms_err *err);
 
