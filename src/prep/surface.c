@@ -1,1 +1,552 @@
-/* placeholder: not yet written */
+/* DSC and normalised surface dice (see ms_surface.h for the algorithm). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ms_edt.h"
+#include "ms_surface.h"
+
+/* ------------------------------------------------------------ surfel areas */
+
+void ms_surfel_areas(const double spacing[3], double areas[256])
+{
+    double s0 = spacing[0], s1 = spacing[1], s2 = spacing[2];
+    for (int c = 0; c < 256; c++) {
+        double sum = 0.0;
+        for (int i = 0; i < ms__surfel_normal_count[c]; i++) {
+            const double *n = ms__surfel_normals[c][i];
+            double a = n[0] * s1 * s2, b = n[1] * s0 * s2, d = n[2] * s0 * s1;
+            sum += sqrt(a * a + b * b + d * d);
+        }
+        areas[c] = sum;
+    }
+}
+
+/* ------------------------------------------------------------ NSD core */
+
+static int mul_size(size_t a, size_t b, size_t *out)
+{
+    if (a && b > SIZE_MAX / a)
+        return -1;
+    *out = a * b;
+    return 0;
+}
+
+/* Bytes of a (d0+1, d1+1, d2+1) padded crop, checked. */
+static int crop_elems(const size_t c[3], size_t pad, size_t *n)
+{
+    size_t t;
+    if (mul_size(c[0] + pad, c[1] + pad, &t) || mul_size(t, c[2] + pad, n)
+        || *n > SIZE_MAX / sizeof(double))
+        return -1;
+    return 0;
+}
+
+/* Neighbour codes of the crop c (c0, c1, c2) from a mask padded with one zero
+ * plane below each axis: pad is (c0+1, c1+1, c2+1), pad[i+1][j+1][k+1] = m[i][j][k]
+ * and the last plane of m (index c-1) is the zero plane above.  The code of
+ * (i,j,k) reads the block pad[i..i+1][j..j+1][k..k+1] = m[i-1..i][j-1..j][k-1..k]. */
+static void neighbour_codes(const uint8_t *pad, const size_t c[3], uint8_t *code)
+{
+    size_t p1 = c[1] + 1, p2 = c[2] + 1, plane = p1 * p2;
+    for (size_t i = 0; i < c[0]; i++)
+        for (size_t j = 0; j < c[1]; j++) {
+            const uint8_t *a = pad + (i * p1 + j) * p2;
+            const uint8_t *b = a + p2, *d = a + plane, *e = d + p2;
+            uint8_t *out = code + (i * c[1] + j) * c[2];
+            for (size_t k = 0; k < c[2]; k++)
+                out[k] = (uint8_t)(128 * a[k] + 64 * a[k + 1] + 32 * b[k] + 16 * b[k + 1]
+                                   + 8 * d[k] + 4 * d[k + 1] + 2 * e[k] + e[k + 1]);
+        }
+}
+
+static int is_border(uint8_t code)
+{
+    return code != 0 && code != 255;
+}
+
+/* Surface areas of `from` (total, and within tol of the border of `to`). */
+static int surface_overlap(const uint8_t *from, const uint8_t *to, const size_t c[3], size_t n,
+                           const double spacing[3], double tol, const double areas[256],
+                           uint8_t *feature, double *dist2, double *within, double *total,
+                           ms_err *err)
+{
+    uint64_t in[256] = { 0 }, all[256] = { 0 };
+    for (size_t x = 0; x < n; x++)
+        feature[x] = (uint8_t)is_border(to[x]);
+    int rc = ms_edt_sq(feature, c, spacing, dist2, err);
+    if (rc)
+        return rc;
+    for (size_t x = 0; x < n; x++) {
+        uint8_t code = from[x];
+        if (!is_border(code))
+            continue;
+        all[code]++;
+        /* upstream compares the distance (after its square root) */
+        if (sqrt(dist2[x]) <= tol)
+            in[code]++;
+    }
+    *within = *total = 0.0;
+    for (int k = 0; k < 256; k++) {
+        *within += (double)in[k] * areas[k];
+        *total += (double)all[k] * areas[k];
+    }
+    return MS_OK;
+}
+
+/* NSD of two padded crops (layout of neighbour_codes). */
+static int nsd_of_crops(const uint8_t *pad_gt, const uint8_t *pad_pred, const size_t c[3],
+                        const double spacing[3], double tol, double *nsd, ms_err *err)
+{
+    double areas[256];
+    size_t n;
+    int rc = MS_OK;
+    uint8_t *code_gt = NULL, *code_pred = NULL, *feature = NULL;
+    double *dist2 = NULL;
+
+    if (crop_elems(c, 0, &n))
+        return ms_seterr(err, MS_ENOMEM, "surface dice: crop too large");
+    code_gt = malloc(n);
+    code_pred = malloc(n);
+    feature = malloc(n);
+    dist2 = malloc(n * sizeof *dist2);
+    if (!code_gt || !code_pred || !feature || !dist2) {
+        rc = ms_seterr(err, MS_ENOMEM, "surface dice: out of memory for a %zux%zux%zu crop",
+                       c[0], c[1], c[2]);
+        goto fail;
+    }
+    ms_surfel_areas(spacing, areas);
+    neighbour_codes(pad_gt, c, code_gt);
+    neighbour_codes(pad_pred, c, code_pred);
+    double in_gt, all_gt, in_pred, all_pred;
+    rc = surface_overlap(code_gt, code_pred, c, n, spacing, tol, areas, feature, dist2,
+                         &in_gt, &all_gt, err);
+    if (!rc)
+        rc = surface_overlap(code_pred, code_gt, c, n, spacing, tol, areas, feature, dist2,
+                             &in_pred, &all_pred, err);
+    if (!rc)
+        *nsd = (in_gt + in_pred) / (all_gt + all_pred);
+fail:
+    free(code_gt);
+    free(code_pred);
+    free(feature);
+    free(dist2);
+    return rc;
+}
+
+static int check_spacing_tol(const double spacing[3], double tol, ms_err *err)
+{
+    for (int a = 0; a < 3; a++)
+        if (!(spacing[a] > 0.0) || !isfinite(spacing[a]))
+            return ms_seterr(err, MS_EINVAL, "surface dice: spacing %g along axis %d is not "
+                             "a positive number", spacing[a], a);
+    if (!(tol >= 0.0))
+        return ms_seterr(err, MS_EINVAL, "surface dice: tolerance %g mm is negative", tol);
+    return MS_OK;
+}
+
+/* Accessor of a voxel being "inside" for the crop builder: either a binary
+ * mask or the voxels of one label. */
+typedef struct mask_src {
+    const uint8_t *bin;
+    const uint16_t *lab;
+    uint16_t label;
+} mask_src;
+
+static int src_at(const mask_src *s, size_t x)
+{
+    return s->bin ? s->bin[x] != 0 : s->lab[x] == s->label;
+}
+
+/* Pad crop of box lo..hi (inclusive) of src (shape) into a zeroed buffer
+ * of (c0+1, c1+1, c2+1) with c = hi - lo + 2. */
+static void fill_crop(const mask_src *src, const size_t shape[3], const size_t lo[3],
+                      const size_t hi[3], const size_t c[3], uint8_t *pad)
+{
+    size_t p1 = c[1] + 1, p2 = c[2] + 1;
+    for (size_t i = lo[0]; i <= hi[0]; i++)
+        for (size_t j = lo[1]; j <= hi[1]; j++) {
+            size_t in = (i * shape[1] + j) * shape[2];
+            uint8_t *out = pad + ((i - lo[0] + 1) * p1 + (j - lo[1] + 1)) * p2 + 1;
+            for (size_t k = lo[2]; k <= hi[2]; k++)
+                out[k - lo[2]] = (uint8_t)src_at(src, in + k);
+        }
+}
+
+static int nsd_in_box(const mask_src *gt, const mask_src *pred, const size_t shape[3],
+                      const size_t lo[3], const size_t hi[3], const double spacing[3],
+                      double tol, double *nsd, ms_err *err)
+{
+    size_t c[3], n;
+    for (int a = 0; a < 3; a++)
+        c[a] = hi[a] - lo[a] + 2;
+    if (crop_elems(c, 1, &n))
+        return ms_seterr(err, MS_ENOMEM, "surface dice: crop too large");
+    uint8_t *pg = calloc(n, 1), *pp = calloc(n, 1);
+    int rc;
+    if (!pg || !pp) {
+        rc = ms_seterr(err, MS_ENOMEM, "surface dice: out of memory");
+        goto fail;
+    }
+    fill_crop(gt, shape, lo, hi, c, pg);
+    fill_crop(pred, shape, lo, hi, c, pp);
+    rc = nsd_of_crops(pg, pp, c, spacing, tol, nsd, err);
+fail:
+    free(pg);
+    free(pp);
+    return rc;
+}
+
+int ms_surface_dice(const uint8_t *gt, const uint8_t *pred, const size_t shape[3],
+                    const double spacing[3], double tolerance_mm, double *nsd, ms_err *err)
+{
+    int rc = check_spacing_tol(spacing, tolerance_mm, err);
+    if (rc)
+        return rc;
+    size_t lo[3] = { SIZE_MAX, SIZE_MAX, SIZE_MAX }, hi[3] = { 0, 0, 0 };
+    int any = 0;
+    for (size_t i = 0; i < shape[0]; i++)
+        for (size_t j = 0; j < shape[1]; j++)
+            for (size_t k = 0; k < shape[2]; k++) {
+                size_t x = (i * shape[1] + j) * shape[2] + k;
+                if (!gt[x] && !pred[x])
+                    continue;
+                size_t idx[3] = { i, j, k };
+                for (int a = 0; a < 3; a++) {
+                    if (idx[a] < lo[a]) lo[a] = idx[a];
+                    if (idx[a] > hi[a]) hi[a] = idx[a];
+                }
+                any = 1;
+            }
+    if (!any) {
+        *nsd = NAN;   /* upstream: 0 / 0 */
+        return MS_OK;
+    }
+    mask_src g = { .bin = gt }, p = { .bin = pred };
+    return nsd_in_box(&g, &p, shape, lo, hi, spacing, tolerance_mm, nsd, err);
+}
+
+double ms_dice(const uint8_t *gt, const uint8_t *pred, size_t n)
+{
+    uint64_t sg = 0, sp = 0, both = 0;
+    for (size_t x = 0; x < n; x++) {
+        sg += gt[x] != 0;
+        sp += pred[x] != 0;
+        both += gt[x] && pred[x];
+    }
+    if (sg + sp == 0)
+        return NAN;
+    return (double)(2 * both) / (double)(sg + sp);
+}
+
+/* ------------------------------------------------------------ multi-label case */
+
+/* Value of element x of an integer array as int64 (uint64 above INT64_MAX
+ * saturates: such labels are out of range anyway). */
+static int64_t int_at(const ms_array *a, size_t x)
+{
+    switch (a->dtype) {
+    case MS_BOOL:
+    case MS_U8: return ((const uint8_t *)a->data)[x];
+    case MS_I8: return ((const int8_t *)a->data)[x];
+    case MS_U16: return ((const uint16_t *)a->data)[x];
+    case MS_I16: return ((const int16_t *)a->data)[x];
+    case MS_U32: return ((const uint32_t *)a->data)[x];
+    case MS_I32: return ((const int32_t *)a->data)[x];
+    case MS_I64: return ((const int64_t *)a->data)[x];
+    case MS_U64: {
+        uint64_t v = ((const uint64_t *)a->data)[x];
+        return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+    }
+    default: return 0;
+    }
+}
+
+static int check_label_array(const ms_array *a, const char *role, const char *what, ms_err *err)
+{
+    if (a->dtype == MS_F32 || a->dtype == MS_F64 || a->dtype >= MS_DTYPE_COUNT)
+        return ms_seterr(err, MS_EUNSUPP, "%s: %s has dtype %s, expected integer labels",
+                         what, role, ms_dtype_name(a->dtype) ? ms_dtype_name(a->dtype) : "?");
+    if (a->ndim != 2 && a->ndim != 3)
+        return ms_seterr(err, MS_ESHAPE, "%s: %s has %d dimensions, expected 2 or 3",
+                         what, role, a->ndim);
+    return MS_OK;
+}
+
+/* Labels 1..nlab kept, everything else 0. */
+static int to_u16(const ms_array *a, size_t n, int nlab, uint16_t **out, ms_err *err)
+{
+    uint16_t *u = malloc(n ? n * sizeof *u : 1);
+    if (!u)
+        return ms_seterr(err, MS_ENOMEM, "evaluation: out of memory for %zu voxels", n);
+    if (a->dtype == MS_U8 || a->dtype == MS_BOOL) {
+        const uint8_t *d = a->data;
+        for (size_t x = 0; x < n; x++)
+            u[x] = d[x] <= nlab ? d[x] : 0;
+    } else {
+        for (size_t x = 0; x < n; x++) {
+            int64_t v = int_at(a, x);
+            u[x] = v >= 1 && v <= nlab ? (uint16_t)v : 0;
+        }
+    }
+    *out = u;
+    return MS_OK;
+}
+
+static void box_add(ms_eval_label *l, size_t i, size_t j, size_t k)
+{
+    if (i < l->lo[0]) l->lo[0] = i;
+    if (i > l->hi[0]) l->hi[0] = i;
+    if (j < l->lo[1]) l->lo[1] = j;
+    if (j > l->hi[1]) l->hi[1] = j;
+    if (k < l->lo[2]) l->lo[2] = k;
+    if (k > l->hi[2]) l->hi[2] = k;
+}
+
+/* One pass: voxel counts and bounding boxes of every label. */
+static void count_labels(const uint16_t *g, const uint16_t *s, const size_t shape[3],
+                         ms_eval_label *lab /* index 0 = label 1 */)
+{
+    for (size_t i = 0; i < shape[0]; i++)
+        for (size_t j = 0; j < shape[1]; j++) {
+            size_t row = (i * shape[1] + j) * shape[2];
+            for (size_t k = 0; k < shape[2]; k++) {
+                unsigned a = g[row + k], b = s[row + k];
+                if (a) {
+                    lab[a - 1].n_gt++;
+                    box_add(&lab[a - 1], i, j, k);
+                }
+                if (b) {
+                    lab[b - 1].n_seg++;
+                    if (b == a)
+                        lab[b - 1].n_both++;
+                    else
+                        box_add(&lab[b - 1], i, j, k);
+                }
+            }
+        }
+}
+
+static int64_t max_label(const ms_array *a, size_t n)
+{
+    int64_t m = INT64_MIN;
+    if (a->dtype == MS_U8 || a->dtype == MS_BOOL) {
+        const uint8_t *d = a->data;
+        uint8_t mu = 0;
+        for (size_t x = 0; x < n; x++)
+            if (d[x] > mu)
+                mu = d[x];
+        return n ? mu : 0;
+    }
+    for (size_t x = 0; x < n; x++) {
+        int64_t v = int_at(a, x);
+        if (v > m)
+            m = v;
+    }
+    return n ? m : 0;
+}
+
+static int label_nsd(const uint16_t *g, const uint16_t *s, const size_t shape[3], int label,
+                     ms_eval_label *l, const double spacing[3], double tol, ms_err *err)
+{
+    if (l->n_gt == 0 && l->n_seg == 0) {
+        l->nsd = NAN;            /* upstream: 0 / 0 */
+        return MS_OK;
+    }
+    if (l->n_gt == 0 || l->n_seg == 0) {
+        l->nsd = 0.0;            /* no surface of one side is within reach */
+        return MS_OK;
+    }
+    mask_src ms = { .lab = g, .label = (uint16_t)label }, mp = { .lab = s, .label = (uint16_t)label };
+    return nsd_in_box(&ms, &mp, shape, l->lo, l->hi, spacing, tol, &l->nsd, err);
+}
+
+int ms_eval_case(const ms_array *gt, const ms_array *seg, const double spacing[3],
+                 double tolerance_mm, int nsd_mode, ms_eval_result *res,
+                 const char *what, ms_err *err)
+{
+    uint16_t *g = NULL, *s = NULL;
+    double *v = NULL;
+    int rc;
+
+    memset(res, 0, sizeof *res);
+    res->dsc = res->nsd = NAN;
+    if ((rc = check_label_array(gt, "gts", what, err))
+        || (rc = check_label_array(seg, "segs", what, err)))
+        return rc;
+    if (gt->ndim != seg->ndim || memcmp(gt->shape, seg->shape, gt->ndim * sizeof gt->shape[0]))
+        return ms_seterr(err, MS_ESHAPE, "%s: segs and gts differ in shape", what);
+    if (nsd_mode != MS_EVAL_NSD_NONE && (rc = check_spacing_tol(spacing, tolerance_mm, err)))
+        return rc;
+    size_t shape[3] = { gt->shape[0], gt->shape[1], gt->ndim == 3 ? gt->shape[2] : 1 };
+    size_t n = ms_array_nelem(gt);
+    int64_t m = max_label(gt, n);
+    if (m > 65535)
+        return ms_seterr(err, MS_ELIMIT, "%s: gts has label %lld, more than 65535 labels are "
+                         "not supported", what, (long long)m);
+    int nlab = m > 0 ? (int)m : 0;
+    res->nlabels = nlab;
+    res->labels = calloc(nlab ? (size_t)nlab : 1, sizeof *res->labels);
+    v = malloc((nlab ? (size_t)nlab : 1) * sizeof *v);
+    if (!res->labels || !v) {
+        rc = ms_seterr(err, MS_ENOMEM, "%s: out of memory", what);
+        goto fail;
+    }
+    if ((rc = to_u16(gt, n, nlab, &g, err)) || (rc = to_u16(seg, n, nlab, &s, err)))
+        goto fail;
+    for (int l = 0; l < nlab; l++) {
+        ms_eval_label *L = &res->labels[l];
+        L->lo[0] = L->lo[1] = L->lo[2] = SIZE_MAX;
+        L->nsd = NAN;
+    }
+    count_labels(g, s, shape, res->labels);
+    for (int l = 0; l < nlab; l++) {
+        ms_eval_label *L = &res->labels[l];
+        uint64_t sum = L->n_gt + L->n_seg;
+        L->dsc = sum ? (double)(2 * L->n_both) / (double)sum : NAN;
+        v[l] = L->dsc;
+    }
+    res->dsc = ms_eval_mean(v, (size_t)nlab);
+    if (nsd_mode == MS_EVAL_NSD_NONE)
+        goto done;
+    /* upstream: NSD only when the case DSC > 0.2 (False for NaN), else 0 */
+    res->nsd_computed = res->dsc > 0.2;
+    if (!res->nsd_computed && nsd_mode != MS_EVAL_NSD_ALL) {
+        res->nsd = 0.0;
+        goto done;
+    }
+    for (int l = 0; l < nlab; l++) {
+        if ((rc = label_nsd(g, s, shape, l + 1, &res->labels[l], spacing, tolerance_mm, err)))
+            goto fail;
+        v[l] = res->labels[l].nsd;
+    }
+    res->nsd = res->nsd_computed ? ms_eval_mean(v, (size_t)nlab) : 0.0;
+done:
+    rc = MS_OK;
+fail:
+    free(g);
+    free(s);
+    free(v);
+    if (rc)
+        ms_eval_result_free(res);
+    return rc;
+}
+
+void ms_eval_result_free(ms_eval_result *res)
+{
+    if (!res)
+        return;
+    free(res->labels);
+    res->labels = NULL;
+    res->nlabels = 0;
+}
+
+/* ------------------------------------------------------------ numbers as upstream prints them */
+
+/* numpy's pairwise summation of float64 (blocks of 8 accumulators up to 128
+ * elements, halves cut at multiples of 8 above). */
+static double pairwise_sum(const double *a, size_t n)
+{
+    if (n < 8) {
+        double r = 0.0;
+        for (size_t i = 0; i < n; i++)
+            r += a[i];
+        return r;
+    }
+    if (n <= 128) {
+        double r[8];
+        size_t i;
+        for (int j = 0; j < 8; j++)
+            r[j] = a[j];
+        for (i = 8; i < n - n % 8; i += 8)
+            for (int j = 0; j < 8; j++)
+                r[j] += a[i + j];
+        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; i++)
+            res += a[i];
+        return res;
+    }
+    size_t n2 = n / 2;
+    n2 -= n2 % 8;
+    return pairwise_sum(a, n2) + pairwise_sum(a + n2, n - n2);
+}
+
+double ms_eval_mean(const double *v, size_t n)
+{
+    if (n == 0)
+        return NAN;
+    return pairwise_sum(v, n) / (double)n;
+}
+
+double ms_eval_round4(double x)
+{
+    return rint(x * 10000.0) / 10000.0;
+}
+
+char *ms_eval_pyrepr(double x, char *buf, size_t size)
+{
+    char e[40], digits[20];
+    int p, exp10, nd = 0;
+
+    if (isnan(x)) {
+        snprintf(buf, size, "nan");
+        return buf;
+    }
+    if (isinf(x)) {
+        snprintf(buf, size, x < 0 ? "-inf" : "inf");
+        return buf;
+    }
+    if (x == 0.0) {
+        snprintf(buf, size, signbit(x) ? "-0.0" : "0.0");
+        return buf;
+    }
+    /* shortest number of significant digits that reads back as x */
+    for (p = 1; p < 17; p++) {
+        snprintf(e, sizeof e, "%.*e", p - 1, x);
+        if (strtod(e, NULL) == x)
+            break;
+    }
+    snprintf(e, sizeof e, "%.*e", p - 1, x);
+    const char *c = e + (e[0] == '-');
+    for (; *c && *c != 'e'; c++)
+        if (*c >= '0' && *c <= '9')
+            digits[nd++] = *c;
+    digits[nd] = '\0';
+    exp10 = atoi(c + 1);
+
+    char out[48];
+    size_t o = 0;
+    if (x < 0)
+        out[o++] = '-';
+    if (exp10 >= -4 && exp10 < 16) {
+        if (exp10 < 0) {
+            out[o++] = '0';
+            out[o++] = '.';
+            for (int z = 0; z < -exp10 - 1; z++)
+                out[o++] = '0';
+            for (int d = 0; d < nd; d++)
+                out[o++] = digits[d];
+        } else {
+            for (int d = 0; d <= exp10; d++)
+                out[o++] = d < nd ? digits[d] : '0';
+            out[o++] = '.';
+            if (nd > exp10 + 1)
+                for (int d = exp10 + 1; d < nd; d++)
+                    out[o++] = digits[d];
+            else
+                out[o++] = '0';
+        }
+        out[o] = '\0';
+    } else {
+        out[o++] = digits[0];
+        if (nd > 1) {
+            out[o++] = '.';
+            for (int d = 1; d < nd; d++)
+                out[o++] = digits[d];
+        }
+        snprintf(out + o, sizeof out - o, "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
+    }
+    snprintf(buf, size, "%s", out);
+    return buf;
+}
