@@ -1,9 +1,17 @@
-/* Single-precision GEMM with fused epilogue (gemm.h): reference C.
+/* Single-precision GEMM with fused epilogue (gemm.h).
  *
- * Every element is computed as acc = 0; for k = 0..K-1: acc += A(i,k)*B(k,j)
- * (separate multiply and add, ISO C so no contraction), then the epilogue.
- * Threads split the output by rows (or columns when M is small), so the
- * result never depends on the thread count.
+ * Reference path: every element is acc = 0; for k = 0..K-1: acc += A(i,k)*B(k,j)
+ * (separate multiply and add: ISO C, no contraction), then the epilogue.
+ *
+ * SIMD paths (gemm_kern.h): B is packed into NR-column panels and A into
+ * MR-row panels, blocked KC x NC (B, L3/L2) and MC x KC (A, L2); the
+ * micro-kernel keeps an MR x NR tile in registers and accumulates one fused
+ * multiply-add per k in increasing k, carrying the partial sums through C
+ * between KC blocks.  An element's value therefore depends only on K and the
+ * path, not on the blocking, the tile position or the thread split.
+ *
+ * Threads split the output by rows (or by columns when M is small), in whole
+ * tiles, so the result never depends on the thread count.
  */
 #include "config.h"
 
@@ -12,13 +20,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include "cpu.h"
 #include "gemm.h"
+#include "gemm_kern.h"
 
 struct msnn_packed_b {
     int K, N;
-    float *data;            /* K x N row-major copy */
+    int level;              /* MSNN_CPU_* of the kernel it was packed for */
+    float *data;            /* REF: K x N row-major; SIMD: ceil(N/NR) panels of K x NR */
 };
+
+/* Below this many multiply-adds a GEMM runs on the calling thread. */
+#define GEMM_MIN_PARALLEL 65536.0
 
 /* The epilogue for one element: act(acc + bias + residual), in that order. */
 static inline float epi_one(float v, const msnn_epi *e, int i, int j)
@@ -87,6 +102,220 @@ static void ref_task(void *arg, int ith, int nth)
     }
 }
 
+static void gemm_ref(int M, int N, int K, msnn_mat A, msnn_mat B, float *C, ptrdiff_t ldc,
+                     const msnn_epi *e, msnn_pool *pool)
+{
+    gemm_task t = { M, N, K, A, B, C, ldc, e, 1 };
+    int nth = msnn_pool_size(pool);
+    t.split_rows = M >= nth * 4 || M >= N;
+    if ((double)M * N * K < GEMM_MIN_PARALLEL)
+        pool = NULL;
+    msnn_pool_run(pool, ref_task, &t);
+}
+
+/* ------------------------------------------------------------ kernels */
+
+static msnn__gemm_kernel g_kern[4];
+static pthread_once_t g_kern_once = PTHREAD_ONCE_INIT;
+
+static void kern_init(void)
+{
+#if ARCH_X86_64
+    msnn__gemm_kernel_avx2(&g_kern[MSNN_CPU_AVX2]);
+    msnn__gemm_kernel_avx512(&g_kern[MSNN_CPU_AVX512]);
+#elif ARCH_AARCH64
+    msnn__gemm_kernel_neon(&g_kern[MSNN_CPU_NEON]);
+#endif
+}
+
+const msnn__gemm_kernel *msnn__gemm_kernel_get(int level)
+{
+    pthread_once(&g_kern_once, kern_init);
+    if (level <= MSNN_CPU_REF || level > MSNN_CPU_AVX512 || level > msnn_cpu_max_level())
+        return NULL;
+    if (level == MSNN_CPU_NEON && msnn_cpu_max_level() != MSNN_CPU_NEON)
+        return NULL;
+    return g_kern[level].ukr ? &g_kern[level] : NULL;
+}
+
+/* ------------------------------------------------------------ packing */
+
+/* B rows [k0, k0+kc) x columns [j0, j0+n) -> panels of kc x NR, zero padded. */
+static void pack_b(const msnn__gemm_kernel *kn, msnn_mat B, int k0, int kc, int j0, int n,
+                   float *dst)
+{
+    const int nr = kn->nr;
+    for (int jp = 0; jp < n; jp += nr) {
+        int w = n - jp < nr ? n - jp : nr;
+        for (int k = 0; k < kc; k++) {
+            const float *src = B.p + (ptrdiff_t)(k0 + k) * B.rs + (ptrdiff_t)(j0 + jp) * B.cs;
+            float *d = dst + (size_t)k * nr;
+            if (B.cs == 1) {
+                memcpy(d, src, (size_t)w * sizeof *d);
+            } else {
+                for (int c = 0; c < w; c++)
+                    d[c] = src[(ptrdiff_t)c * B.cs];
+            }
+            for (int c = w; c < nr; c++)
+                d[c] = 0.0f;
+        }
+        dst += (size_t)kc * nr;
+    }
+}
+
+/* A rows [i0, i0+m) x columns [k0, k0+kc) -> panels of MR x kc, zero padded. */
+static void pack_a(const msnn__gemm_kernel *kn, msnn_mat A, int i0, int m, int k0, int kc,
+                   float *dst)
+{
+    const int mr = kn->mr;
+    for (int ip = 0; ip < m; ip += mr) {
+        int h = m - ip < mr ? m - ip : mr;
+        const float *src = A.p + (ptrdiff_t)(i0 + ip) * A.rs + (ptrdiff_t)k0 * A.cs;
+        if (A.rs == 1) {
+            for (int k = 0; k < kc; k++) {
+                memcpy(dst + (size_t)k * mr, src + (ptrdiff_t)k * A.cs, (size_t)h * sizeof *dst);
+                for (int r = h; r < mr; r++)
+                    dst[(size_t)k * mr + r] = 0.0f;
+            }
+        } else {
+            for (int r = 0; r < h; r++) {
+                const float *s = src + (ptrdiff_t)r * A.rs;
+                for (int k = 0; k < kc; k++)
+                    dst[(size_t)k * mr + r] = s[(ptrdiff_t)k * A.cs];
+            }
+            for (int r = h; r < mr; r++)
+                for (int k = 0; k < kc; k++)
+                    dst[(size_t)k * mr + r] = 0.0f;
+        }
+        dst += (size_t)kc * mr;
+    }
+}
+
+/* ------------------------------------------------------------ blocked GEMM */
+
+typedef struct fast_task {
+    const msnn__gemm_kernel *kn;
+    int M, N, K;
+    msnn_mat A, B;
+    const float *bpk;       /* prepacked B (panels of K x NR) or NULL */
+    float *C;
+    ptrdiff_t ldc;
+    const msnn_epi *e;
+    int split_rows;
+} fast_task;
+
+/* One tile: full tiles go straight to C, edge tiles through a padded buffer. */
+static void run_tile(const fast_task *t, int kc, const float *ap, const float *bp, float *c,
+                     int m, int n, int load, float *tile)
+{
+    const msnn__gemm_kernel *kn = t->kn;
+    if (m == kn->mr && n == kn->nr) {
+        kn->ukr(kc, ap, bp, c, t->ldc, load);
+        return;
+    }
+    if (load) {
+        memset(tile, 0, (size_t)kn->mr * kn->nr * sizeof *tile);
+        for (int r = 0; r < m; r++)
+            memcpy(tile + r * kn->nr, c + r * t->ldc, (size_t)n * sizeof *tile);
+    }
+    kn->ukr(kc, ap, bp, tile, kn->nr, load);
+    for (int r = 0; r < m; r++)
+        memcpy(c + r * t->ldc, tile + r * kn->nr, (size_t)n * sizeof *tile);
+}
+
+/* C rows [m0, m1) x columns [n0, n1); n0 is a multiple of NR. */
+static void fast_region(const fast_task *t, int m0, int m1, int n0, int n1, float *abuf,
+                        float *bbuf, float *tile)
+{
+    const msnn__gemm_kernel *kn = t->kn;
+    const int mr = kn->mr, nr = kn->nr, K = t->K;
+    if (K == 0) {
+        for (int i = m0; i < m1; i++)
+            memset(t->C + (ptrdiff_t)i * t->ldc + n0, 0, (size_t)(n1 - n0) * sizeof(float));
+        kn->epi(t->C + (ptrdiff_t)m0 * t->ldc + n0, t->ldc, m1 - m0, n1 - n0, m0, n0, t->e);
+        return;
+    }
+    for (int jc = n0; jc < n1; jc += kn->nc) {
+        int nc = n1 - jc < kn->nc ? n1 - jc : kn->nc;
+        for (int pc = 0; pc < K; pc += kn->kc) {
+            int kc = K - pc < kn->kc ? K - pc : kn->kc;
+            int last = pc + kc == K;
+            if (!t->bpk)
+                pack_b(kn, t->B, pc, kc, jc, nc, bbuf);
+            for (int ic = m0; ic < m1; ic += kn->mc) {
+                int mc = m1 - ic < kn->mc ? m1 - ic : kn->mc;
+                pack_a(kn, t->A, ic, mc, pc, kc, abuf);
+                for (int jr = 0; jr < nc; jr += nr) {
+                    const float *bp = t->bpk
+                        ? t->bpk + ((size_t)(jc + jr) / nr) * K * nr + (size_t)pc * nr
+                        : bbuf + (size_t)(jr / nr) * kc * nr;
+                    int n = nc - jr < nr ? nc - jr : nr;
+                    for (int ir = 0; ir < mc; ir += mr) {
+                        int m = mc - ir < mr ? mc - ir : mr;
+                        float *c = t->C + (ptrdiff_t)(ic + ir) * t->ldc + jc + jr;
+                        run_tile(t, kc, abuf + (size_t)(ir / mr) * kc * mr, bp, c, m, n,
+                                 pc > 0, tile);
+                        if (last)
+                            kn->epi(c, t->ldc, m, n, ic + ir, jc + jr, t->e);
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void fast_task_fn(void *arg, int ith, int nth)
+{
+    const fast_task *t = arg;
+    const msnn__gemm_kernel *kn = t->kn;
+    int lo, hi, m0 = 0, m1 = t->M, n0 = 0, n1 = t->N;
+    if (t->split_rows) {
+        msnn_split((t->M + kn->mr - 1) / kn->mr, ith, nth, &lo, &hi);
+        m0 = lo * kn->mr;
+        m1 = hi * kn->mr < t->M ? hi * kn->mr : t->M;
+    } else {
+        msnn_split((t->N + kn->nr - 1) / kn->nr, ith, nth, &lo, &hi);
+        n0 = lo * kn->nr;
+        n1 = hi * kn->nr < t->N ? hi * kn->nr : t->N;
+    }
+    if (m0 >= m1 || n0 >= n1)
+        return;
+    /* Buffers sized for this region (small GEMMs get small buffers). */
+    int kc = t->K < kn->kc ? t->K : kn->kc;
+    int mcr = m1 - m0 < kn->mc ? m1 - m0 : kn->mc;
+    int ncr = n1 - n0 < kn->nc ? n1 - n0 : kn->nc;
+    size_t na = (size_t)((mcr + kn->mr - 1) / kn->mr) * kn->mr * (size_t)(kc ? kc : 1);
+    size_t nb = t->bpk ? 0 : (size_t)((ncr + kn->nr - 1) / kn->nr) * kn->nr * (size_t)(kc ? kc : 1);
+    size_t nt = (size_t)kn->mr * kn->nr;
+    float *buf = aligned_alloc(64, ((na + nb + nt) * sizeof(float) + 63) & ~(size_t)63);
+    if (!buf) {
+        /* Out of memory for 100 KB of scratch: fall back to the reference
+         * loop for this region (still deterministic for this thread split). */
+        gemm_task rt = { t->M, t->N, t->K, t->A, t->B, t->C, t->ldc, t->e, 1 };
+        ref_block(&rt, m0, m1, n0, n1);
+        return;
+    }
+    fast_region(t, m0, m1, n0, n1, buf, buf + na, buf + na + nb);
+    free(buf);
+}
+
+static void gemm_fast(const msnn__gemm_kernel *kn, int M, int N, int K, msnn_mat A, msnn_mat B,
+                      const float *bpk, float *C, ptrdiff_t ldc, const msnn_epi *e,
+                      msnn_pool *pool)
+{
+    static const msnn_epi no_epi = { 0 };
+    fast_task t = { kn, M, N, K, A, B, bpk, C, ldc, e ? e : &no_epi, 1 };
+    int nth = msnn_pool_size(pool);
+    int mt = (M + kn->mr - 1) / kn->mr, nt = (N + kn->nr - 1) / kn->nr;
+    /* Rows when they give every thread a few tiles and are the longer side. */
+    t.split_rows = mt >= nth * 4 && (M >= N || nt < nth * 4);
+    if ((double)M * N * K < GEMM_MIN_PARALLEL)
+        pool = NULL;
+    msnn_pool_run(pool, fast_task_fn, &t);
+}
+
+/* ------------------------------------------------------------ public API */
+
 void msnn_gemm(int M, int N, int K, msnn_mat A, msnn_mat B, float *C, ptrdiff_t ldc,
                const msnn_epi *e, msnn_pool *pool)
 {
@@ -94,12 +323,11 @@ void msnn_gemm(int M, int N, int K, msnn_mat A, msnn_mat B, float *C, ptrdiff_t 
         return;
     if (K < 0)
         K = 0;
-    gemm_task t = { M, N, K, A, B, C, ldc, e, 1 };
-    int nth = msnn_pool_size(pool);
-    t.split_rows = M >= nth * 4 || M >= N;
-    if ((double)M * N * (K + 1) < 32768.0)
-        pool = NULL;
-    msnn_pool_run(pool, ref_task, &t);
+    const msnn__gemm_kernel *kn = msnn__gemm_kernel_get(msnn_cpu_level());
+    if (kn)
+        gemm_fast(kn, M, N, K, A, B, NULL, C, ldc, e, pool);
+    else
+        gemm_ref(M, N, K, A, B, C, ldc, e, pool);
 }
 
 msnn_packed_b *msnn_gemm_pack_b(int K, int N, msnn_mat B)
@@ -111,15 +339,24 @@ msnn_packed_b *msnn_gemm_pack_b(int K, int N, msnn_mat B)
         return NULL;
     bp->K = K;
     bp->N = N;
-    size_t n = (size_t)K * (size_t)N;
-    if (N && n / (size_t)N != (size_t)K)
+    bp->level = msnn_cpu_level();
+    const msnn__gemm_kernel *kn = msnn__gemm_kernel_get(bp->level);
+    if (!kn)
+        bp->level = MSNN_CPU_REF;
+    size_t cols = kn ? (size_t)((N + kn->nr - 1) / kn->nr) * kn->nr : (size_t)N;
+    if (K && cols > SIZE_MAX / sizeof(float) / (size_t)K)
         goto fail;
-    bp->data = malloc((n ? n : 1) * sizeof(float));
+    size_t n = (size_t)K * cols;
+    bp->data = aligned_alloc(64, ((n ? n : 1) * sizeof(float) + 63) & ~(size_t)63);
     if (!bp->data)
         goto fail;
-    for (int k = 0; k < K; k++)
-        for (int j = 0; j < N; j++)
-            bp->data[(size_t)k * N + j] = B.p[(ptrdiff_t)k * B.rs + (ptrdiff_t)j * B.cs];
+    if (kn) {
+        pack_b(kn, B, 0, K, 0, N, bp->data);
+    } else {
+        for (int k = 0; k < K; k++)
+            for (int j = 0; j < N; j++)
+                bp->data[(size_t)k * N + j] = B.p[(ptrdiff_t)k * B.rs + (ptrdiff_t)j * B.cs];
+    }
     return bp;
 fail:
     msnn_gemm_packed_free(&bp);
@@ -138,6 +375,14 @@ void msnn_gemm_packed_free(msnn_packed_b **bp)
 void msnn_gemm_packed(int M, const msnn_packed_b *bp, msnn_mat A, float *C, ptrdiff_t ldc,
                       const msnn_epi *e, msnn_pool *pool)
 {
-    msnn_mat B = { bp->data, bp->N, 1 };
-    msnn_gemm(M, bp->N, bp->K, A, B, C, ldc, e, pool);
+    if (M <= 0 || bp->N <= 0)
+        return;
+    const msnn__gemm_kernel *kn = msnn__gemm_kernel_get(bp->level);
+    if (kn) {
+        msnn_mat none = { NULL, 0, 0 };
+        gemm_fast(kn, M, bp->N, bp->K, A, none, bp->data, C, ldc, e, pool);
+    } else {
+        msnn_mat B = { bp->data, bp->N, 1 };
+        gemm_ref(M, bp->N, bp->K, A, B, C, ldc, e, pool);
+    }
 }

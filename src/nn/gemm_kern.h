@@ -30,11 +30,16 @@ typedef struct msnn__gemm_kernel {
     int kc, mc, nc;         /* cache blocking */
     msnn__ukr_fn ukr;
     msnn__epi_fn epi;
+    void (*erf)(const float *x, float *y, size_t n);   /* y = erf(x) */
+    void (*gelu)(float *x, size_t n);                  /* in place, exact-erf form */
 } msnn__gemm_kernel;
 
 /* Filled by the SIMD files (only those compiled for the host). */
 void msnn__gemm_kernel_avx2(msnn__gemm_kernel *k);
 void msnn__gemm_kernel_avx512(msnn__gemm_kernel *k);
 void msnn__gemm_kernel_neon(msnn__gemm_kernel *k);
+
+/* The kernel of a dispatch level, or NULL (ref, or not supported here). */
+const msnn__gemm_kernel *msnn__gemm_kernel_get(int level);
 
 #endif

@@ -1,11 +1,45 @@
-/* neon GEMM micro-kernel and epilogue (gemm_kern.h). */
+/* NEON variants: GEMM micro-kernel 8x12, epilogue, erf/GELU (instantiated
+ * from simd_tmpl.h, the same code as the tested x86 paths).  AArch64 only. */
 #include "config.h"
 
-#include "gemm_kern.h"
+#include <arm_neon.h>
+
 #include "cpu.h"
+#include "gemm_kern.h"
+
+#define SFX(name) name##_neon
+#define VL 4
+#define MR 8
+#define NV 3
+#define VEC float32x4_t
+#define VMASK uint32x4_t
+#define VLOAD(p) vld1q_f32(p)
+#define VLOADU(p) vld1q_f32(p)
+#define VSTOREU(p, v) vst1q_f32((p), (v))
+#define VSET1(s) vdupq_n_f32(s)
+#define VZERO() vdupq_n_f32(0.0f)
+#define VFMA(a, b, c) vfmaq_f32((c), (a), (b))
+#define VADD(a, b) vaddq_f32((a), (b))
+#define VSUB(a, b) vsubq_f32((a), (b))
+#define VMUL(a, b) vmulq_f32((a), (b))
+#define VDIV(a, b) vdivq_f32((a), (b))
+#define VMIN(a, b) vminq_f32((a), (b))
+#define VMAX(a, b) vmaxq_f32((a), (b))
+#define VABS(v) vabsq_f32(v)
+#define VSIGN(v) vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), vdupq_n_u32(0x80000000u)))
+#define VOR(a, b) vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(a), vreinterpretq_u32_f32(b)))
+#define VLT(a, b) vcltq_f32((a), (b))
+#define VSEL(m, a, b) vbslq_f32((m), (a), (b))
+#define VROUND(v) vrndnq_f32(v)
+#define VPOW2I(n) vreinterpretq_f32_s32(vshlq_n_s32( \
+    vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127)), 23))
+
+#include "simd_tmpl.h"
 
 void msnn__gemm_kernel_neon(msnn__gemm_kernel *k)
 {
-    k->ukr = NULL;   /* no micro-kernel yet: gemm.c keeps the reference path */
-    k->epi = NULL;
+    fill_kernel_neon(k, "neon", MSNN_CPU_NEON);
+    k->kc = 256;
+    k->mc = 64;
+    k->nc = 3072;
 }

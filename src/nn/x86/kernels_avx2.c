@@ -1,11 +1,46 @@
-/* avx2 GEMM micro-kernel and epilogue (gemm_kern.h). */
+/* AVX2 + FMA variants: GEMM micro-kernel 6x16, epilogue, erf/GELU
+ * (instantiated from simd_tmpl.h).  Compiled with -mavx2 -mfma; only called
+ * when cpu.c reports AVX2 and FMA. */
 #include "config.h"
 
-#include "gemm_kern.h"
+#include <immintrin.h>
+
 #include "cpu.h"
+#include "gemm_kern.h"
+
+#define SFX(name) name##_avx2
+#define VL 8
+#define MR 6
+#define NV 2
+#define VEC __m256
+#define VMASK __m256
+#define VLOAD(p) _mm256_loadu_ps(p)
+#define VLOADU(p) _mm256_loadu_ps(p)
+#define VSTOREU(p, v) _mm256_storeu_ps((p), (v))
+#define VSET1(s) _mm256_set1_ps(s)
+#define VZERO() _mm256_setzero_ps()
+#define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define VADD(a, b) _mm256_add_ps((a), (b))
+#define VSUB(a, b) _mm256_sub_ps((a), (b))
+#define VMUL(a, b) _mm256_mul_ps((a), (b))
+#define VDIV(a, b) _mm256_div_ps((a), (b))
+#define VMIN(a, b) _mm256_min_ps((a), (b))
+#define VMAX(a, b) _mm256_max_ps((a), (b))
+#define VABS(v) _mm256_andnot_ps(_mm256_set1_ps(-0.0f), (v))
+#define VSIGN(v) _mm256_and_ps(_mm256_set1_ps(-0.0f), (v))
+#define VOR(a, b) _mm256_or_ps((a), (b))
+#define VLT(a, b) _mm256_cmp_ps((a), (b), _CMP_LT_OQ)
+#define VSEL(m, a, b) _mm256_blendv_ps((b), (a), (m))
+#define VROUND(v) _mm256_round_ps((v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define VPOW2I(n) _mm256_castsi256_ps(_mm256_slli_epi32( \
+    _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23))
+
+#include "simd_tmpl.h"
 
 void msnn__gemm_kernel_avx2(msnn__gemm_kernel *k)
 {
-    k->ukr = NULL;   /* no micro-kernel yet: gemm.c keeps the reference path */
-    k->epi = NULL;
+    fill_kernel_avx2(k, "avx2", MSNN_CPU_AVX2);
+    k->kc = 256;
+    k->mc = 72;
+    k->nc = 3072;
 }

@@ -1,11 +1,47 @@
-/* avx512 GEMM micro-kernel and epilogue (gemm_kern.h). */
+/* AVX-512 (F/DQ) variants: GEMM micro-kernel 14x32, epilogue, erf/GELU
+ * (instantiated from simd_tmpl.h, the same code as the tested AVX2 path).
+ * Compiled with -mavx512f -mavx512dq ...; only called when cpu.c reports
+ * AVX-512 F/BW/VL/DQ with the ZMM state enabled by the OS. */
 #include "config.h"
 
-#include "gemm_kern.h"
+#include <immintrin.h>
+
 #include "cpu.h"
+#include "gemm_kern.h"
+
+#define SFX(name) name##_avx512
+#define VL 16
+#define MR 14
+#define NV 2
+#define VEC __m512
+#define VMASK __mmask16
+#define VLOAD(p) _mm512_loadu_ps(p)
+#define VLOADU(p) _mm512_loadu_ps(p)
+#define VSTOREU(p, v) _mm512_storeu_ps((p), (v))
+#define VSET1(s) _mm512_set1_ps(s)
+#define VZERO() _mm512_setzero_ps()
+#define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define VADD(a, b) _mm512_add_ps((a), (b))
+#define VSUB(a, b) _mm512_sub_ps((a), (b))
+#define VMUL(a, b) _mm512_mul_ps((a), (b))
+#define VDIV(a, b) _mm512_div_ps((a), (b))
+#define VMIN(a, b) _mm512_min_ps((a), (b))
+#define VMAX(a, b) _mm512_max_ps((a), (b))
+#define VABS(v) _mm512_andnot_ps(_mm512_set1_ps(-0.0f), (v))
+#define VSIGN(v) _mm512_and_ps(_mm512_set1_ps(-0.0f), (v))
+#define VOR(a, b) _mm512_or_ps((a), (b))
+#define VLT(a, b) _mm512_cmp_ps_mask((a), (b), _CMP_LT_OQ)
+#define VSEL(m, a, b) _mm512_mask_blend_ps((m), (b), (a))
+#define VROUND(v) _mm512_roundscale_ps((v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define VPOW2I(n) _mm512_castsi512_ps(_mm512_slli_epi32( \
+    _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23))
+
+#include "simd_tmpl.h"
 
 void msnn__gemm_kernel_avx512(msnn__gemm_kernel *k)
 {
-    k->ukr = NULL;   /* no micro-kernel yet: gemm.c keeps the reference path */
-    k->epi = NULL;
+    fill_kernel_avx512(k, "avx512", MSNN_CPU_AVX512);
+    k->kc = 384;
+    k->mc = 112;
+    k->nc = 3072;
 }

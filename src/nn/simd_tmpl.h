@@ -1,0 +1,197 @@
+/* Internal: SIMD kernels written once over a small vector vocabulary and
+ * instantiated by each ISA file (x86/kernels_avx2.c, x86/kernels_avx512.c,
+ * arm/kernels_neon.c), so the logic tested on one ISA is the logic of all.
+ *
+ * The including file defines, before including this header:
+ *   SFX(name)        name with the ISA suffix (name##_avx2 ...)
+ *   VL               floats per vector; MR, NV: micro-tile MR x (NV*VL)
+ *   VEC, VMASK       vector and comparison-mask types
+ *   VLOAD(p) VLOADU(p) VSTOREU(p, v) VSET1(s) VZERO()
+ *   VFMA(a, b, c)    a*b + c, one rounding      VADD VSUB VMUL VDIV VMIN VMAX
+ *   VABS(v) VSIGN(v) (v with only its sign bit) VOR(a, b) (bitwise)
+ *   VLT(a, b)        mask of a < b              VSEL(m, a, b)  m ? a : b
+ *   VROUND(v)        nearest integer (ties even) as float
+ *   VPOW2I(n)        2^n for integral float n in [-126, 127]
+ */
+
+#include <string.h>
+
+#define NR (NV * VL)
+
+/* ------------------------------------------------------------ GEMM tile */
+
+/* The MR x NR tile at c (leading dim ldc) += or = a-panel x b-panel, one
+ * fused multiply-add per k in increasing k (gemm_kern.h). */
+static void SFX(ukr)(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc, int load)
+{
+    VEC acc[MR][NV];
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            acc[r][v] = load ? VLOADU(c + r * ldc + v * VL) : VZERO();
+    for (int k = 0; k < kc; k++) {
+        VEC bv[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            bv[v] = VLOAD(b + v * VL);
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; r++) {
+            VEC av = VSET1(a[r]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++)
+                acc[r][v] = VFMA(av, bv[v], acc[r][v]);
+        }
+        a += MR;
+        b += NR;
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            VSTOREU(c + r * ldc + v * VL, acc[r][v]);
+}
+
+/* ------------------------------------------------------------ erf, GELU */
+
+/* exp(t) for t in [-87, 0]: t = n ln2 + r, |r| <= ln2/2, degree-7 Taylor. */
+static inline VEC SFX(vexp_neg)(VEC t)
+{
+    VEC n = VROUND(VMUL(t, VSET1(0x1.715476p+0f)));
+    VEC r = VFMA(n, VSET1(-0x1.62e430p-1f), t);
+    r = VFMA(n, VSET1(0x1.05c610p-29f), r);
+    VEC p = VSET1(0x1.a01a02p-13f);
+    p = VFMA(p, r, VSET1(0x1.6c16c2p-10f));
+    p = VFMA(p, r, VSET1(0x1.111112p-7f));
+    p = VFMA(p, r, VSET1(0x1.555556p-5f));
+    p = VFMA(p, r, VSET1(0x1.555556p-3f));
+    p = VFMA(p, r, VSET1(0x1.000000p-1f));
+    p = VFMA(p, r, VSET1(1.0f));
+    p = VFMA(p, r, VSET1(1.0f));
+    return VMUL(p, VPOW2I(n));
+}
+
+/* erf(x), within ~2 ulp of erff: x + x P(x^2) for |x| < 0.921875, else
+ * sign(x) (1 - exp(-Q(|x|))) with |x| clamped to 4 (erff(4) rounds to 1).
+ * P and Q are weighted least-squares fits (float coefficients) of
+ * erf(x)/x - 1 and -log(erfc(x)). */
+static inline VEC SFX(verf)(VEC x)
+{
+    VEC ax = VABS(x);
+    VEC z = VMUL(x, x);
+    VEC p = VSET1(-0x1.355250p-11f);
+    p = VFMA(p, z, VSET1(0x1.45ff56p-8f));
+    p = VFMA(p, z, VSET1(-0x1.b6527ep-6f));
+    p = VFMA(p, z, VSET1(0x1.ce1652p-4f));
+    p = VFMA(p, z, VSET1(-0x1.8126ccp-2f));
+    p = VFMA(p, z, VSET1(0x1.06eba6p-3f));
+    VEC small = VFMA(x, p, x);
+
+    VEC a = VMIN(ax, VSET1(4.0f));
+    VEC q = VSET1(0x1.425b7ep-16f);
+    q = VFMA(q, a, VSET1(-0x1.b1f560p-12f));
+    q = VFMA(q, a, VSET1(0x1.0b2812p-8f));
+    q = VFMA(q, a, VSET1(-0x1.97b146p-6f));
+    q = VFMA(q, a, VSET1(0x1.ba19bcp-4f));
+    q = VFMA(q, a, VSET1(0x1.446d02p-1f));
+    q = VFMA(q, a, VSET1(0x1.211ec2p+0f));
+    q = VFMA(q, a, VSET1(-0x1.34bea2p-13f));
+    VEC large = VSUB(VSET1(1.0f), SFX(vexp_neg)(VSUB(VZERO(), q)));
+    large = VOR(large, VSIGN(x));
+    return VSEL(VLT(ax, VSET1(0.921875f)), small, large);
+}
+
+/* x * 0.5 * (1 + erf(x / sqrt 2)), in the reference's operation order. */
+static inline VEC SFX(vgelu)(VEC x)
+{
+    VEC e = SFX(verf)(VMUL(x, VSET1(0.70710678118654752f)));
+    return VMUL(VMUL(x, VSET1(0.5f)), VADD(VSET1(1.0f), e));
+}
+
+/* y[i] = erf(x[i]) (exported for the accuracy test). */
+static void SFX(erf_array)(const float *x, float *y, size_t n)
+{
+    size_t i = 0;
+    for (; i + VL <= n; i += VL)
+        VSTOREU(y + i, SFX(verf)(VLOADU(x + i)));
+    if (i < n) {
+        float t[VL] = { 0 };
+        memcpy(t, x + i, (n - i) * sizeof *t);
+        VSTOREU(t, SFX(verf)(VLOADU(t)));
+        memcpy(y + i, t, (n - i) * sizeof *t);
+    }
+}
+
+/* In place GELU over n floats. */
+static void SFX(gelu_array)(float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + VL <= n; i += VL)
+        VSTOREU(x + i, SFX(vgelu)(VLOADU(x + i)));
+    if (i < n) {
+        float t[VL] = { 0 };
+        memcpy(t, x + i, (n - i) * sizeof *t);
+        VSTOREU(t, SFX(vgelu)(VLOADU(t)));
+        memcpy(x + i, t, (n - i) * sizeof *t);
+    }
+}
+
+/* ------------------------------------------------------------ epilogue */
+
+/* One vector of row i, columns j..j+VL-1: act(c + bias + residual). */
+static inline VEC SFX(epi_vec)(VEC v, const msnn_epi *e, const float *bcol, VEC brow,
+                               const float *res)
+{
+    if (e->bias)
+        v = VADD(v, e->bias_per_row ? brow : VLOADU(bcol));
+    if (e->residual)
+        v = VADD(v, VLOADU(res));
+    if (e->act == MSNN_ACT_GELU)
+        v = SFX(vgelu)(v);
+    else if (e->act == MSNN_ACT_RELU)
+        v = VMAX(v, VZERO());
+    return v;
+}
+
+/* The epilogue on the m x n block of C at c, whose element (0,0) is C(i0, j0).
+ * A row's tail shorter than VL goes through a padded buffer so every element
+ * sees the same vector instructions. */
+static void SFX(epi)(float *c, ptrdiff_t ldc, int m, int n, int i0, int j0, const msnn_epi *e)
+{
+    if (!e || (!e->bias && !e->residual && e->act == MSNN_ACT_NONE))
+        return;
+    for (int r = 0; r < m; r++) {
+        float *cr = c + r * ldc;
+        const float *bcol = e->bias && !e->bias_per_row ? e->bias + j0 : NULL;
+        VEC brow = e->bias && e->bias_per_row ? VSET1(e->bias[i0 + r]) : VZERO();
+        const float *res = e->residual ? e->residual + (ptrdiff_t)(i0 + r) * e->ldr + j0 : NULL;
+        int j = 0;
+        for (; j + VL <= n; j += VL)
+            VSTOREU(cr + j, SFX(epi_vec)(VLOADU(cr + j), e, bcol ? bcol + j : NULL, brow,
+                                          res ? res + j : NULL));
+        if (j < n) {
+            float tc[VL] = { 0 }, tb[VL] = { 0 }, tr[VL] = { 0 };
+            int t = n - j;
+            memcpy(tc, cr + j, t * sizeof *tc);
+            if (bcol)
+                memcpy(tb, bcol + j, t * sizeof *tb);
+            if (res)
+                memcpy(tr, res + j, t * sizeof *tr);
+            VSTOREU(tc, SFX(epi_vec)(VLOADU(tc), e, tb, brow, tr));
+            memcpy(cr + j, tc, t * sizeof *tc);
+        }
+    }
+}
+
+/* Fill the GEMM kernel description for this ISA. */
+static void SFX(fill_kernel)(msnn__gemm_kernel *k, const char *name, int level)
+{
+    k->name = name;
+    k->level = level;
+    k->mr = MR;
+    k->nr = NR;
+    k->ukr = SFX(ukr);
+    k->epi = SFX(epi);
+    k->erf = SFX(erf_array);
+    k->gelu = SFX(gelu_array);
+}

@@ -1,0 +1,367 @@
+/* checkasm-style tests of the engine's GEMM and SIMD helpers.
+ *
+ * Every dispatch level this CPU runs (ref, avx2, avx512 / neon) is compared
+ * with a double-precision product on random shapes including edge sizes,
+ * strided and transposed operands, packed B and every epilogue; the
+ * tolerance is K * eps relative to sum |a||b|.  Results must be bitwise
+ * identical for 1, 2 and 3 threads and between packed and unpacked B; the
+ * vectorised erf must stay within a few ulp of erff.
+ *
+ * Usage: test_checkasm [seed]
+ */
+#include "config.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu.h"
+#include "gemm.h"
+#include "gemm_kern.h"
+#include "pool.h"
+#include "ms_test.h"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 16);
+}
+
+static float frand(void)
+{
+    return (float)((rnd() & 0xffffff) / 16777216.0 * 2.0 - 1.0);
+}
+
+static float *rand_buf(size_t n)
+{
+    float *p = malloc((n ? n : 1) * sizeof *p);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < n; i++)
+        p[i] = frand();
+    return p;
+}
+
+/* Operands of one case: A is M x K, B is K x N, stored plain or transposed
+ * with padding so strides differ from the logical sizes. */
+typedef struct gcase {
+    int M, N, K;
+    int ta, tb;             /* stored transposed */
+    int epi_bias;           /* 0 none, 1 per column, 2 per row */
+    int epi_res, act;
+    float *a, *b, *bias, *res;
+    msnn_mat A, B;
+    ptrdiff_t ldc, ldr;
+} gcase;
+
+static void case_make(gcase *g, int M, int N, int K, int ta, int tb, int eb, int er, int act)
+{
+    memset(g, 0, sizeof *g);
+    g->M = M, g->N = N, g->K = K, g->ta = ta, g->tb = tb;
+    g->epi_bias = eb, g->epi_res = er, g->act = act;
+    int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 5;
+    g->a = rand_buf((size_t)(ta ? K : M) * lda);
+    g->b = rand_buf((size_t)(tb ? N : K) * ldb);
+    g->A = ta ? (msnn_mat){ g->a, 1, lda } : (msnn_mat){ g->a, lda, 1 };
+    g->B = tb ? (msnn_mat){ g->b, 1, ldb } : (msnn_mat){ g->b, ldb, 1 };
+    g->bias = rand_buf((size_t)(M > N ? M : N));
+    g->ldc = N + 2;
+    g->ldr = N + 7;
+    g->res = rand_buf((size_t)M * g->ldr);
+}
+
+static void case_free(gcase *g)
+{
+    free(g->a), free(g->b), free(g->bias), free(g->res);
+}
+
+static msnn_epi case_epi(const gcase *g)
+{
+    msnn_epi e = { 0 };
+    if (g->epi_bias) {
+        e.bias = g->bias;
+        e.bias_per_row = g->epi_bias == 2;
+    }
+    if (g->epi_res) {
+        e.residual = g->res;
+        e.ldr = g->ldr;
+    }
+    e.act = g->act;
+    return e;
+}
+
+static float *run_case(const gcase *g, msnn_pool *pool, int packed)
+{
+    float *c = malloc((size_t)g->M * g->ldc * sizeof *c);
+    if (!c)
+        exit(1);
+    for (size_t i = 0; i < (size_t)g->M * g->ldc; i++)
+        c[i] = NAN;             /* untouched padding stays NaN */
+    msnn_epi e = case_epi(g);
+    if (packed) {
+        msnn_packed_b *bp = msnn_gemm_pack_b(g->K, g->N, g->B);
+        CHECK(bp != NULL);
+        if (bp)
+            msnn_gemm_packed(g->M, bp, g->A, c, g->ldc, &e, pool);
+        msnn_gemm_packed_free(&bp);
+        CHECK(bp == NULL);
+    } else {
+        msnn_gemm(g->M, g->N, g->K, g->A, g->B, c, g->ldc, &e, pool);
+    }
+    return c;
+}
+
+static double act_d(double v, int act)
+{
+    if (act == MSNN_ACT_GELU)
+        return v * 0.5 * (1.0 + erf(v / sqrt(2.0)));
+    if (act == MSNN_ACT_RELU)
+        return v > 0 ? v : 0;
+    return v;
+}
+
+/* Compare with the double product: |c - exact| <= tol * (sum|a||b| + |extra|)
+ * with tol = (K + 8) * eps (GELU adds a few ulp of its own). */
+static int check_case(const gcase *g, const float *c, const char *what)
+{
+    int bad = 0;
+    double worst = 0;
+    for (int i = 0; i < g->M; i++) {
+        for (int j = 0; j < g->N; j++) {
+            double s = 0, mag = 0;
+            for (int k = 0; k < g->K; k++) {
+                double p = (double)g->A.p[i * g->A.rs + k * g->A.cs] *
+                           g->B.p[k * g->B.rs + j * g->B.cs];
+                s += p;
+                mag += fabs(p);
+            }
+            if (g->epi_bias) {
+                double bv = g->epi_bias == 2 ? g->bias[i] : g->bias[j];
+                s += bv;
+                mag += fabs(bv);
+            }
+            if (g->epi_res) {
+                s += g->res[i * g->ldr + j];
+                mag += fabs(g->res[i * g->ldr + j]);
+            }
+            mag += fabs(s) + 1e-30;
+            double want = act_d(s, g->act);
+            double tol = (g->K + 8) * FLT_EPSILON * mag * (g->act == MSNN_ACT_GELU ? 2 : 1);
+            double d = fabs(c[i * g->ldc + j] - want);
+            if (!(d <= tol)) {
+                if (bad++ < 3)
+                    fprintf(stderr, "%s: C(%d,%d) = %.9g, want %.9g (tol %g)\n", what, i, j,
+                            c[i * g->ldc + j], want, tol);
+            }
+            if (d / tol > worst)
+                worst = d / tol;
+        }
+        for (ptrdiff_t j = g->N; j < g->ldc; j++)
+            if (!isnan(c[i * g->ldc + j]))
+                bad++;
+    }
+    return bad;
+}
+
+static const int edge_sizes[] = { 1, 2, 5, 7, 8, 13, 16, 17, 31, 33, 63, 65, 97, 257 };
+#define NEDGE (int)(sizeof edge_sizes / sizeof edge_sizes[0])
+
+static int levels[4], nlevels;
+
+static void find_levels(void)
+{
+    levels[nlevels++] = MSNN_CPU_REF;
+    for (int l = MSNN_CPU_NEON; l <= MSNN_CPU_AVX512; l++)
+        if (msnn__gemm_kernel_get(l))
+            levels[nlevels++] = l;
+}
+
+/* Random shapes x operand layouts x epilogues on every level. */
+static void test_random_cases(msnn_pool *pool2)
+{
+    for (int li = 0; li < nlevels; li++) {
+        int lv = msnn_cpu_set_level(levels[li]);
+        CHECK_EQ_INT(lv, levels[li]);
+        int fails = 0, cases = 0;
+        for (int it = 0; it < 160; it++) {
+            int M = edge_sizes[rnd() % NEDGE], N = edge_sizes[rnd() % NEDGE];
+            int K = it % 9 == 0 ? 0 : edge_sizes[rnd() % NEDGE];
+            if (it % 7 == 0)
+                K = 300 + rnd() % 300;      /* several KC blocks */
+            gcase g;
+            case_make(&g, M, N, K, rnd() & 1, rnd() & 1, rnd() % 3, rnd() & 1, rnd() % 3);
+            char what[128];
+            snprintf(what, sizeof what, "%s M=%d N=%d K=%d ta=%d tb=%d bias=%d res=%d act=%d",
+                     msnn_cpu_level_name(lv), M, N, K, g.ta, g.tb, g.epi_bias, g.epi_res, g.act);
+            float *c = run_case(&g, it & 1 ? pool2 : NULL, 0);
+            float *cp = run_case(&g, it & 1 ? NULL : pool2, 1);
+            int bad = check_case(&g, c, what);
+            CHECKF(bad == 0, "%s: %d elements off", what, bad);
+            CHECKF(!memcmp(c, cp, (size_t)M * g.ldc * sizeof *c) || bad,
+                   "%s: packed B differs from plain B", what);
+            fails += bad != 0;
+            cases++;
+            free(c), free(cp);
+            case_free(&g);
+        }
+        printf("%-6s %d random cases, %d failed\n", msnn_cpu_level_name(lv), cases, fails);
+    }
+}
+
+/* The same product for 1, 2 and 3 threads, bitwise; shapes split by rows and
+ * by columns, with the model's layouts (token-major and NCHW 1x1 conv). */
+static void test_threads(msnn_pool *p2, msnn_pool *p3)
+{
+    static const int shapes[][3] = {
+        { 1000, 96, 130 },   /* rows split */
+        { 64, 2000, 72 },    /* columns split */
+        { 49, 49, 32 },      /* attention window */
+        { 333, 333, 700 },   /* several KC blocks */
+    };
+    for (int li = 0; li < nlevels; li++) {
+        msnn_cpu_set_level(levels[li]);
+        for (int s = 0; s < 4; s++) {
+            for (int act = 0; act < 3; act++) {
+                gcase g;
+                case_make(&g, shapes[s][0], shapes[s][1], shapes[s][2], s & 1, act == 1,
+                          1 + (act & 1), act != 2, act);
+                float *c1 = run_case(&g, NULL, 0);
+                float *c2 = run_case(&g, p2, 0);
+                float *c3 = run_case(&g, p3, 0);
+                float *c3p = run_case(&g, p3, 1);
+                size_t n = (size_t)g.M * g.ldc * sizeof *c1;
+                CHECKF(!memcmp(c1, c2, n) && !memcmp(c1, c3, n) && !memcmp(c1, c3p, n),
+                       "%s: %dx%dx%d act %d differs between thread counts",
+                       msnn_cpu_level_name(levels[li]), g.M, g.N, g.K, act);
+                if (s == 3 && act == 0)
+                    CHECK(check_case(&g, c3, "threads") == 0);
+                free(c1), free(c2), free(c3), free(c3p);
+                case_free(&g);
+            }
+        }
+    }
+}
+
+/* The ulp distance between two finite floats. */
+static long long ulp_diff(float a, float b)
+{
+    int32_t ia, ib;
+    memcpy(&ia, &a, 4);
+    memcpy(&ib, &b, 4);
+    if (ia < 0)
+        ia = INT32_MIN - ia;
+    if (ib < 0)
+        ib = INT32_MIN - ib;
+    return llabs((long long)ia - ib);
+}
+
+/* Vectorised erf against erff on a dense sweep of [-5, 5] plus specials;
+ * GELU arrays against the scalar formula. */
+static void test_erf(void)
+{
+    enum { N = 1 << 20 };
+    float *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y), *g = malloc(N * sizeof *g);
+    if (!x || !y || !g)
+        exit(1);
+    for (int i = 0; i < N; i++)
+        x[i] = -5.0f + 10.0f * (float)i / N;
+    x[0] = 0.0f, x[1] = -0.0f, x[2] = 1e-30f, x[3] = -1e-6f, x[4] = 0.921875f;
+    x[5] = -0.921875f, x[6] = 4.0f, x[7] = 30.0f, x[8] = -1e10f, x[9] = 0.9218749f;
+    for (int l = MSNN_CPU_NEON; l <= MSNN_CPU_AVX512; l++) {
+        const msnn__gemm_kernel *k = msnn__gemm_kernel_get(l);
+        if (!k)
+            continue;
+        k->erf(x, y, N - 3);            /* odd length: the padded tail */
+        long long worst = 0;
+        int at = 0;
+        for (int i = 0; i < N - 3; i++) {
+            long long d = ulp_diff(y[i], erff(x[i]));
+            if (d > worst)
+                worst = d, at = i;
+        }
+        printf("%-6s erf: max %lld ulp from erff (x = %.9g)\n", k->name, worst, x[at]);
+        CHECKF(worst <= 3, "%s erf: %lld ulp at x = %.9g", k->name, worst, x[at]);
+        CHECK(y[1] == 0.0f && signbit(y[1]) && y[6] == 1.0f && y[8] == -1.0f);
+
+        memcpy(g, x, N * sizeof *g);
+        k->gelu(g, N - 1);
+        double gw = 0;
+        for (int i = 0; i < N - 1; i++) {
+            float v = x[i];
+            float want = v * 0.5f * (1.0f + erff(v * 0.70710678118654752f));
+            double d = fabs((double)g[i] - want);
+            double tol = 4 * FLT_EPSILON * fabs(v) + 1e-37;
+            if (d / tol > gw)
+                gw = d / tol;
+        }
+        CHECKF(gw <= 1.0, "%s gelu: error %.3g x (4 eps |x|)", k->name, gw);
+        CHECK(g[N - 1] == x[N - 1]);    /* past n: untouched */
+    }
+    free(x), free(y), free(g);
+}
+
+static int hits[8];
+
+static void count_task(void *arg, int ith, int nth)
+{
+    (void)arg;
+    __atomic_fetch_add(&hits[ith], nth, __ATOMIC_RELAXED);
+}
+
+static void test_pool_and_cpu(void)
+{
+    msnn_pool *p = msnn_pool_new(3);
+    CHECK(p != NULL);
+    CHECK_EQ_INT(msnn_pool_size(p), 3);
+    CHECK_EQ_INT(msnn_pool_size(NULL), 1);
+    for (int r = 0; r < 1000; r++)
+        msnn_pool_run(p, count_task, NULL);
+    CHECK(hits[0] == 3000 && hits[1] == 3000 && hits[2] == 3000 && hits[3] == 0);
+    msnn_pool_run(NULL, count_task, NULL);
+    CHECK_EQ_INT(hits[0], 3001);
+    msnn_pool_free(&p);
+    CHECK(p == NULL);
+    msnn_pool_free(&p);
+
+    int prev = 0;
+    for (int i = 0; i < 5; i++) {
+        int lo, hi;
+        msnn_split(13, i, 5, &lo, &hi);
+        CHECK(lo == prev && hi >= lo && hi - lo >= 2 && hi - lo <= 3);
+        prev = hi;
+    }
+    CHECK_EQ_INT(prev, 13);
+
+    CHECK_EQ_INT(msnn_cpu_parse_level("ref"), MSNN_CPU_REF);
+    CHECK_EQ_INT(msnn_cpu_parse_level("avx512"), MSNN_CPU_AVX512);
+    CHECK_EQ_INT(msnn_cpu_parse_level("avx3"), -1);
+    CHECK_EQ_INT(msnn_cpu_set_level(MSNN_CPU_REF), MSNN_CPU_REF);
+    int max = msnn_cpu_max_level();
+    CHECK_EQ_INT(msnn_cpu_set_level(MSNN_CPU_AVX512), max == MSNN_CPU_NEON ? MSNN_CPU_REF : max);
+    printf("cpu: max level %s, flags 0x%x\n", msnn_cpu_level_name(max), msnn_cpu_flags());
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        rng_state = strtoull(argv[1], NULL, 0) | 1;
+    test_pool_and_cpu();
+    find_levels();
+    msnn_pool *p2 = msnn_pool_new(2), *p3 = msnn_pool_new(3);
+    CHECK(p2 && p3);
+    test_erf();
+    test_random_cases(p2);
+    test_threads(p2, p3);
+    msnn_pool_free(&p2);
+    msnn_pool_free(&p3);
+    TEST_END();
+}
