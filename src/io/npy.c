@@ -399,6 +399,12 @@ int ms__npy_to_native(ms_array *a, int fortran, int big_endian, const char *what
 
 /* ------------------------------------------------------------------ readers */
 
+static int read_error(const ms__reader *r, const char *what, ms_err *err)
+{
+    int code = r->errcode ? r->errcode(r->ctx) : MS_EIO;
+    return ms_seterr(err, code, "%s: read error: %s", what, r->strerror(r->ctx));
+}
+
 int ms__npy_read_header(const ms__reader *r, unsigned char **hdr, size_t *hlen,
                         ms_array *a, int *fortran, int *big_endian,
                         const ms_limits *lim, const char *what, ms_err *err)
@@ -410,25 +416,27 @@ int ms__npy_read_header(const ms__reader *r, unsigned char **hdr, size_t *hlen,
     unsigned char *buf = NULL;
 
     *hdr = NULL;
-    got = r->read(r->ctx, pre, 10);
+    /* Magic + version first: they say how long the length field is. */
+    got = r->read(r->ctx, pre, 8);
     if (got < 0)
-        return ms_seterr(err, MS_EIO, "%s: read error: %s", what, r->strerror(r->ctx));
-    if ((rc = parse_preamble(pre, (size_t)got, &prefix, &textlen, &utf8, what, err)) < 0)
-        return rc;
-    if (prefix == 12) {
-        got = r->read(r->ctx, pre + 10, 2);
+        return read_error(r, what, err);
+    size_t have = (size_t)got;
+    if (have == 8) {
+        size_t more = pre[6] == 1 ? 2 : 4;
+        got = r->read(r->ctx, pre + 8, more);
         if (got < 0)
-            return ms_seterr(err, MS_EIO, "%s: read error: %s", what, r->strerror(r->ctx));
-        if ((rc = parse_preamble(pre, 10 + (size_t)got, &prefix, &textlen, &utf8, what, err)) < 0)
-            return rc;
+            return read_error(r, what, err);
+        have += (size_t)got;
     }
+    if ((rc = parse_preamble(pre, have, &prefix, &textlen, &utf8, what, err)) < 0)
+        return rc;
     buf = malloc(prefix + textlen);
     if (!buf)
         return ms_seterr(err, MS_ENOMEM, "%s: out of memory", what);
     memcpy(buf, pre, prefix);
     got = r->read(r->ctx, buf + prefix, textlen);
     if (got < 0) {
-        rc = ms_seterr(err, MS_EIO, "%s: read error: %s", what, r->strerror(r->ctx));
+        rc = read_error(r, what, err);
         goto fail;
     }
     if ((rc = ms_npy_parse_header(buf, prefix + (size_t)got, a, fortran, big_endian, &off,
@@ -459,7 +467,7 @@ int ms__npy_read_data(const ms__reader *r, ms_array *a, int fortran, int big_end
         return ms_seterr(err, MS_ENOMEM, "%s: cannot allocate %zu bytes", what, nbytes);
     got = r->read(r->ctx, a->data, nbytes);
     if (got < 0) {
-        rc = ms_seterr(err, MS_EIO, "%s: read error: %s", what, r->strerror(r->ctx));
+        rc = read_error(r, what, err);
         goto fail;
     }
     if ((size_t)got < nbytes) {
@@ -502,7 +510,7 @@ int ms_npy_read(const char *path, ms_array *out, const ms_limits *lim, ms_err *e
 {
     FILE *f;
     file_ctx ctx;
-    ms__reader r = {file_read, &ctx, file_strerror};
+    ms__reader r = {file_read, &ctx, file_strerror, NULL};
     unsigned char *hdr = NULL;
     size_t hlen = 0, nbytes = 0;
     int fortran, be, rc;
@@ -576,7 +584,7 @@ int ms_npy_read_mem(const void *buf, size_t len, ms_array *out,
         goto fail;
     }
     mem_ctx c = {(const unsigned char *)buf + off, len - off};
-    ms__reader r = {mem_read, &c, mem_strerror};
+    ms__reader r = {mem_read, &c, mem_strerror, NULL};
     if ((rc = ms__npy_read_data(&r, out, fortran, be, lim, what, err)) < 0)
         goto fail;
     return MS_OK;

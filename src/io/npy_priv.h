@@ -15,6 +15,7 @@ typedef struct ms__reader {
     int64_t (*read)(void *ctx, void *buf, size_t n);
     void *ctx;
     const char *(*strerror)(void *ctx); /* message of the last failure */
+    int (*errcode)(void *ctx);          /* its MS_E code; NULL = MS_EIO */
 } ms__reader;
 
 /* Read magic + header from r into a malloc'ed buffer (*hdr, *hlen bytes,

@@ -184,13 +184,19 @@ static const char *zip_reader_strerror(void *ctx)
     return zip_file_strerror(((zread_ctx *)ctx)->zf);
 }
 
+/* Inflate and CRC failures mean a damaged file, not an I/O problem. */
+static int zip_reader_errcode(void *ctx)
+{
+    return zip_code_to_ms(zip_error_code_zip(zip_file_get_error(((zread_ctx *)ctx)->zf)));
+}
+
 /* Read (header only when data == 0) the i-th member into out. */
 static int read_member(ms_npz *z, const char *name, ms_array *out, int data, ms_err *err)
 {
     char what[400];
     zip_stat_t st;
     zread_ctx c = {NULL};
-    ms__reader r = {zip_reader_read, &c, zip_reader_strerror};
+    ms__reader r = {zip_reader_read, &c, zip_reader_strerror, zip_reader_errcode};
     unsigned char *hdr = NULL;
     size_t hlen = 0, nbytes = 0;
     int fortran, be, rc, i;
