@@ -1,1 +1,420 @@
-/* placeholder: not yet written */
+/* Connected components of uint8 label volumes, on runs; see ms_cc.h.
+ *
+ * Three passes over the volume:
+ *  1. count the runs (maximal stretches of one non-zero value along x) to
+ *     size the union-find array exactly;
+ *  2. decode the runs of each slice, union every run with the touching runs
+ *     of the same value in the previous row of its slice and (3D) in the
+ *     previous slice;
+ *  3. decode the runs again in the same order and apply the result (write
+ *     component numbers, clear small components, ...).
+ *
+ * Union-find array p[] (int32, one per run, runs numbered in raster order):
+ * p[i] >= 0 is the parent of run i, always a smaller index; p[i] < 0 marks a
+ * root and holds -(voxel count of its tree).  Linking the larger root under
+ * the smaller keeps every component's root at its first run in raster order,
+ * so numbering roots in index order numbers components in raster order.
+ */
+#include "config.h"
+#include "ms_cc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Runs of one z slice: run r of row y is r in [row[y], row[y + 1]). */
+typedef struct cc_slice {
+    uint32_t *x0, *x1;   /* [cap] first x, one past the last x */
+    uint8_t *v;          /* [cap] label value */
+    uint32_t *row;       /* [h + 1] */
+    size_t base;         /* global index of the slice's first run */
+} cc_slice;
+
+typedef struct cc_ctx {
+    uint8_t *lab;        /* (d, h, w); written only by the apply pass */
+    size_t d, h, w;
+    int conn;
+    int value;           /* -1: all non-zero values; else only == value */
+    int32_t *p;          /* [nruns] union-find, then per-run results */
+    size_t nruns;
+    uint32_t max_slice_runs;
+} cc_ctx;
+
+static const uint64_t ONES = 0x0101010101010101ull;
+
+/* Runs of one row.  x0/x1/v may be NULL (count only).  Returns the count. */
+static uint32_t row_runs(const uint8_t *row, size_t w, int value,
+                         uint32_t *x0, uint32_t *x1, uint8_t *v)
+{
+    uint32_t n = 0;
+    size_t x = 0;
+    while (x < w) {
+        uint8_t c;
+        if (value < 0) {
+            /* skip background 8 bytes at a time: labels are mostly 0 */
+            while (x + 8 <= w) {
+                uint64_t q;
+                memcpy(&q, row + x, 8);
+                if (q)
+                    break;
+                x += 8;
+            }
+            while (x < w && row[x] == 0)
+                x++;
+            if (x == w)
+                break;
+            c = row[x];
+        } else {
+            c = (uint8_t)value;
+            while (x < w && row[x] != c)
+                x++;
+            if (x == w)
+                break;
+        }
+        size_t s = x++;
+        uint64_t cc = c * ONES;
+        while (x + 8 <= w) {
+            uint64_t q;
+            memcpy(&q, row + x, 8);
+            if (q != cc)
+                break;
+            x += 8;
+        }
+        while (x < w && row[x] == c)
+            x++;
+        if (x0) {
+            x0[n] = (uint32_t)s;
+            x1[n] = (uint32_t)x;
+            v[n] = c;
+        }
+        n++;
+    }
+    return n;
+}
+
+/* Pass 1: total runs and the largest per-slice count. */
+static int count_runs(cc_ctx *c, ms_err *err)
+{
+    size_t total = 0;
+    uint32_t maxs = 0;
+    for (size_t z = 0; z < c->d; z++) {
+        size_t ns = 0;
+        for (size_t y = 0; y < c->h; y++)
+            ns += row_runs(c->lab + (z * c->h + y) * c->w, c->w, c->value, NULL, NULL, NULL);
+        if (ns > maxs)
+            maxs = (uint32_t)ns;   /* ns <= voxels <= INT32_MAX */
+        total += ns;
+    }
+    if (total > (size_t)INT32_MAX)
+        return ms_seterr(err, MS_ELIMIT, "connected components: too many runs (%zu)", total);
+    c->nruns = total;
+    c->max_slice_runs = maxs;
+    return MS_OK;
+}
+
+static int slice_alloc(cc_slice *s, uint32_t cap, size_t h)
+{
+    size_t n = cap ? cap : 1;
+    s->x0 = malloc(n * sizeof *s->x0);
+    s->x1 = malloc(n * sizeof *s->x1);
+    s->v = malloc(n);
+    s->row = malloc((h + 1) * sizeof *s->row);
+    return (s->x0 && s->x1 && s->v && s->row) ? MS_OK : MS_ENOMEM;
+}
+
+static void slice_free(cc_slice *s)
+{
+    free(s->x0);
+    free(s->x1);
+    free(s->v);
+    free(s->row);
+    memset(s, 0, sizeof *s);
+}
+
+/* Decode slice z into s (runs numbered from s->base). */
+static void slice_decode(const cc_ctx *c, size_t z, cc_slice *s)
+{
+    uint32_t n = 0;
+    for (size_t y = 0; y < c->h; y++) {
+        s->row[y] = n;
+        n += row_runs(c->lab + (z * c->h + y) * c->w, c->w, c->value,
+                      s->x0 + n, s->x1 + n, s->v + n);
+    }
+    s->row[c->h] = n;
+}
+
+static int32_t uf_find(int32_t *p, int32_t x)
+{
+    while (p[x] >= 0) {
+        int32_t q = p[x];
+        if (p[q] >= 0)
+            p[x] = p[q];   /* path halving */
+        x = q;
+    }
+    return x;
+}
+
+static void uf_union(int32_t *p, int32_t a, int32_t b)
+{
+    a = uf_find(p, a);
+    b = uf_find(p, b);
+    if (a == b)
+        return;
+    if (a > b) {
+        int32_t t = a;
+        a = b;
+        b = t;
+    }
+    p[a] += p[b];          /* sizes are negative; |sum| <= voxels <= INT32_MAX */
+    p[b] = a;
+}
+
+/* Union the runs of row ya of slice A with the touching, same-valued runs
+ * of row yb of slice B.  diag = 1 lets runs touch diagonally along x (the
+ * neighbour row's x-1 and x+1 count), diag = 0 requires an x overlap. */
+static void join_rows(int32_t *p, const cc_slice *A, size_t ya, const cc_slice *B, size_t yb,
+                      uint32_t diag)
+{
+    uint32_t ia = A->row[ya], ea = A->row[ya + 1];
+    uint32_t j0 = B->row[yb], eb = B->row[yb + 1];
+    for (; ia < ea && j0 < eb; ia++) {
+        uint32_t lo = A->x0[ia], hi = A->x1[ia] + diag;
+        while (j0 < eb && B->x1[j0] + diag <= lo)
+            j0++;
+        for (uint32_t j = j0; j < eb && B->x0[j] < hi; j++)
+            if (B->v[j] == A->v[ia])
+                uf_union(p, (int32_t)(A->base + ia), (int32_t)(B->base + j));
+    }
+}
+
+/* Neighbour rows of row y for each connectivity: same slice y-1, and in
+ * the previous slice y-1, y, y+1, with their diagonal flag. */
+static void join_slice(const cc_ctx *c, const cc_slice *cur, const cc_slice *prev, size_t y)
+{
+    int32_t *p = c->p;
+    int conn = c->conn;
+    uint32_t in_plane_diag = (conn == 8 || conn == 18 || conn == 26);
+    if (y > 0)
+        join_rows(p, cur, y, cur, y - 1, in_plane_diag);
+    if (!prev || conn == 4 || conn == 8)
+        return;
+    uint32_t ddiag = (conn == 26);            /* z and y both differ */
+    join_rows(p, cur, y, prev, y, conn != 6); /* z differs, y same */
+    if (conn == 6)
+        return;
+    if (y > 0)
+        join_rows(p, cur, y, prev, y - 1, ddiag);
+    if (y + 1 < c->h)
+        join_rows(p, cur, y, prev, y + 1, ddiag);
+}
+
+/* Pass 2. */
+static int union_pass(cc_ctx *c, ms_err *err)
+{
+    cc_slice s[2] = {{0}};
+    int rc = MS_ENOMEM;
+    c->p = malloc((c->nruns ? c->nruns : 1) * sizeof *c->p);
+    if (!c->p || slice_alloc(&s[0], c->max_slice_runs, c->h) || slice_alloc(&s[1], c->max_slice_runs, c->h))
+        goto fail;
+    size_t base = 0;
+    for (size_t z = 0; z < c->d; z++) {
+        cc_slice *cur = &s[z & 1], *prev = z ? &s[(z - 1) & 1] : NULL;
+        cur->base = base;
+        slice_decode(c, z, cur);
+        uint32_t n = cur->row[c->h];
+        for (uint32_t r = 0; r < n; r++)
+            c->p[base + r] = -(int32_t)(cur->x1[r] - cur->x0[r]);
+        for (size_t y = 0; y < c->h; y++)
+            join_slice(c, cur, prev, y);
+        base += n;
+    }
+    rc = MS_OK;
+fail:
+    slice_free(&s[0]);
+    slice_free(&s[1]);
+    if (rc)
+        ms_seterr(err, rc, "connected components: out of memory (%zu runs)", c->nruns);
+    return rc;
+}
+
+/* Replace every root by keep(size) and every other run by its root's
+ * result, in index order (parents have smaller indices, so they are done).
+ * mode 0: component number 1..n (sizes[k] filled if sizes != NULL);
+ * mode 1: 1 if size >= min_size else 0.  Returns n, or the removed count. */
+static size_t resolve(cc_ctx *c, int mode, size_t min_size, uint32_t *sizes)
+{
+    int32_t *p = c->p;
+    size_t n = 0;
+    for (size_t i = 0; i < c->nruns; i++) {
+        if (p[i] < 0) {
+            size_t size = (size_t)-(int64_t)p[i];
+            if (mode == 0) {
+                n++;
+                if (sizes)
+                    sizes[n] = (uint32_t)size;
+                p[i] = (int32_t)n;
+            } else {
+                n += size < min_size;
+                p[i] = size >= min_size;
+            }
+        } else {
+            p[i] = p[p[i]];
+        }
+    }
+    return n;
+}
+
+static size_t count_roots(const cc_ctx *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->nruns; i++)
+        n += c->p[i] < 0;
+    return n;
+}
+
+enum { APPLY_LABEL, APPLY_DUST, APPLY_INST };
+
+/* Pass 3: decode the runs again and apply p[].  Writing lab in place is
+ * safe: a row is decoded forward and each run is rewritten after it has
+ * been read. */
+static int apply_pass(cc_ctx *c, int mode, int32_t *out, unsigned base, ms_err *err)
+{
+    size_t cap = c->w ? c->w : 1;   /* a row has at most w runs */
+    uint32_t *x0 = malloc(cap * sizeof *x0), *x1 = malloc(cap * sizeof *x1);
+    uint8_t *v = malloc(cap);
+    if (!x0 || !x1 || !v) {
+        free(x0);
+        free(x1);
+        free(v);
+        return ms_seterr(err, MS_ENOMEM, "connected components: out of memory");
+    }
+    size_t i = 0;
+    for (size_t r = 0; r < c->d * c->h; r++) {
+        uint8_t *row = c->lab + r * c->w;
+        int32_t *orow = out ? out + r * c->w : NULL;
+        uint32_t n = row_runs(row, c->w, c->value, x0, x1, v);
+        if (orow)
+            memset(orow, 0, c->w * sizeof *orow);
+        for (uint32_t k = 0; k < n; k++, i++) {
+            int32_t res = c->p[i];
+            if (mode == APPLY_LABEL) {
+                for (uint32_t x = x0[k]; x < x1[k]; x++)
+                    orow[x] = res;
+            } else if (mode == APPLY_DUST) {
+                if (!res)
+                    memset(row + x0[k], 0, x1[k] - x0[k]);
+            } else {
+                memset(row + x0[k], (int)(base + (unsigned)res), x1[k] - x0[k]);
+            }
+        }
+    }
+    free(x0);
+    free(x1);
+    free(v);
+    return MS_OK;
+}
+
+static int cc_setup(cc_ctx *c, const uint8_t *lab, size_t d, size_t h, size_t w, int conn,
+                    int value, ms_err *err)
+{
+    memset(c, 0, sizeof *c);
+    if (conn != 4 && conn != 8 && conn != 6 && conn != 18 && conn != 26)
+        return ms_seterr(err, MS_EINVAL, "connected components: connectivity %d is not 4, 8, 6, 18 or 26", conn);
+    if (value == 0 || value > 255)
+        return ms_seterr(err, MS_EINVAL, "connected components: label value %d out of 1..255", value);
+    size_t n = 0;
+    if (d && h && w && (__builtin_mul_overflow(d, h, &n) || __builtin_mul_overflow(n, w, &n)))
+        n = SIZE_MAX;
+    if (n > (size_t)INT32_MAX)
+        return ms_seterr(err, MS_ELIMIT, "connected components: volume %zux%zux%zu exceeds %d voxels",
+                         d, h, w, INT32_MAX);
+    c->lab = (uint8_t *)lab;   /* written only by the in-place entry points */
+    c->d = n ? d : 0;
+    c->h = h;
+    c->w = w;
+    c->conn = conn;
+    c->value = value;
+    int rc = count_runs(c, err);
+    return rc ? rc : union_pass(c, err);
+}
+
+int ms_cc_label(const uint8_t *lab, size_t d, size_t h, size_t w, int conn, int value,
+                int32_t *out, uint32_t **sizes, size_t *ncomp, ms_err *err)
+{
+    cc_ctx c;
+    uint32_t *sz = NULL;
+    if (sizes)
+        *sizes = NULL;
+    int rc = cc_setup(&c, lab, d, h, w, conn, value, err);
+    if (rc)
+        goto fail;
+    if (sizes) {
+        sz = calloc(count_roots(&c) + 1, sizeof *sz);
+        if (!sz) {
+            rc = ms_seterr(err, MS_ENOMEM, "connected components: out of memory");
+            goto fail;
+        }
+    }
+    size_t n = resolve(&c, 0, 0, sz);
+    if (out && c.d) {
+        rc = apply_pass(&c, APPLY_LABEL, out, 0, err);
+        if (rc)
+            goto fail;
+    } else if (out) {
+        memset(out, 0, d * h * w * sizeof *out);   /* empty volume: d*h*w == 0 */
+    }
+    if (ncomp)
+        *ncomp = n;
+    if (sizes) {
+        *sizes = sz;
+        sz = NULL;
+    }
+fail:
+    free(sz);
+    free(c.p);
+    return rc;
+}
+
+int ms_cc_dust(uint8_t *lab, size_t d, size_t h, size_t w, int conn, size_t min_size,
+               size_t *n_removed, ms_err *err)
+{
+    cc_ctx c;
+    int rc = cc_setup(&c, lab, d, h, w, conn, -1, err);
+    if (rc)
+        goto fail;
+    size_t removed = resolve(&c, 1, min_size, NULL);
+    if (removed)
+        rc = apply_pass(&c, APPLY_DUST, NULL, 0, err);
+    if (!rc && n_removed)
+        *n_removed = removed;
+fail:
+    free(c.p);
+    return rc;
+}
+
+int ms_cc_instances(uint8_t *lab, size_t d, size_t h, size_t w, int conn, uint8_t value,
+                    unsigned base, size_t *ncomp, ms_err *err)
+{
+    cc_ctx c;
+    int rc = MS_EINVAL;
+    if (value == 0) {
+        ms_seterr(err, rc, "instances: label value 0 cannot be split");
+        return rc;
+    }
+    rc = cc_setup(&c, lab, d, h, w, conn, value, err);
+    if (rc)
+        goto fail;
+    size_t n = resolve(&c, 0, 0, NULL);
+    if (base + n > 255) {
+        rc = ms_seterr(err, MS_EINVAL,
+                       "label %u splits into %zu instances: %u + %zu exceeds 255, the uint8 limit",
+                       (unsigned)value, n, base, n);
+        goto fail;
+    }
+    if (n)
+        rc = apply_pass(&c, APPLY_INST, NULL, base, err);
+    if (!rc && ncomp)
+        *ncomp = n;
+fail:
+    free(c.p);
+    return rc;
+}

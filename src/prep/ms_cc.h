@@ -1,0 +1,52 @@
+/* Connected components of uint8 label volumes (prefix ms_cc_).
+ *
+ * A volume is (d, h, w) uint8 in C order; a 2D image is d = 1.  Two voxels
+ * are connected when they are neighbours under the chosen connectivity AND
+ * hold the same non-zero value: voxels of different label values are never
+ * joined (cc3d's multi-label behaviour).  The 2D connectivities (4, 8) join
+ * voxels within one z slice only, so a call on a (d, h, w) volume treats
+ * every slice on its own.
+ *
+ * Components are numbered 1..n in raster order: component k is the k-th one
+ * whose first voxel is met in a C-order scan.
+ *
+ * The work is done on runs (maximal stretches of one non-zero value along
+ * x) with a union-find over run indices: memory is one int32 per run (at most
+ * one per voxel, in practice a small fraction), no recursion, no per-voxel
+ * allocation.  Volumes are limited to INT32_MAX voxels.
+ */
+#ifndef MS_CC_H
+#define MS_CC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ms_error.h"
+
+/* Connectivity: 4 or 8 (in-plane), 6, 18 or 26 (3D). */
+typedef enum ms_conn {
+    MS_CONN_4 = 4, MS_CONN_8 = 8, MS_CONN_6 = 6, MS_CONN_18 = 18, MS_CONN_26 = 26
+} ms_conn;
+
+/* Label the components of lab (d, h, w).  value < 0: every non-zero value
+ * takes part; 0..255: only voxels equal to value (a binary mask of it).
+ * out (d, h, w) int32, may be NULL: component number 1..n, 0 elsewhere.
+ * *sizes, if sizes != NULL: malloc'd array of n + 1 voxel counts, (*sizes)[k]
+ * for component k, (*sizes)[0] = 0; the caller frees it.
+ * *ncomp receives n.  Errors: MS_EINVAL (bad connectivity or value),
+ * MS_ELIMIT (more than INT32_MAX voxels), MS_ENOMEM. */
+int ms_cc_label(const uint8_t *lab, size_t d, size_t h, size_t w, int conn, int value,
+                int32_t *out, uint32_t **sizes, size_t *ncomp, ms_err *err);
+
+/* In place: set to 0 every component (per label value) with fewer than
+ * min_size voxels (cc3d.dust(threshold=min_size)).  *n_removed (may be NULL)
+ * receives the number of components removed. */
+int ms_cc_dust(uint8_t *lab, size_t d, size_t h, size_t w, int conn, size_t min_size,
+               size_t *n_removed, ms_err *err);
+
+/* In place: the voxels equal to value form components 1..n (raster order);
+ * each voxel of component k becomes base + k.  Fails with MS_EINVAL, leaving
+ * lab unchanged, when base + n > 255.  *ncomp (may be NULL) receives n. */
+int ms_cc_instances(uint8_t *lab, size_t d, size_t h, size_t w, int conn, uint8_t value,
+                    unsigned base, size_t *ncomp, ms_err *err);
+
+#endif
