@@ -1,1 +1,181 @@
-/* placeholder: not yet written */
+/* The SAM mask decoder (two-way transformer + upscaling + hypernetwork), for
+ * one box prompt with multimask_output = False (mask 0 and iou 0 only).
+ *
+ *   tokens (7 x 256) = [iou_token, mask_tokens 0..3, box corner 0, corner 1]
+ *   image  (4096 x 256) = embedding (channels-last) + no_mask_embed
+ *   2 TwoWayAttentionBlocks, final token->image attention, LayerNorm
+ *   upscaling: ConvT 2x2/2 256->64, LayerNorm2d, GELU, ConvT 64->32, GELU
+ *   logits (256 x 256) = upscaled (65536 x 32) . hypernetwork_0(mask token 0)
+ *   iou = iou_head(iou token)[0]
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "net.h"
+
+#define NTOK 7
+#define D 256
+#define LN_EPS 1e-5f
+#define LN2D_EPS 1e-6f
+#define HW (MSNN_EMB * MSNN_EMB)
+
+#define ALLOC(p, n) do { if (!((p) = msnn__arena_alloc(r->arena, (n)))) goto oom; } while (0)
+
+/* out (nq x 256) = out_proj(MHA(q_proj(qin), k_proj(kin), v_proj(vin))) + res.
+ * The 1/sqrt(head dim) scale is folded into q_proj at load. */
+static int attention(const msnn__attn *a, const float *qin, int nq, const float *kin,
+                     const float *vin, int nk, const float *res, float *out, msnn__run *r)
+{
+    int I = a->q.out, hd = I / a->heads;
+    size_t mark = msnn__arena_mark(r->arena);
+    float *q, *k, *v, *s, *o;
+    ALLOC(q, (size_t)nq * I);
+    ALLOC(k, (size_t)nk * I);
+    ALLOC(v, (size_t)nk * I);
+    ALLOC(s, (size_t)nq * nk);
+    ALLOC(o, (size_t)nq * I);
+    msnn__linear_fwd(&a->q, nq, qin, D, q, I, NULL, 0, MSNN_ACT_NONE, r->pool);
+    msnn__linear_fwd(&a->k, nk, kin, D, k, I, NULL, 0, MSNN_ACT_NONE, r->pool);
+    msnn__linear_fwd(&a->v, nk, vin, D, v, I, NULL, 0, MSNN_ACT_NONE, r->pool);
+    for (int h = 0; h < a->heads; h++) {
+        msnn_mat Q = { q + h * hd, I, 1 }, Kt = { k + h * hd, 1, I };
+        msnn_gemm(nq, nk, hd, Q, Kt, s, nk, NULL, r->pool);       /* s: nq x nk */
+        r->k->softmax(s, nq, nk, nk);
+        msnn_mat S = { s, nk, 1 }, V = { v + h * hd, I, 1 };
+        msnn_gemm(nq, hd, nk, S, V, o + h * hd, I, NULL, r->pool); /* o_h: nq x hd */
+    }
+    msnn__linear_fwd(&a->o, nq, o, I, out, D, res, D, MSNN_ACT_NONE, r->pool);
+    msnn__arena_release(r->arena, mark);
+    return MS_OK;
+oom:
+    return MS_ENOMEM;
+}
+
+static void add(const float *a, const float *b, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = a[i] + b[i];
+}
+
+static void norm(msnn__run *r, const msnn__norm *n, const float *x, float *y, int rows)
+{
+    r->k->layernorm(x, D, y, D, rows, D, n->g, n->b, LN_EPS);
+}
+
+/* One TwoWayAttentionBlock.  q: tokens (7 x 256), kx: image (4096 x 256);
+ * tpe: the token embedding used as query PE; pe: the dense image PE. */
+static int twoway(const msnn__twoway *l, int first, float *q, float *kx, const float *tpe,
+                  const float *pe, msnn__run *r)
+{
+    size_t mark = msnn__arena_mark(r->arena);
+    float *qp, *qn, *kp, *kn, *h;
+    ALLOC(qp, NTOK * D);
+    ALLOC(qn, NTOK * D);
+    ALLOC(kp, (size_t)HW * D);
+    ALLOC(kn, (size_t)HW * D);
+    ALLOC(h, NTOK * 2048);
+    /* self attention (the first layer has no PE and no residual) */
+    if (first) {
+        if (attention(&l->self_attn, q, NTOK, q, q, NTOK, NULL, qn, r) < 0)
+            goto oom;
+    } else {
+        add(q, tpe, qp, NTOK * D);
+        if (attention(&l->self_attn, qp, NTOK, qp, q, NTOK, q, qn, r) < 0)
+            goto oom;
+    }
+    norm(r, &l->norm1, qn, q, NTOK);
+    /* tokens attend to the image */
+    add(q, tpe, qp, NTOK * D);
+    add(kx, pe, kp, (size_t)HW * D);
+    if (attention(&l->t2i, qp, NTOK, kp, kx, HW, q, qn, r) < 0)
+        goto oom;
+    norm(r, &l->norm2, qn, q, NTOK);
+    /* MLP (ReLU) */
+    msnn__linear_fwd(&l->lin1, NTOK, q, D, h, 2048, NULL, 0, MSNN_ACT_RELU, r->pool);
+    msnn__linear_fwd(&l->lin2, NTOK, h, 2048, qn, D, q, D, MSNN_ACT_NONE, r->pool);
+    norm(r, &l->norm3, qn, q, NTOK);
+    /* the image attends to the tokens */
+    add(q, tpe, qp, NTOK * D);
+    if (attention(&l->i2t, kp, HW, qp, q, NTOK, kx, kn, r) < 0)
+        goto oom;
+    r->k->layernorm(kn, D, kx, D, HW, D, l->norm4.g, l->norm4.b, LN_EPS);
+    msnn__arena_release(r->arena, mark);
+    return MS_OK;
+oom:
+    return MS_ENOMEM;
+}
+
+/* Mask embedding: kx (64x64x256) -> up (256x256x32), channels-last. */
+static int upscale(const msnn__decoder *d, const float *kx, float *up, msnn__run *r)
+{
+    size_t mark = msnn__arena_mark(r->arena);
+    float *t0, *u1, *t1;
+    ALLOC(t0, (size_t)HW * 4 * 64);
+    ALLOC(u1, (size_t)4 * HW * 64);
+    ALLOC(t1, (size_t)4 * HW * 4 * 32);
+    msnn__linear_fwd(&d->up0, HW, kx, D, t0, 4 * 64, NULL, 0, MSNN_ACT_NONE, r->pool);
+    r->k->convt2x2_scatter(t0, MSNN_EMB, 64, u1, 0, HW);              /* 128x128x64 */
+    r->k->layernorm(u1, 64, u1, 64, 4 * HW, 64, d->up1.g, d->up1.b, LN2D_EPS);
+    r->k->gelu(u1, (size_t)4 * HW * 64);
+    /* GELU commutes with the scatter (a permutation): fused in the GEMM */
+    msnn__linear_fwd(&d->up3, 4 * HW, u1, 64, t1, 4 * 32, NULL, 0, MSNN_ACT_GELU, r->pool);
+    r->k->convt2x2_scatter(t1, 2 * MSNN_EMB, 32, up, 0, 4 * HW);      /* 256x256x32 */
+    msnn__arena_release(r->arena, mark);
+    return MS_OK;
+oom:
+    return MS_ENOMEM;
+}
+
+/* MLP with ReLU between layers: x (256) -> out (l[2].out). */
+static int mlp3(const msnn__linear l[3], const float *x, float *out, msnn__run *r)
+{
+    float a[D], b[D];
+    msnn__linear_fwd(&l[0], 1, x, D, a, D, NULL, 0, MSNN_ACT_RELU, NULL);
+    msnn__linear_fwd(&l[1], 1, a, D, b, D, NULL, 0, MSNN_ACT_RELU, NULL);
+    msnn__linear_fwd(&l[2], 1, b, D, out, l[2].out, NULL, 0, MSNN_ACT_NONE, NULL);
+    (void)r;
+    return MS_OK;
+}
+
+int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const float *emb,
+                          const float box[4], float *logits, float *iou, msnn__run *r,
+                          ms_err *err)
+{
+    float *tok, *q, *kx, *qp, *kp, *qn, *up;
+    ALLOC(tok, NTOK * D);
+    ALLOC(q, NTOK * D);
+    ALLOC(kx, (size_t)HW * D);
+    memcpy(tok, d->iou_token, D * sizeof(float));
+    memcpy(tok + D, d->mask_tokens, 4 * D * sizeof(float));
+    msnn__prompt_box(p, box, tok + 5 * D);
+    memcpy(q, tok, NTOK * D * sizeof(float));
+    /* src = embedding + dense prompt embedding (no_mask_embed), channels-last */
+    for (int c = 0; c < D; c++)
+        for (int i = 0; i < HW; i++)
+            kx[(size_t)i * D + c] = emb[(size_t)c * HW + i] + p->no_mask[c];
+    for (int i = 0; i < 2; i++)
+        if (twoway(&d->layer[i], i == 0, q, kx, tok, p->dense_pe, r) < 0)
+            goto oom;
+    ALLOC(qp, NTOK * D);
+    ALLOC(kp, (size_t)HW * D);
+    ALLOC(qn, NTOK * D);
+    add(q, tok, qp, NTOK * D);
+    add(kx, p->dense_pe, kp, (size_t)HW * D);
+    if (attention(&d->final_attn, qp, NTOK, kp, kx, HW, q, qn, r) < 0)
+        goto oom;
+    norm(r, &d->norm_final, qn, q, NTOK);
+    /* q[0]: iou token, q[1]: mask token 0 */
+    ALLOC(up, (size_t)16 * HW * 32);
+    if (upscale(d, kx, up, r) < 0)
+        goto oom;
+    float hyper[32], iou4[4];
+    mlp3(d->hyper[0], q + D, hyper, r);
+    msnn_mat A = { up, 32, 1 }, B = { hyper, 1, 1 };
+    msnn_gemm(16 * HW, 1, 32, A, B, logits, 1, NULL, r->pool);
+    mlp3(d->iou_head, q, iou4, r);
+    *iou = iou4[0];
+    return MS_OK;
+oom:
+    return ms_seterr(err, MS_ENOMEM, "mask decoder: out of memory for activations");
+}

@@ -1,1 +1,355 @@
-/* placeholder: not yet written */
+/* The TinyViT image encoder of LiteMedSAM, with its neck.
+ *
+ *   image (3,256,256) -> patch_embed (1x1 convs) -> 256x256x64
+ *   layer 0: 2 MBConv at 256x256x64, PatchMerging -> 128x128x128
+ *   layer 1: 2 TinyViT blocks (window 7),  PatchMerging -> 64x64x160
+ *   layer 2: 6 TinyViT blocks (window 14), PatchMerging (stride 1) -> 64x64x320
+ *   layer 3: 2 TinyViT blocks (window 7)
+ *   neck: 1x1 conv 320->256, LayerNorm2d, 3x3 conv, LayerNorm2d -> (256,64,64)
+ *
+ * Activations are channels-last (rows = pixels).  Every 1x1 conv / linear /
+ * attention product goes through msnn_gemm (fused bias, residual, GELU).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "net.h"
+
+const int msnn__dims[MSNN_STAGES] = { 64, 128, 160, 320 };
+const int msnn__depths[MSNN_STAGES] = { 2, 2, 6, 2 };
+const int msnn__heads[MSNN_STAGES] = { 0, 4, 5, 10 };
+const int msnn__windows[MSNN_STAGES] = { 0, 7, 14, 7 };
+const int msnn__res[MSNN_STAGES] = { 256, 128, 64, 64 };
+
+#define LN_EPS 1e-5f
+#define LN2D_EPS 1e-6f
+#define MB_BAND 16         /* MBConv output rows per band */
+#define MLP_CHUNK 2048     /* tokens per MLP chunk */
+#define NECK_BAND 8        /* neck 3x3 conv output rows per im2col band */
+
+#define ALLOC(p, n) do { if (!((p) = msnn__arena_alloc(r->arena, (n)))) goto oom; } while (0)
+
+/* ------------------------------------------------------------ threaded kernels */
+
+typedef struct dw_task {
+    const msnn_kernels *k;
+    const msnn__dw3 *d;
+    const float *x;
+    int x_row0, x_rows, H, W, stride, act, oy0;
+    float *y;
+} dw_task;
+
+static void dw_rows(void *arg, int lo, int hi)
+{
+    const dw_task *t = arg;
+    int Wo = (t->W - 1) / t->stride + 1;
+    t->k->dwconv3x3(t->x, t->x_row0, t->x_rows, t->H, t->W, t->d->c, t->stride, t->d->w,
+                    t->d->b, t->act, t->y + (size_t)lo * Wo * t->d->c, t->oy0 + lo,
+                    t->oy0 + hi);
+}
+
+/* Output rows [oy0, oy1) of a depthwise conv, written from y (row oy0). */
+static void dwconv(msnn__run *r, const msnn__dw3 *d, const float *x, int x_row0, int x_rows,
+                   int H, int W, int stride, int act, float *y, int oy0, int oy1)
+{
+    dw_task t = { r->k, d, x, x_row0, x_rows, H, W, stride, act, oy0, y };
+    msnn__parallel_rows(r->pool, oy1 - oy0, dw_rows, &t);
+}
+
+typedef struct ln_task {
+    const msnn_kernels *k;
+    const float *x;
+    float *y;
+    int C;
+    const msnn__norm *n;
+    float eps;
+} ln_task;
+
+static void ln_rows(void *arg, int lo, int hi)
+{
+    const ln_task *t = arg;
+    t->k->layernorm(t->x + (size_t)lo * t->C, t->C, t->y + (size_t)lo * t->C, t->C, hi - lo,
+                    t->C, t->n->g, t->n->b, t->eps);
+}
+
+static void layernorm(msnn__run *r, const msnn__norm *n, const float *x, float *y, int rows,
+                      float eps)
+{
+    ln_task t = { r->k, x, y, n->c, n, eps };
+    msnn__parallel_rows(r->pool, rows, ln_rows, &t);
+}
+
+static void probe(msnn__run *r, const char *name, const float *x, size_t tokens, size_t C)
+{
+    if (r->o && r->o->probe) {
+        size_t shape[3] = { 1, tokens, C };
+        r->o->probe(r->o->probe_user, name, x, 3, shape);
+    }
+}
+
+/* ------------------------------------------------------------ layer 0 */
+
+/* MBConv: y = GELU(x + BN(conv3(GELU(dw(GELU(conv1(x))))))), x, y: H*W x C.
+ * Done in bands of output rows so the 4C-wide hidden image is never whole. */
+static int mbconv(const msnn__mbconv *b, const float *x, float *y, int H, int W,
+                  msnn__run *r)
+{
+    int C = b->conv1.in, Ch = b->conv1.out;
+    size_t mark = msnn__arena_mark(r->arena);
+    float *hid, *dw;
+    ALLOC(hid, (size_t)(MB_BAND + 2) * W * Ch);
+    ALLOC(dw, (size_t)MB_BAND * W * Ch);
+    for (int r0 = 0; r0 < H; r0 += MB_BAND) {
+        int r1 = r0 + MB_BAND < H ? r0 + MB_BAND : H;
+        int h0 = r0 > 0 ? r0 - 1 : 0, h1 = r1 < H ? r1 + 1 : H;
+        /* hid: rows [h0, h1) x W x Ch */
+        msnn__linear_fwd(&b->conv1, (h1 - h0) * W, x + (size_t)h0 * W * C, C, hid, Ch,
+                         NULL, 0, MSNN_ACT_GELU, r->pool);
+        /* dw: rows [r0, r1) x W x Ch */
+        dwconv(r, &b->conv2, hid, h0, h1 - h0, H, W, 1, MSNN_ACT_GELU, dw, r0, r1);
+        /* y rows [r0, r1) x C, + shortcut, GELU */
+        msnn__linear_fwd(&b->conv3, (r1 - r0) * W, dw, Ch, y + (size_t)r0 * W * C, C,
+                         x + (size_t)r0 * W * C, C, MSNN_ACT_GELU, r->pool);
+    }
+    msnn__arena_release(r->arena, mark);
+    return MS_OK;
+oom:
+    return MS_ENOMEM;
+}
+
+/* PatchMerging: x (H*W x C) -> y (Ho*Wo x C'), Ho = (H-1)/stride + 1. */
+static int merge(const msnn__merge *m, const float *x, float *y, int H, int W, msnn__run *r)
+{
+    int C = m->conv1.in, Co = m->conv1.out, s = m->stride;
+    int Ho = (H - 1) / s + 1, Wo = (W - 1) / s + 1;
+    size_t mark = msnn__arena_mark(r->arena);
+    float *t1, *t2;
+    ALLOC(t1, (size_t)H * W * Co);
+    ALLOC(t2, (size_t)Ho * Wo * Co);
+    msnn__linear_fwd(&m->conv1, H * W, x, C, t1, Co, NULL, 0, MSNN_ACT_GELU, r->pool);
+    dwconv(r, &m->conv2, t1, 0, H, H, W, s, MSNN_ACT_GELU, t2, 0, Ho);
+    msnn__linear_fwd(&m->conv3, Ho * Wo, t2, Co, y, Co, NULL, 0, MSNN_ACT_NONE, r->pool);
+    msnn__arena_release(r->arena, mark);
+    return MS_OK;
+oom:
+    return MS_ENOMEM;
+}
+
+/* ------------------------------------------------------------ TinyViT block */
+
+typedef struct attn_task {
+    const msnn_kernels *k;
+    const float *qkv;      /* nwin*N x 3C */
+    float *out;            /* nwin*N x C */
+    const float *ab;
+    float *scratch;        /* nwin x N*N: one score matrix per window */
+    int N, C, heads;
+} attn_task;
+
+static void attn_windows(void *arg, int lo, int hi)
+{
+    const attn_task *t = arg;
+    int kd = t->C / t->heads;
+    for (int w = lo; w < hi; w++)
+        t->k->window_attn(t->qkv + (size_t)w * t->N * 3 * t->C, 3 * t->C, t->N, t->heads, kd,
+                          kd, t->ab, t->out + (size_t)w * t->N * t->C, t->C,
+                          t->scratch + (size_t)w * t->N * t->N);
+}
+
+/* Copy x (H x W x C) into windows of ws x ws (zero padded bottom/right):
+ * wb row (wy*nWw + wx)*N + ty*ws + tx  <-  pixel (wy*ws+ty, wx*ws+tx). */
+static void window_partition(const float *x, int H, int W, int C, int ws, float *wb)
+{
+    int nWh = (H + ws - 1) / ws, nWw = (W + ws - 1) / ws, N = ws * ws;
+    for (int wy = 0; wy < nWh; wy++)
+        for (int wx = 0; wx < nWw; wx++)
+            for (int ty = 0; ty < ws; ty++)
+                for (int tx = 0; tx < ws; tx++) {
+                    int py = wy * ws + ty, px = wx * ws + tx;
+                    float *dst = wb + ((size_t)(wy * nWw + wx) * N + ty * ws + tx) * C;
+                    if (py < H && px < W)
+                        memcpy(dst, x + ((size_t)py * W + px) * C, (size_t)C * sizeof(float));
+                    else
+                        memset(dst, 0, (size_t)C * sizeof(float));
+                }
+}
+
+/* x[pixel] += wb[window row] for every real (unpadded) pixel. */
+static void window_reverse_add(const float *wb, int H, int W, int C, int ws, float *x)
+{
+    int nWw = (W + ws - 1) / ws, N = ws * ws;
+    for (int py = 0; py < H; py++)
+        for (int px = 0; px < W; px++) {
+            int wy = py / ws, wx = px / ws, ty = py % ws, tx = px % ws;
+            const float *src = wb + ((size_t)(wy * nWw + wx) * N + ty * ws + tx) * C;
+            float *dst = x + ((size_t)py * W + px) * C;
+            for (int c = 0; c < C; c++)
+                dst[c] = dst[c] + src[c];
+        }
+}
+
+/* Window attention part: x += proj(attn(LN(windows(x)))), x: H*W x C. */
+static int vit_attention(const msnn__vitblock *b, float *x, int H, int W, int C, int heads,
+                         int ws, msnn__run *r)
+{
+    int N = ws * ws, nwin = ((H + ws - 1) / ws) * ((W + ws - 1) / ws), rows = nwin * N;
+    size_t mark = msnn__arena_mark(r->arena);
+    float *wb, *qkv, *scratch;
+    ALLOC(wb, (size_t)rows * C);
+    ALLOC(qkv, (size_t)rows * 3 * C);
+    ALLOC(scratch, (size_t)nwin * N * N);
+    window_partition(x, H, W, C, ws, wb);
+    /* the zero padding goes through the LayerNorm too (it becomes the LN
+     * bias), and padded tokens are attended to, as upstream */
+    layernorm(r, &b->attn_norm, wb, wb, rows, LN_EPS);
+    msnn__linear_fwd(&b->qkv, rows, wb, C, qkv, 3 * C, NULL, 0, MSNN_ACT_NONE, r->pool);
+    attn_task t = { r->k, qkv, wb, b->ab, scratch, N, C, heads };
+    msnn__parallel_rows(r->pool, nwin, attn_windows, &t);
+    /* proj into the qkv buffer (no longer needed), then add back */
+    msnn__linear_fwd(&b->proj, rows, wb, C, qkv, C, NULL, 0, MSNN_ACT_NONE, r->pool);
+    window_reverse_add(qkv, H, W, C, ws, x);
+    msnn__arena_release(r->arena, mark);
+    return MS_OK;
+oom:
+    return MS_ENOMEM;
+}
+
+/* TinyViTBlock: x = x + attn(x); x = local_conv(x); x = x + mlp(x). */
+static int vit_block(const msnn__vitblock *b, float *x, int H, int W, int C, int heads,
+                     int ws, msnn__run *r)
+{
+    int L = H * W;
+    if (vit_attention(b, x, H, W, C, heads, ws, r) < 0)
+        return MS_ENOMEM;
+    size_t mark = msnn__arena_mark(r->arena);
+    float *y, *t, *h;
+    ALLOC(y, (size_t)L * C);
+    ALLOC(t, (size_t)MLP_CHUNK * C);
+    ALLOC(h, (size_t)MLP_CHUNK * 4 * C);
+    dwconv(r, &b->local, x, 0, H, H, W, 1, MSNN_ACT_NONE, y, 0, H);
+    for (int r0 = 0; r0 < L; r0 += MLP_CHUNK) {
+        int n = L - r0 < MLP_CHUNK ? L - r0 : MLP_CHUNK;
+        const float *yc = y + (size_t)r0 * C;
+        layernorm(r, &b->mlp_norm, yc, t, n, LN_EPS);
+        msnn__linear_fwd(&b->fc1, n, t, C, h, 4 * C, NULL, 0, MSNN_ACT_GELU, r->pool);
+        msnn__linear_fwd(&b->fc2, n, h, 4 * C, x + (size_t)r0 * C, C, yc, C, MSNN_ACT_NONE,
+                         r->pool);
+    }
+    msnn__arena_release(r->arena, mark);
+    return MS_OK;
+oom:
+    return MS_ENOMEM;
+}
+
+/* ------------------------------------------------------------ neck */
+
+/* x: 64*64 x 320 -> out: 64*64 x 256 (channels-last). */
+static int neck(const msnn__tinyvit *t, const float *x, float *out, msnn__run *r)
+{
+    const int S = MSNN_EMB, C = MSNN_EMB_C;
+    size_t mark = msnn__arena_mark(r->arena);
+    float *n0, *col;
+    ALLOC(n0, (size_t)S * S * C);
+    ALLOC(col, (size_t)NECK_BAND * S * 9 * C);
+    msnn__linear_fwd(&t->neck0, S * S, x, 320, n0, C, NULL, 0, MSNN_ACT_NONE, r->pool);
+    layernorm(r, &t->neck1, n0, n0, S * S, LN2D_EPS);
+    for (int y0 = 0; y0 < S; y0 += NECK_BAND) {
+        int y1 = y0 + NECK_BAND < S ? y0 + NECK_BAND : S;
+        /* im2col: row (y-y0)*S + x, column tap*C + ci, zero outside */
+        for (int y = y0; y < y1; y++)
+            for (int xx = 0; xx < S; xx++)
+                for (int tap = 0; tap < 9; tap++) {
+                    int sy = y + tap / 3 - 1, sx = xx + tap % 3 - 1;
+                    float *dst = col + ((size_t)(y - y0) * S + xx) * 9 * C + tap * C;
+                    if (sy < 0 || sy >= S || sx < 0 || sx >= S)
+                        memset(dst, 0, (size_t)C * sizeof(float));
+                    else
+                        memcpy(dst, n0 + ((size_t)sy * S + sx) * C, (size_t)C * sizeof(float));
+                }
+        msnn__linear_fwd(&t->neck2, (y1 - y0) * S, col, 9 * C, out + (size_t)y0 * S * C, C,
+                         NULL, 0, MSNN_ACT_NONE, r->pool);
+    }
+    layernorm(r, &t->neck3, out, out, S * S, LN2D_EPS);
+    msnn__arena_release(r->arena, mark);
+    return MS_OK;
+oom:
+    return MS_ENOMEM;
+}
+
+/* ------------------------------------------------------------ encoder */
+
+static void chw_to_hwc(const float *src, int C, int HW, float *dst)
+{
+    for (int p = 0; p < HW; p++)
+        for (int c = 0; c < C; c++)
+            dst[(size_t)p * C + c] = src[(size_t)c * HW + p];
+}
+
+static void hwc_to_chw(const float *src, int C, int HW, float *dst)
+{
+    for (int c = 0; c < C; c++)
+        for (int p = 0; p < HW; p++)
+            dst[(size_t)c * HW + p] = src[(size_t)p * C + c];
+}
+
+static int patch_embed(const msnn__tinyvit *t, const float *img, float *out, msnn__run *r)
+{
+    const int S = MSNN_IMG, HW = S * S;
+    size_t mark = msnn__arena_mark(r->arena);
+    float *x, *h;
+    ALLOC(x, (size_t)HW * 3);
+    ALLOC(h, (size_t)HW * 32);
+    chw_to_hwc(img, 3, HW, x);
+    msnn__linear_fwd(&t->pe0, HW, x, 3, h, 32, NULL, 0, MSNN_ACT_GELU, r->pool);
+    msnn__linear_fwd(&t->pe1, HW, h, 32, out, 64, NULL, 0, MSNN_ACT_NONE, r->pool);
+    if (r->o && r->o->probe) {
+        float *nchw;
+        ALLOC(nchw, (size_t)HW * 64);
+        hwc_to_chw(out, 64, HW, nchw);
+        size_t shape[4] = { 1, 64, S, S };
+        r->o->probe(r->o->probe_user, "patch_embed", nchw, 4, shape);
+    }
+    msnn__arena_release(r->arena, mark);
+    return MS_OK;
+oom:
+    return MS_ENOMEM;
+}
+
+int msnn__tinyvit_forward(const msnn__tinyvit *t, const float *img, float *emb,
+                          msnn__run *r, ms_err *err)
+{
+    static const char *names[MSNN_STAGES] = { "stage0", "stage1", "stage2", "stage3" };
+    const size_t big = (size_t)MSNN_IMG * MSNN_IMG * 64;   /* largest activation */
+    float *a, *b;
+    ALLOC(a, big);
+    ALLOC(b, big);
+    if (patch_embed(t, img, a, r) < 0)                     /* a: 256*256 x 64 */
+        goto oom;
+    int H = msnn__res[0];
+    for (int i = 0; i < 2; i++) {
+        if (mbconv(&t->mb[i], a, b, H, H, r) < 0)
+            goto oom;
+        float *tmp = a; a = b; b = tmp;
+    }
+    for (int s = 0; s < MSNN_STAGES; s++) {
+        int C = msnn__dims[s];
+        for (int i = 0; s > 0 && i < msnn__depths[s]; i++)
+            if (vit_block(&t->blocks[s][i], a, H, H, C, msnn__heads[s], msnn__windows[s], r) < 0)
+                goto oom;
+        if (s < 3) {                                       /* PatchMerging */
+            if (merge(&t->merge[s], a, b, H, H, r) < 0)
+                goto oom;
+            H = (H - 1) / t->merge[s].stride + 1;
+            float *tmp = a; a = b; b = tmp;
+            C = msnn__dims[s + 1];
+        }
+        probe(r, names[s], a, (size_t)H * H, (size_t)C);
+    }
+    if (neck(t, a, b, r) < 0)                              /* b: 64*64 x 256 */
+        goto oom;
+    hwc_to_chw(b, MSNN_EMB_C, MSNN_EMB * MSNN_EMB, emb);
+    return MS_OK;
+oom:
+    return ms_seterr(err, MS_ENOMEM, "image encoder: out of memory for activations");
+}
