@@ -1,0 +1,167 @@
+/* CT window / percentile normalisation against numpy (tests/data/prect/
+ * gen_window.py): integer, float32 and float64 volumes, a scaled NIfTI,
+ * slice subsets, and the constant / empty / NaN edge cases. */
+#include "ms_test.h"
+#include "ms_nifti.h"
+#include "ms_npy.h"
+#include "ms_window.h"
+
+#include <stdint.h>
+
+static const char *data_dir(void)
+{
+    const char *d = getenv("MS_TEST_DATA");
+    return d ? d : "tests/data";
+}
+
+static int load(const char *name, ms_array *a)
+{
+    char path[4096];
+    ms_err err;
+    snprintf(path, sizeof path, "%s/prect/window/%s.npy", data_dir(), name);
+    int rc = ms_npy_read(path, a, NULL, &err);
+    CHECKF(rc == MS_OK, "%s", err.msg);
+    return rc;
+}
+
+static int run(const ms_array *img, int ct, double wl, double ww, const size_t *z, size_t nz,
+               uint8_t *out, ms_window_info *info)
+{
+    ms_err err;
+    int rc = ct ? ms_window_ct(img, wl, ww, z, nz, out, info, &err)
+                : ms_window_percentile(img, 0.5, 99.5, z, nz, out, info, &err);
+    CHECKF(rc == MS_OK, "%s", err.msg);
+    return rc;
+}
+
+/* Whole volume, then slices {1, 3, last}: the same bytes as numpy's. */
+static void compare(const char *name, const ms_array *img, const ms_array *want, int ct,
+                    double wl, double ww)
+{
+    size_t n = ms_array_nelem(img), d = img->shape[0], slice = n / d;
+    uint8_t *out = malloc(n);
+    ms_window_info info;
+    if (run(img, ct, wl, ww, NULL, 0, out, &info) == MS_OK) {
+        size_t bad = 0;
+        for (size_t i = 0; i < n; i++)
+            bad += out[i] != ((uint8_t *)want->data)[i];
+        CHECKF(bad == 0, "%s: %zu of %zu voxels differ from numpy", name, bad, n);
+        CHECK_EQ_INT(info.flags, 0);
+    }
+    size_t z[3] = {1, 3, d - 1};
+    memset(out, 0xab, n);
+    if (run(img, ct, wl, ww, z, 3, out, &info) == MS_OK)
+        for (int k = 0; k < 3; k++)
+            CHECKF(memcmp(out + k * slice, (uint8_t *)want->data + z[k] * slice, slice) == 0,
+                   "%s: slice %zu differs when selected", name, z[k]);
+    free(out);
+}
+
+static void test_numpy_cases(void)
+{
+    char path[4096], line[256];
+    snprintf(path, sizeof path, "%s/prect/window/cases.txt", data_dir());
+    FILE *f = fopen(path, "r");
+    CHECKF(f != NULL, "cannot open %s", path);
+    if (!f)
+        return;
+    int ncases = 0;
+    while (fgets(line, sizeof line, f)) {
+        char name[64], mode[8], buf[80];
+        double wl, ww;
+        if (sscanf(line, "%63s %7s %lf %lf", name, mode, &wl, &ww) != 4)
+            continue;
+        ms_array img = {0}, want = {0};
+        snprintf(buf, sizeof buf, "%s_in", name);
+        if (load(buf, &img) == MS_OK) {
+            snprintf(buf, sizeof buf, "%s_out", name);
+            if (load(buf, &want) == MS_OK)
+                compare(name, &img, &want, !strcmp(mode, "CT"), wl, ww);
+        }
+        ms_array_free(&img);
+        ms_array_free(&want);
+        ncases++;
+    }
+    fclose(f);
+    CHECK_EQ_INT(ncases, 11);
+}
+
+/* A NIfTI with scl_slope/scl_inter comes back as float32 and takes the
+ * float32 path. */
+static void test_scaled_nifti(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/prect/window/scaled.nii", data_dir());
+    ms_volume v;
+    memset(&v, 0, sizeof v);
+    ms_err err;
+    int rc = ms_nifti_read(path, &v, NULL, &err);
+    CHECKF(rc == MS_OK, "%s", err.msg);
+    if (rc)
+        return;
+    CHECK_EQ_INT(v.a.dtype, MS_F32);
+    ms_array want = {0};
+    if (load("scaled_ct_out", &want) == MS_OK)
+        compare("scaled CT", &v.a, &want, 1, 40, 400);
+    ms_array_free(&want);
+    if (load("scaled_mr_out", &want) == MS_OK)
+        compare("scaled MR", &v.a, &want, 0, 0, 0);
+    ms_array_free(&want);
+    ms_volume_free(&v);
+}
+
+static void test_edges(void)
+{
+    size_t shape[3] = {2, 3, 4};
+    ms_array a = {0};
+    ms_err err;
+    uint8_t out[24];
+    ms_window_info info;
+    /* constant volume: zeros and a flag, not NaN garbage */
+    CHECK_EQ_INT(ms_array_alloc(&a, MS_I16, 3, shape, NULL, &err), MS_OK);
+    for (int i = 0; i < 24; i++)
+        ((int16_t *)a.data)[i] = 77;
+    memset(out, 0xcd, 24);
+    CHECK_EQ_INT(ms_window_ct(&a, 40, 400, NULL, 0, out, &info, &err), MS_OK);
+    CHECK_EQ_INT(info.flags, MS_WINDOW_CONSTANT);
+    CHECK_EQ_INT(out[0] | out[23], 0);
+    memset(out, 0xcd, 24);
+    CHECK_EQ_INT(ms_window_percentile(&a, 0.5, 99.5, NULL, 0, out, &info, &err), MS_OK);
+    CHECK_EQ_INT(info.flags, MS_WINDOW_CONSTANT);
+    CHECK_EQ_INT(out[5] | out[17], 0);
+    /* not constant, but constant once clipped (all above the window) */
+    ((int16_t *)a.data)[3] = 900;
+    CHECK_EQ_INT(ms_window_ct(&a, 0, 10, NULL, 0, out, &info, &err), MS_OK);
+    CHECK_EQ_INT(info.flags, MS_WINDOW_CONSTANT);
+    /* ... and not constant inside the window: 77 -> 0, 900 clipped to 240 -> 255 */
+    CHECK_EQ_INT(ms_window_ct(&a, 40, 400, NULL, 0, out, &info, &err), MS_OK);
+    CHECK_EQ_INT(info.flags, 0);
+    CHECK_EQ_INT(out[0], 0);
+    CHECK_EQ_INT(out[3], 255);
+    CHECK_NEAR(info.vmax, 240, 0);
+    /* no voxel > 0 in percentile mode */
+    for (int i = 0; i < 24; i++)
+        ((int16_t *)a.data)[i] = (int16_t)-i;
+    memset(out, 0xcd, 24);
+    CHECK_EQ_INT(ms_window_percentile(&a, 0.5, 99.5, NULL, 0, out, &info, &err), MS_OK);
+    CHECK_EQ_INT(info.flags, MS_WINDOW_NO_POSITIVE);
+    CHECK_EQ_INT(out[0] | out[23], 0);
+    /* bad slice index */
+    size_t z[1] = {2};
+    CHECK_EQ_INT(ms_window_ct(&a, 40, 400, z, 1, out, &info, &err), MS_EINVAL);
+    ms_array_free(&a);
+    /* NaN voxels are refused */
+    CHECK_EQ_INT(ms_array_alloc(&a, MS_F32, 3, shape, NULL, &err), MS_OK);
+    ((float *)a.data)[7] = NAN;
+    CHECK_EQ_INT(ms_window_ct(&a, 40, 400, NULL, 0, out, &info, &err), MS_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "NaN");
+    ms_array_free(&a);
+}
+
+int main(void)
+{
+    test_numpy_cases();
+    test_scaled_nifti();
+    test_edges();
+    TEST_END();
+}
