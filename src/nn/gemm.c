@@ -204,13 +204,29 @@ typedef struct fast_task {
     int split_rows;
 } fast_task;
 
-/* One tile: full tiles go straight to C, edge tiles through a padded buffer. */
-static void run_tile(const fast_task *t, int kc, const float *ap, const float *bp, float *c,
-                     int m, int n, int load, float *tile)
+/* One tile at C(i, j): full tiles go straight to C with the epilogue fused
+ * into the micro-kernel (when last), edge tiles through a padded buffer. */
+static void run_tile(const fast_task *t, int kc, const float *ap, const float *bp, int i, int j,
+                     int m, int n, int load, int last, float *tile)
 {
     const msnn__gemm_kernel *kn = t->kn;
+    const msnn_epi *e = t->e;
+    float *c = t->C + (ptrdiff_t)i * t->ldc + j;
     if (m == kn->mr && n == kn->nr) {
-        kn->ukr(kc, ap, bp, c, t->ldc, load);
+        msnn__tile_epi te = { 0 }, *tp = NULL;
+        if (last && (e->bias || e->residual || e->act != MSNN_ACT_NONE)) {
+            tp = &te;
+            if (e->bias && e->bias_per_row)
+                te.bias_row = e->bias + i;
+            else if (e->bias)
+                te.bias_col = e->bias + j;
+            if (e->residual) {
+                te.res = e->residual + (ptrdiff_t)i * e->ldr + j;
+                te.ldr = e->ldr;
+            }
+            te.act = e->act;
+        }
+        kn->ukr(kc, ap, bp, c, t->ldc, load, tp);
         return;
     }
     if (load) {
@@ -218,9 +234,11 @@ static void run_tile(const fast_task *t, int kc, const float *ap, const float *b
         for (int r = 0; r < m; r++)
             memcpy(tile + r * kn->nr, c + r * t->ldc, (size_t)n * sizeof *tile);
     }
-    kn->ukr(kc, ap, bp, tile, kn->nr, load);
+    kn->ukr(kc, ap, bp, tile, kn->nr, load, NULL);
     for (int r = 0; r < m; r++)
         memcpy(c + r * t->ldc, tile + r * kn->nr, (size_t)n * sizeof *tile);
+    if (last)
+        kn->epi(c, t->ldc, m, n, i, j, e);
 }
 
 /* C rows [m0, m1) x columns [n0, n1); n0 is a multiple of NR. */
@@ -252,11 +270,8 @@ static void fast_region(const fast_task *t, int m0, int m1, int n0, int n1, floa
                     int n = nc - jr < nr ? nc - jr : nr;
                     for (int ir = 0; ir < mc; ir += mr) {
                         int m = mc - ir < mr ? mc - ir : mr;
-                        float *c = t->C + (ptrdiff_t)(ic + ir) * t->ldc + jc + jr;
-                        run_tile(t, kc, abuf + (size_t)(ir / mr) * kc * mr, bp, c, m, n,
-                                 pc > 0, tile);
-                        if (last)
-                            kn->epi(c, t->ldc, m, n, ic + ir, jc + jr, t->e);
+                        run_tile(t, kc, abuf + (size_t)(ir / mr) * kc * mr, bp, ic + ir,
+                                 jc + jr, m, n, pc > 0, last, tile);
                     }
                 }
             }

@@ -5,10 +5,11 @@
  * Packed B: micro-panels of NR columns, element (k, c) at b[k*NR + c].
  * Edges are zero padded, so every tile runs the same instructions.
  *
- * ukr(kc, a, b, c, ldc, load): the MR x NR tile c (leading dim ldc)
+ * ukr(kc, a, b, c, ldc, load, te): the MR x NR tile c (leading dim ldc)
  *   becomes (load ? c : 0) + sum_{k<kc} a(:,k) b(k,:), accumulated with one
  *   fused multiply-add per k in increasing k, so an element's value depends
- *   only on K, never on blocking or threads.
+ *   only on K, never on blocking or threads; then, if te != NULL, the
+ *   epilogue (the same vector operations as epi).
  * epi(c, ldc, m, n, i0, j0, e): the epilogue on an m x n block of C whose
  *   top-left element is C(i0, j0).
  */
@@ -18,8 +19,18 @@
 #include <stddef.h>
 #include "gemm.h"
 
+/* The epilogue of one full tile, applied in registers before the store:
+ * pointers already offset to the tile's first row / column. */
+typedef struct msnn__tile_epi {
+    const float *bias_col;  /* NR floats, or NULL */
+    const float *bias_row;  /* MR floats, or NULL */
+    const float *res;       /* MR x NR with leading dim ldr, or NULL */
+    ptrdiff_t ldr;
+    int act;
+} msnn__tile_epi;
+
 typedef void (*msnn__ukr_fn)(int kc, const float *a, const float *b, float *c,
-                             ptrdiff_t ldc, int load);
+                             ptrdiff_t ldc, int load, const msnn__tile_epi *te);
 typedef void (*msnn__epi_fn)(float *c, ptrdiff_t ldc, int m, int n, int i0, int j0,
                              const msnn_epi *e);
 

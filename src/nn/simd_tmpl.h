@@ -18,40 +18,6 @@
 
 #define NR (NV * VL)
 
-/* ------------------------------------------------------------ GEMM tile */
-
-/* The MR x NR tile at c (leading dim ldc) += or = a-panel x b-panel, one
- * fused multiply-add per k in increasing k (gemm_kern.h). */
-static void SFX(ukr)(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc, int load)
-{
-    VEC acc[MR][NV];
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; r++)
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
-            acc[r][v] = load ? VLOADU(c + r * ldc + v * VL) : VZERO();
-    for (int k = 0; k < kc; k++) {
-        VEC bv[NV];
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
-            bv[v] = VLOAD(b + v * VL);
-#pragma GCC unroll 16
-        for (int r = 0; r < MR; r++) {
-            VEC av = VSET1(a[r]);
-#pragma GCC unroll 4
-            for (int v = 0; v < NV; v++)
-                acc[r][v] = VFMA(av, bv[v], acc[r][v]);
-        }
-        a += MR;
-        b += NR;
-    }
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; r++)
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
-            VSTOREU(c + r * ldc + v * VL, acc[r][v]);
-}
-
 /* ------------------------------------------------------------ erf, GELU */
 
 /* exp(t) for t in [-87, 0]: t = n ln2 + r, |r| <= ln2/2, degree-7 Taylor. */
@@ -134,6 +100,85 @@ static void SFX(gelu_array)(float *x, size_t n)
         VSTOREU(t, SFX(vgelu)(VLOADU(t)));
         memcpy(x + i, t, (n - i) * sizeof *t);
     }
+}
+
+/* ------------------------------------------------------------ GEMM tile */
+
+/* The MR x NR tile at c (leading dim ldc) += or = a-panel x b-panel, one
+ * fused multiply-add per k in increasing k (gemm_kern.h), then the fused
+ * epilogue when te != NULL. */
+static void SFX(ukr)(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc, int load,
+                     const msnn__tile_epi *te)
+{
+    VEC acc[MR][NV];
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            acc[r][v] = load ? VLOADU(c + r * ldc + v * VL) : VZERO();
+    for (int k = 0; k < kc; k++) {
+        VEC bv[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            bv[v] = VLOAD(b + v * VL);
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; r++) {
+            VEC av = VSET1(a[r]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++)
+                acc[r][v] = VFMA(av, bv[v], acc[r][v]);
+        }
+        a += MR;
+        b += NR;
+    }
+    if (te) {
+        if (te->bias_col) {
+            VEC bc[NV];
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++)
+                bc[v] = VLOADU(te->bias_col + v * VL);
+#pragma GCC unroll 16
+            for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+                for (int v = 0; v < NV; v++)
+                    acc[r][v] = VADD(acc[r][v], bc[v]);
+        } else if (te->bias_row) {
+#pragma GCC unroll 16
+            for (int r = 0; r < MR; r++) {
+                VEC br = VSET1(te->bias_row[r]);
+#pragma GCC unroll 4
+                for (int v = 0; v < NV; v++)
+                    acc[r][v] = VADD(acc[r][v], br);
+            }
+        }
+        if (te->res) {
+#pragma GCC unroll 16
+            for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+                for (int v = 0; v < NV; v++)
+                    acc[r][v] = VADD(acc[r][v], VLOADU(te->res + r * te->ldr + v * VL));
+        }
+        if (te->act == MSNN_ACT_GELU) {
+#pragma GCC unroll 16
+            for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+                for (int v = 0; v < NV; v++)
+                    VSTOREU(c + r * ldc + v * VL, SFX(vgelu)(acc[r][v]));
+            return;
+        }
+        if (te->act == MSNN_ACT_RELU) {
+#pragma GCC unroll 16
+            for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+                for (int v = 0; v < NV; v++)
+                    acc[r][v] = VMAX(acc[r][v], VZERO());
+        }
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            VSTOREU(c + r * ldc + v * VL, acc[r][v]);
 }
 
 /* ------------------------------------------------------------ epilogue */
