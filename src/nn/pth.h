@@ -38,8 +38,24 @@ typedef struct msnn_pth_tensor {
 
 typedef struct msnn_pth msnn_pth;
 
+/* Storage bytes a checkpoint may hold before msnn_pth_open refuses it
+ * (MS_ELIMIT).  LiteMedSAM needs 39 MB. */
+#define MSNN_PTH_DEFAULT_MAX_BYTES ((size_t)4 << 30)
+
+/* Open and validate a checkpoint.  Only the tensors of the state dict are
+ * kept (non-tensor values and other entries of a wrapping dict are ignored);
+ * every storage they use is read once into memory and checked to hold every
+ * element its tensors address.  Errors: MS_EIO, MS_EFORMAT (not a zip, no
+ * data.pkl, bad pickle, out-of-bounds view), MS_ETRUNC (short storage),
+ * MS_EUNSAFE (a GLOBAL or opcode that would run code), MS_EUNSUPP (legacy
+ * format, big endian, unknown dtype), MS_ELIMIT.  On success *out is owned by
+ * the caller: free with msnn_pth_close. */
 int msnn_pth_open(const char *path, msnn_pth **out, ms_err *err);
+/* Same with a caller-chosen limit on the storage bytes. */
+int msnn_pth_open_limit(const char *path, size_t max_bytes, msnn_pth **out, ms_err *err);
 void msnn_pth_close(msnn_pth **p);
+
+/* Tensors in the order of the state dict; find() is a binary search. */
 
 size_t msnn_pth_count(const msnn_pth *p);
 const msnn_pth_tensor *msnn_pth_at(const msnn_pth *p, size_t i);
