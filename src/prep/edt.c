@@ -64,7 +64,8 @@ static void edt_line(const double *f, size_t n, double s, double *d, size_t *v, 
 
 /* Axis 0: steps to the nearest feature in the same (j, k) column, then
  * (steps * s0)^2. */
-static void edt_axis0(const uint8_t *feature, size_t n0, size_t plane, double s0, double *out)
+static void edt_axis0(const uint8_t *feature, size_t n0, size_t plane, double s0,
+                      double limit2, double *out)
 {
     for (size_t i = 0; i < n0; i++) {
         const uint8_t *fi = feature + i * plane;
@@ -83,14 +84,14 @@ static void edt_axis0(const uint8_t *feature, size_t n0, size_t plane, double s0
     size_t n = n0 * plane;
     for (size_t x = 0; x < n; x++) {
         double t = out[x] * s0;   /* INFINITY stays INFINITY */
-        out[x] = t * t;
+        out[x] = t * t > limit2 ? INFINITY : t * t;
     }
 }
 
 /* One axis with stride `stride` between neighbours, n points per line;
  * lines start at every index of (outer, inner) with base outer*outer_step + inner. */
 static void edt_axis(double *data, size_t n, size_t stride, size_t outer, size_t outer_step,
-                     size_t inner, double s, edt_scratch *w)
+                     size_t inner, double s, double limit2, edt_scratch *w)
 {
     for (size_t o = 0; o < outer; o++) {
         for (size_t in = 0; in < inner; in++) {
@@ -104,13 +105,19 @@ static void edt_axis(double *data, size_t n, size_t stride, size_t outer, size_t
                 continue;
             edt_line(w->f, n, s, w->d, w->v, w->z);
             for (size_t p = 0; p < n; p++)
-                base[p * stride] = w->d[p];
+                base[p * stride] = w->d[p] > limit2 ? INFINITY : w->d[p];
         }
     }
 }
 
 int ms_edt_sq(const uint8_t *feature, const size_t shape[3], const double spacing[3],
               double *dist2, ms_err *err)
+{
+    return ms_edt_sq_upto(feature, shape, spacing, INFINITY, dist2, err);
+}
+
+int ms_edt_sq_upto(const uint8_t *feature, const size_t shape[3], const double spacing[3],
+                   double limit2, double *dist2, ms_err *err)
 {
     edt_scratch w = { 0 };
     int rc = MS_OK;
@@ -132,13 +139,17 @@ int ms_edt_sq(const uint8_t *feature, const size_t shape[3], const double spacin
         rc = ms_seterr(err, MS_ENOMEM, "distance transform: out of memory");
         goto fail;
     }
-    edt_axis0(feature, n0, n1 * n2, spacing[0], dist2);
+    /* The sum of squares only grows from axis to axis: a partial sum above
+     * the limit can be dropped (INFINITY) and whole lines then skipped. */
+    if (!(limit2 >= 0.0))
+        limit2 = INFINITY;
+    edt_axis0(feature, n0, n1 * n2, spacing[0], limit2, dist2);
     /* axis 1: in each plane i, the lines run along j with stride n2 */
     if (n1 > 1)
-        edt_axis(dist2, n1, n2, n0, n1 * n2, n2, spacing[1], &w);
+        edt_axis(dist2, n1, n2, n0, n1 * n2, n2, spacing[1], limit2, &w);
     /* axis 2: contiguous lines */
     if (n2 > 1)
-        edt_axis(dist2, n2, 1, n0 * n1, n2, 1, spacing[2], &w);
+        edt_axis(dist2, n2, 1, n0 * n1, n2, 1, spacing[2], limit2, &w);
 fail:
     free(w.f);
     free(w.d);

@@ -25,4 +25,10 @@
 int ms_edt_sq(const uint8_t *feature, const size_t shape[3], const double spacing[3],
               double *dist2, ms_err *err);
 
+/* As ms_edt_sq, but values above limit2 (mm^2) may be INFINITY instead: much
+ * faster when only distances up to a tolerance matter.  Values <= limit2 are
+ * exactly those of ms_edt_sq.  limit2 = INFINITY (or NaN) is ms_edt_sq. */
+int ms_edt_sq_upto(const uint8_t *feature, const size_t shape[3], const double spacing[3],
+                   double limit2, double *dist2, ms_err *err);
+
 #endif

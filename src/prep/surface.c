@@ -75,7 +75,11 @@ static int surface_overlap(const uint8_t *from, const uint8_t *to, const size_t 
     uint64_t in[256] = { 0 }, all[256] = { 0 };
     for (size_t x = 0; x < n; x++)
         feature[x] = (uint8_t)is_border(to[x]);
-    int rc = ms_edt_sq(feature, c, spacing, dist2, err);
+    /* only "distance <= tol" matters: partial sums of squares far above tol^2
+     * are dropped by the transform (the margin keeps every value whose
+     * square root could still round to <= tol) */
+    int rc = ms_edt_sq_upto(feature, c, spacing, tol * tol * (1.0 + 1e-9) + 1e-300,
+                            dist2, err);
     if (rc)
         return rc;
     for (size_t x = 0; x < n; x++) {
