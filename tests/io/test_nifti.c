@@ -11,6 +11,7 @@
 
 #include "ms_nifti.h"
 #include "ms_test.h"
+#include "img_stderr.h"
 
 static const char *data_dir;
 
@@ -372,9 +373,17 @@ int main(void)
         fprintf(stderr, "MS_TEST_DATA is not set\n");
         return 1;
     }
+    /* the capture itself works */
+    capture_begin();
+    fputs("x", stderr);
+    CHECK(!strcmp(capture_end(), "x"));
+
+    capture_begin();
     test_facts();
     test_synthetic();
     test_write();
     test_bad();
+    const char *noise = capture_end();
+    CHECKF(noise[0] == '\0', "the library wrote to stderr:\n%s", noise);
     TEST_END();
 }
