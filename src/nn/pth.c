@@ -144,9 +144,19 @@ static char *tensor_name(const msnn__pk_obj *k)
     return name;
 }
 
-/* Check that every element the view can address lies in its storage. */
-static int check_view(const msnn__pk_tensor *t, const char *path, const char *name, ms_err *err)
+/* Check that every element the view can address lies in its storage, and
+ * that its float32 copy (msnn_pth_to_f32) would fit max_bytes: a view with
+ * zero strides can have far more elements than its storage. */
+static int check_view(const msnn__pk_tensor *t, const char *path, const char *name,
+                      size_t max_bytes, ms_err *err)
 {
+    uint64_t count = 1;
+    for (int d = 0; d < t->ndim; d++)
+        if (__builtin_mul_overflow(count, (uint64_t)t->shape[d], &count))
+            count = UINT64_MAX;
+    if (count > max_bytes / sizeof(float))
+        return ms_seterr(err, MS_ELIMIT, "%s: tensor '%s' has more elements than the "
+                         "%zu MiB limit allows", path, name, max_bytes >> 20);
     int64_t numel = t->storage->u.storage.numel;
     uint64_t last = (uint64_t)t->offset;    /* offset >= 0, checked by pickle.c */
     for (int d = 0; d < t->ndim; d++) {
@@ -250,7 +260,7 @@ done:
 
 /* Fill p->t (names, dtypes, views) from the state dict's tensor entries. */
 static int collect(msnn_pth *p, const msnn__pk_obj *sd, const msnn__pk_tensor ***pviews,
-                   const char *path, ms_err *err)
+                   const char *path, size_t max_bytes, ms_err *err)
 {
     size_t cap = sd->u.seq.n / 2;
     p->t = calloc(cap ? cap : 1, sizeof *p->t);
@@ -268,7 +278,7 @@ static int collect(msnn_pth *p, const msnn__pk_obj *sd, const msnn__pk_tensor **
             return ms_seterr(err, memchr(k->u.str.p, 0, k->u.str.n) ? MS_EFORMAT : MS_ENOMEM,
                              "%s: tensor name with a NUL byte, or out of memory", path);
         p->n++;
-        int rc = check_view(vt, path, t->name, err);
+        int rc = check_view(vt, path, t->name, max_bytes, err);
         if (rc)
             return rc;
         t->dtype = vt->storage->u.storage.dtype;
@@ -329,7 +339,7 @@ int msnn__pth_from_pickle(const uint8_t *pkl, size_t len, const char *path,
                        root->type == MSNN__PK_LIST ? "list" : "non-dict object");
         goto fail;
     }
-    if ((rc = collect(p, state_dict_of(root), &views, path, err)) ||
+    if ((rc = collect(p, state_dict_of(root), &views, path, max_bytes, err)) ||
         (rc = index_names(p, path, err)) ||
         (rc = load_storages(p, views, path, fetch, user, max_bytes, err)))
         goto fail;

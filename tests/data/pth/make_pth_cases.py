@@ -325,6 +325,10 @@ def bad_cases():
     huge["v"] = tensor([0.0] * 4, "float32", shape=(1 << 40, 1 << 40), stride=(1 << 40, 1))
     add("view_overflow.pth", "MS_EFORMAT", "beyond its storage",
         members=[("data.pkl", dumps(huge, 2)), (f"data/{huge['v'].storage.key}", huge["v"].storage.raw)])
+    bcast = collections.OrderedDict()     # in bounds, but 2^50 elements as float32
+    bcast["v"] = tensor([0.0], "float32", shape=(1 << 25, 1 << 25), stride=(0, 0))
+    add("broadcast_huge.pth", "MS_ELIMIT", "more elements than",
+        members=[("data.pkl", dumps(bcast, 2)), (f"data/{bcast['v'].storage.key}", bcast["v"].storage.raw)])
     i16 = collections.OrderedDict()
     i16["v"] = tensor([1, 2], "int16")
     add("int16_storage.pth", "MS_EUNSUPP", "torch.ShortStorage",
