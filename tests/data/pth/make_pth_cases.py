@@ -322,7 +322,7 @@ def bad_cases():
     add("view_out_of_bounds.pth", "MS_EFORMAT", "beyond its storage",
         members=[("data.pkl", dumps(oob, 2)), (f"data/{oob['v'].storage.key}", oob["v"].storage.raw)])
     huge = collections.OrderedDict()
-    huge["v"] = tensor([0.0] * 4, "float32", shape=(1 << 40, 1 << 40), stride=(1 << 40, 1))
+    huge["v"] = tensor([0.0] * 4, "float32", shape=(5, 2), stride=(1 << 62, 1))  # 4 * 2^62 wraps
     add("view_overflow.pth", "MS_EFORMAT", "beyond its storage",
         members=[("data.pkl", dumps(huge, 2)), (f"data/{huge['v'].storage.key}", huge["v"].storage.raw)])
     bcast = collections.OrderedDict()     # in bounds, but 2^50 elements as float32
