@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "cpu.h"
 #include "gemm.h"
@@ -31,6 +32,19 @@ struct msnn_packed_b {
     int level;              /* MSNN_CPU_* of the kernel it was packed for */
     float *data;            /* REF: K x N row-major; SIMD: ceil(N/NR) panels of K x NR */
 };
+
+/* Multiply-adds done so far (benchmarks report GFLOP/s from it). */
+static atomic_ullong g_macs;
+
+unsigned long long msnn__gemm_macs(void)
+{
+    return atomic_load_explicit(&g_macs, memory_order_relaxed);
+}
+
+static void count_macs(int M, int N, int K)
+{
+    atomic_fetch_add_explicit(&g_macs, (unsigned long long)M * N * K, memory_order_relaxed);
+}
 
 /* Below this many multiply-adds a GEMM runs on the calling thread. */
 #define GEMM_MIN_PARALLEL 65536.0
@@ -338,6 +352,7 @@ void msnn_gemm(int M, int N, int K, msnn_mat A, msnn_mat B, float *C, ptrdiff_t 
         return;
     if (K < 0)
         K = 0;
+    count_macs(M, N, K);
     const msnn__gemm_kernel *kn = msnn__gemm_kernel_get(msnn_cpu_level());
     if (kn)
         gemm_fast(kn, M, N, K, A, B, NULL, C, ldc, e, pool);
@@ -392,6 +407,7 @@ void msnn_gemm_packed(int M, const msnn_packed_b *bp, msnn_mat A, float *C, ptrd
 {
     if (M <= 0 || bp->N <= 0)
         return;
+    count_macs(M, bp->N, bp->K);
     const msnn__gemm_kernel *kn = msnn__gemm_kernel_get(bp->level);
     if (kn) {
         msnn_mat none = { NULL, 0, 0 };

@@ -53,4 +53,7 @@ void msnn__gemm_kernel_neon(msnn__gemm_kernel *k);
 /* The kernel of a dispatch level, or NULL (ref, or not supported here). */
 const msnn__gemm_kernel *msnn__gemm_kernel_get(int level);
 
+/* Multiply-adds done by msnn_gemm / msnn_gemm_packed since start (all threads). */
+unsigned long long msnn__gemm_macs(void);
+
 #endif

@@ -1,0 +1,176 @@
+/* GEMM throughput on LiteMedSAM's shapes, per dispatch path and thread count.
+ *
+ * Usage: bench_gemm [-r REPS] [-t THREADS,...] [-p PATH,...] [-s SUBSTRING]
+ *   PATH: ref, avx2, avx512, neon (default: every path this CPU runs)
+ * Prints the median time of REPS runs, GFLOP/s, and the peak RSS at the end.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "cpu.h"
+#include "gemm.h"
+#include "gemm_kern.h"
+#include "pool.h"
+
+typedef struct shape {
+    const char *name;
+    int M, N, K;
+    int nchw;       /* 1: C[Cout][HW] = W[Cout][Cin] X[Cin][HW]; 0: tokens x W^T (packed) */
+    int bt;         /* B stored transposed and not packed (attention Q K^T) */
+    int act;
+} shape;
+
+static const shape shapes[] = {
+    { "s0 mbconv 1x1 64->256 (NCHW 256x256)", 256, 65536, 64, 1, 0, MSNN_ACT_GELU },
+    { "s0 mbconv 1x1 256->64 (NCHW 256x256)", 64, 65536, 256, 1, 0, MSNN_ACT_NONE },
+    { "s1 qkv  T=16384 128->384", 16384, 384, 128, 0, 0, MSNN_ACT_NONE },
+    { "s1 proj T=16384 128->128", 16384, 128, 128, 0, 0, MSNN_ACT_NONE },
+    { "s1 fc1  T=16384 128->512", 16384, 512, 128, 0, 0, MSNN_ACT_GELU },
+    { "s1 fc2  T=16384 512->128", 16384, 128, 512, 0, 0, MSNN_ACT_NONE },
+    { "s2 qkv  T=4096 160->480", 4096, 480, 160, 0, 0, MSNN_ACT_NONE },
+    { "s2 fc1  T=4096 160->640", 4096, 640, 160, 0, 0, MSNN_ACT_GELU },
+    { "s2 fc2  T=4096 640->160", 4096, 160, 640, 0, 0, MSNN_ACT_NONE },
+    { "s3 qkv  T=4096 320->960", 4096, 960, 320, 0, 0, MSNN_ACT_NONE },
+    { "s3 proj T=4096 320->320", 4096, 320, 320, 0, 0, MSNN_ACT_NONE },
+    { "s3 fc1  T=4096 320->1280", 4096, 1280, 320, 0, 0, MSNN_ACT_GELU },
+    { "s3 fc2  T=4096 1280->320", 4096, 320, 1280, 0, 0, MSNN_ACT_NONE },
+    { "neck 1x1 320->256 (NCHW 64x64)", 256, 4096, 320, 1, 0, MSNN_ACT_NONE },
+    { "neck 3x3 256->256 im2col", 256, 4096, 2304, 1, 0, MSNN_ACT_NONE },
+    { "attn 7x7 QK^T (49x49x32)", 49, 49, 32, 0, 1, MSNN_ACT_NONE },
+    { "attn 7x7 AV (49x32x49)", 49, 32, 49, 1, 0, MSNN_ACT_NONE },
+    { "attn 14x14 QK^T (196x196x32)", 196, 196, 32, 0, 1, MSNN_ACT_NONE },
+    { "attn 14x14 AV (196x32x196)", 196, 32, 196, 1, 0, MSNN_ACT_NONE },
+};
+#define NSHAPES (int)(sizeof shapes / sizeof shapes[0])
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static float *fill(size_t n)
+{
+    float *p = malloc(n * sizeof *p);
+    if (!p) {
+        fprintf(stderr, "bench_gemm: out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < n; i++)
+        p[i] = (float)((i * 2654435761u) % 1000) * 1e-3f - 0.5f;
+    return p;
+}
+
+/* Median seconds of reps runs of one shape (small shapes batched to ~1 ms). */
+static double time_shape(const shape *s, msnn_pool *pool, int reps)
+{
+    float *a = fill((size_t)s->M * s->K), *b = fill((size_t)s->K * s->N);
+    float *c = fill((size_t)s->M * s->N), *bias = fill(s->M > s->N ? s->M : s->N);
+    msnn_epi e = { bias, s->nchw, NULL, 0, s->act };
+    msnn_mat A = { a, s->K, 1 };
+    msnn_mat B = s->bt ? (msnn_mat){ b, 1, s->K } : (msnn_mat){ b, s->N, 1 };
+    msnn_mat W = { b, 1, s->K };    /* torch Linear weight [N][K] viewed as K x N */
+    msnn_packed_b *bp = s->nchw || s->bt ? NULL : msnn_gemm_pack_b(s->K, s->N, W);
+    double flops = 2.0 * s->M * s->N * s->K;
+    int inner = flops < 2e7 ? (int)(2e7 / flops) + 1 : 1;
+    double *t = malloc(reps * sizeof *t);
+    for (int r = -1; r < reps; r++) {       /* r = -1: warm-up */
+        double t0 = now();
+        for (int i = 0; i < inner; i++) {
+            if (bp)
+                msnn_gemm_packed(s->M, bp, A, c, s->N, &e, pool);
+            else
+                msnn_gemm(s->M, s->N, s->K, A, B, c, s->N, &e, pool);
+        }
+        if (r >= 0)
+            t[r] = (now() - t0) / inner;
+    }
+    qsort(t, reps, sizeof *t, cmp_d);
+    double med = t[reps / 2];
+    free(t);
+    msnn_gemm_packed_free(&bp);
+    free(a), free(b), free(c), free(bias);
+    return med;
+}
+
+int main(int argc, char **argv)
+{
+    int reps = 5;
+    const char *threads = "1,2", *paths = NULL, *filter = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-r") && i + 1 < argc)
+            reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-t") && i + 1 < argc)
+            threads = argv[++i];
+        else if (!strcmp(argv[i], "-p") && i + 1 < argc)
+            paths = argv[++i];
+        else if (!strcmp(argv[i], "-s") && i + 1 < argc)
+            filter = argv[++i];
+        else {
+            fprintf(stderr, "usage: bench_gemm [-r REPS] [-t 1,2] [-p ref,avx2] [-s FILTER]\n");
+            return 2;
+        }
+    }
+    if (reps < 1)
+        reps = 1;
+    int lv[4], nlv = 0;
+    if (paths) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "%s", paths);
+        for (char *tok = strtok(buf, ","); tok && nlv < 4; tok = strtok(NULL, ",")) {
+            int l = msnn_cpu_parse_level(tok);
+            if (l >= 0 && (l == MSNN_CPU_REF || msnn__gemm_kernel_get(l)))
+                lv[nlv++] = l;
+            else
+                fprintf(stderr, "bench_gemm: path %s not available here, skipped\n", tok);
+        }
+    } else {
+        lv[nlv++] = MSNN_CPU_REF;
+        for (int l = MSNN_CPU_NEON; l <= MSNN_CPU_AVX512; l++)
+            if (msnn__gemm_kernel_get(l))
+                lv[nlv++] = l;
+    }
+    printf("%-40s %-6s %3s %10s %9s\n", "shape (M x N x K)", "path", "thr", "ms", "GFLOP/s");
+    char tb[64];
+    snprintf(tb, sizeof tb, "%s", threads);
+    int nth[8], nnth = 0;
+    for (char *tok = strtok(tb, ","); tok && nnth < 8; tok = strtok(NULL, ","))
+        nth[nnth++] = atoi(tok);
+    for (int ti = 0; ti < nnth; ti++) {
+        msnn_pool *pool = nth[ti] > 1 ? msnn_pool_new(nth[ti]) : NULL;
+        for (int li = 0; li < nlv; li++) {
+            msnn_cpu_set_level(lv[li]);
+            double tot_t = 0, tot_f = 0;
+            for (int si = 0; si < NSHAPES; si++) {
+                const shape *s = &shapes[si];
+                if (filter && !strstr(s->name, filter))
+                    continue;
+                double sec = time_shape(s, pool, lv[li] == MSNN_CPU_REF ? 1 : reps);
+                double fl = 2.0 * s->M * s->N * s->K;
+                tot_t += sec, tot_f += fl;
+                printf("%-40s %-6s %3d %10.3f %9.1f\n", s->name, msnn_cpu_level_name(lv[li]),
+                       nth[ti], sec * 1e3, fl / sec * 1e-9);
+                fflush(stdout);
+            }
+            printf("%-40s %-6s %3d %10.3f %9.1f\n", "(all shapes, one each)",
+                   msnn_cpu_level_name(lv[li]), nth[ti], tot_t * 1e3, tot_f / tot_t * 1e-9);
+        }
+        msnn_pool_free(&pool);
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("peak RSS %.1f MB\n", ru.ru_maxrss / 1024.0);
+    return 0;
+}
