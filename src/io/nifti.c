@@ -323,30 +323,29 @@ int ms_nifti_peek(const char *path, ms_volume *out, const ms_limits *lim, ms_err
     return rc;
 }
 
-/* value * slope + inter in double (as ITK's rescale), stored into dst. */
-#define SCALE_LOOP(T, DT) do { \
+/* ITK's order of operations: integers are first cast to float, then
+ * (double)v * slope + inter is computed in double and stored as float (or in
+ * the stored type for float/double data). */
+#define SCALE_LOOP(T, MID, DT) do { \
         const T *s = (const T *)src; DT *d = (DT *)dst; \
         for (size_t i = 0; i < n; i++) \
-            d[i] = (DT)((double)s[i] * slope + inter); \
+            d[i] = (DT)((double)(MID)s[i] * slope + inter); \
     } while (0)
 
-static void scale_to(ms_dtype st, const void *src, ms_dtype ot, void *dst, size_t n,
-                     double slope, double inter)
+static void scale_to(ms_dtype st, const void *src, void *dst, size_t n, double slope,
+                     double inter)
 {
-    if (ot == MS_F64) {
-        SCALE_LOOP(double, double);
-        return;
-    }
     switch (st) {
-    case MS_U8: SCALE_LOOP(uint8_t, float); break;
-    case MS_I8: SCALE_LOOP(int8_t, float); break;
-    case MS_U16: SCALE_LOOP(uint16_t, float); break;
-    case MS_I16: SCALE_LOOP(int16_t, float); break;
-    case MS_U32: SCALE_LOOP(uint32_t, float); break;
-    case MS_I32: SCALE_LOOP(int32_t, float); break;
-    case MS_U64: SCALE_LOOP(uint64_t, float); break;
-    case MS_I64: SCALE_LOOP(int64_t, float); break;
-    case MS_F32: SCALE_LOOP(float, float); break;
+    case MS_U8: SCALE_LOOP(uint8_t, float, float); break;
+    case MS_I8: SCALE_LOOP(int8_t, float, float); break;
+    case MS_U16: SCALE_LOOP(uint16_t, float, float); break;
+    case MS_I16: SCALE_LOOP(int16_t, float, float); break;
+    case MS_U32: SCALE_LOOP(uint32_t, float, float); break;
+    case MS_I32: SCALE_LOOP(int32_t, float, float); break;
+    case MS_U64: SCALE_LOOP(uint64_t, float, float); break;
+    case MS_I64: SCALE_LOOP(int64_t, float, float); break;
+    case MS_F32: SCALE_LOOP(float, float, float); break;
+    case MS_F64: SCALE_LOOP(double, double, double); break;
     default: break;
     }
 }
@@ -401,8 +400,8 @@ int ms_nifti_read(const char *path, ms_volume *out, const ms_limits *lim, ms_err
             rc = ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
             goto fail;
         }
-        scale_to(out->stored_dtype, nim->data, out->a.dtype, out->a.data, n,
-                 h.scl_slope, isfinite(h.scl_inter) ? h.scl_inter : 0.0);
+        scale_to(out->stored_dtype, nim->data, out->a.data, n, h.scl_slope,
+                 isfinite(h.scl_inter) ? h.scl_inter : 0.0);
     }
     nifti_image_free(nim);
     return MS_OK;

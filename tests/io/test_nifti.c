@@ -165,6 +165,15 @@ static void test_synthetic(void)
         CHECK_NEAR(v.srow[2][3], 30, 0);
         ms_volume_free(&v);
     }
+    /* int32 scaled: cast to float first, as ITK does (numpy:
+     * float32(float64(float32(v)) * 3 + 0.5)); direct double arithmetic would
+     * give 50331652 and -50331656 for the first two */
+    if (read_case("scaled_i32.nii", &v, 1, 1, 4, MS_F32) == MS_OK) {
+        static const float want[4] = { 50331648.0f, -50331660.0f, 370370368.0f, 21.5f };
+        for (int i = 0; i < 4; i++)
+            CHECK_NEAR(((float *)v.a.data)[i], want[i], 0);
+        ms_volume_free(&v);
+    }
     /* NIfTI-2, int32 */
     if (read_case("n2_i32.nii", &v, 4, 5, 6, MS_I32) == MS_OK) {
         bad = 0;

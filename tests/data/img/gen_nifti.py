@@ -103,6 +103,11 @@ def synthetic():
     f16 = lambda x, y, z: (x * 7 + y * 131 + z * 1009) % 4000 - 2000
     write(os.path.join(HERE, 'scaled_i16.nii.gz'),
           n1_header((3, 5, 4, 3), 4, 16, (0.5, 0.75, 2.5), 2.0, -1024.0) + vol(5, 4, 3, f16, 'h'), gz=True)
+    # int32 past float's 24-bit mantissa, slope 3, inter 0.5: ITK casts to
+    # float before scaling, which the expected values in the test reflect
+    big = [16777217, -16777219, 123456789, 7]
+    write(os.path.join(HERE, 'scaled_i32.nii'),
+          n1_header((3, 4, 1, 1), 8, 32, (1, 1, 1), 3.0, 0.5) + struct.pack('<4i', *big))
     # NIfTI-2 int32, value = x + 10 y + 100 z - 500
     f32 = lambda x, y, z: x + 10 * y + 100 * z - 500
     write(os.path.join(HERE, 'n2_i32.nii'),
