@@ -9,6 +9,7 @@
 #include "net.h"
 
 #define ARENA_ALIGN 64
+#define ARENA_MIN_BLOCK ((size_t)16 << 20)   /* first-run growth step */
 
 /* ------------------------------------------------------------ arena */
 
@@ -17,34 +18,40 @@ static size_t round_up(size_t n)
     return (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 }
 
+static int push_block(msnn__arena *a, size_t start, size_t cap)
+{
+    if (a->n_blocks == a->cap_blocks) {
+        int n = a->cap_blocks ? 2 * a->cap_blocks : 8;
+        msnn__arena_block *b = realloc(a->blocks, (size_t)n * sizeof(*b));
+        if (!b)
+            return MS_ENOMEM;
+        a->blocks = b;
+        a->cap_blocks = n;
+    }
+    char *p = aligned_alloc(ARENA_ALIGN, cap);
+    if (!p)
+        return MS_ENOMEM;
+    a->blocks[a->n_blocks++] = (msnn__arena_block){ p, start, cap };
+    return MS_OK;
+}
+
 float *msnn__arena_alloc(msnn__arena *a, size_t nfloats)
 {
-    if (nfloats > (SIZE_MAX - ARENA_ALIGN) / sizeof(float))
+    if (nfloats > (SIZE_MAX / 2) / sizeof(float))
         return NULL;
-    size_t bytes = round_up(nfloats * sizeof(float));
-    if (a->base && a->cap - a->used >= bytes) {
-        float *p = (float *)(a->base + a->used);
-        a->used += bytes;
-        if (a->used + a->extra_bytes > a->peak)
-            a->peak = a->used + a->extra_bytes;
-        return p;
-    }
-    /* overflow chunk, kept until the next reset */
-    if (a->n_extra == a->cap_extra) {
-        int cap = a->cap_extra ? 2 * a->cap_extra : 16;
-        void **e = realloc(a->extra, (size_t)cap * sizeof(*e));
-        if (!e)
+    size_t bytes = round_up(nfloats ? nfloats * sizeof(float) : 1);
+    msnn__arena_block *top = a->n_blocks ? &a->blocks[a->n_blocks - 1] : NULL;
+    if (!top || top->start + top->cap - a->used < bytes) {
+        /* the rest of the top block is skipped; a new block starts here */
+        size_t cap = bytes > ARENA_MIN_BLOCK ? bytes : ARENA_MIN_BLOCK;
+        if (push_block(a, a->used, cap) < 0)
             return NULL;
-        a->extra = e;
-        a->cap_extra = cap;
+        top = &a->blocks[a->n_blocks - 1];
     }
-    void *p = aligned_alloc(ARENA_ALIGN, bytes ? bytes : ARENA_ALIGN);
-    if (!p)
-        return NULL;
-    a->extra[a->n_extra++] = p;
-    a->extra_bytes += bytes;
-    if (a->used + a->extra_bytes > a->peak)
-        a->peak = a->used + a->extra_bytes;
+    float *p = (float *)(top->p + (a->used - top->start));
+    a->used += bytes;
+    if (a->used > a->peak)
+        a->peak = a->used;
     return p;
 }
 
@@ -55,41 +62,32 @@ size_t msnn__arena_mark(const msnn__arena *a)
 
 void msnn__arena_release(msnn__arena *a, size_t mark)
 {
-    /* overflow chunks stay until the reset: they may hold live data */
-    if (mark <= a->used)
-        a->used = mark;
-}
-
-static void free_extra(msnn__arena *a)
-{
-    for (int i = 0; i < a->n_extra; i++)
-        free(a->extra[i]);
-    a->n_extra = 0;
-    a->extra_bytes = 0;
+    if (mark > a->used)
+        return;
+    /* blocks entirely above the mark go back to the system (first run only:
+     * later runs fit in block 0) */
+    while (a->n_blocks > 1 && a->blocks[a->n_blocks - 1].start >= mark)
+        free(a->blocks[--a->n_blocks].p);
+    a->used = mark;
 }
 
 int msnn__arena_reset(msnn__arena *a)
 {
-    int grow = a->n_extra > 0 || a->peak > a->cap;
-    free_extra(a);
     a->used = 0;
-    if (grow) {
-        /* one block of the peak seen so far: the next run fits */
-        size_t cap = round_up(a->peak);
-        free(a->base);
-        a->base = aligned_alloc(ARENA_ALIGN, cap);
-        a->cap = a->base ? cap : 0;
-        if (!a->base)
-            return MS_ENOMEM;
-    }
-    return MS_OK;
+    if (a->n_blocks == 1 && a->blocks[0].cap >= a->peak)
+        return MS_OK;
+    while (a->n_blocks > 0)
+        free(a->blocks[--a->n_blocks].p);
+    if (a->peak == 0)
+        return MS_OK;
+    return push_block(a, 0, round_up(a->peak));
 }
 
 void msnn__arena_free(msnn__arena *a)
 {
-    free_extra(a);
-    free(a->extra);
-    free(a->base);
+    while (a->n_blocks > 0)
+        free(a->blocks[--a->n_blocks].p);
+    free(a->blocks);
     memset(a, 0, sizeof *a);
 }
 
@@ -156,6 +154,5 @@ int msnn_decode(msnn_model *m, const float *emb, const float box[4], float *logi
 
 size_t msnn_model_bytes(const msnn_model *m)
 {
-    size_t arena = m->arena.cap > m->arena.peak ? m->arena.cap : m->arena.peak;
-    return m->weight_bytes + arena;
+    return m->weight_bytes + m->arena.peak;
 }

@@ -114,16 +114,20 @@ typedef struct msnn__decoder {
 
 /* ------------------------------------------------------------ arena */
 
-/* Working memory reused across layers and calls: a bump allocator over one
- * block.  When a run needs more than the block holds, extra chunks are
- * allocated; the next reset replaces everything by one block of the peak
- * size, so from the second run on there is no allocation at all. */
+/* Working memory reused across layers and calls: a stack allocator.
+ * Allocation bumps an offset; msnn__arena_release() pops back to a mark.
+ * When the current block is full a new block is pushed (and freed again on
+ * release); the next reset replaces all blocks by one block of the peak
+ * size, so from the second run on nothing is allocated at all. */
+typedef struct msnn__arena_block {
+    char *p;
+    size_t start, cap;     /* offsets [start, start + cap) of the stack */
+} msnn__arena_block;
+
 typedef struct msnn__arena {
-    char *base;
-    size_t cap, used, peak;
-    void **extra;          /* overflow chunks of this run */
-    int n_extra, cap_extra;
-    size_t extra_bytes;
+    msnn__arena_block *blocks;
+    int n_blocks, cap_blocks;
+    size_t used, peak;     /* stack offsets (bytes) */
 } msnn__arena;
 
 float *msnn__arena_alloc(msnn__arena *a, size_t nfloats);   /* NULL on OOM */

@@ -159,6 +159,24 @@ static void test_decoder(msnn_model *m)
         snprintf(what, sizeof what, "iou[%d]", b);
         compare(what, &iou_pred, (const float *)iou.data + b, 1, 1e-3, 0);
     }
+    /* the same box on 2 threads gives bitwise the same result */
+    {
+        float *out2 = malloc(256 * 256 * sizeof(float));
+        msnn_pool *pool = msnn_pool_new(2);
+        msnn_opts o = { pool, NULL, NULL };
+        float iou1 = 0, iou2 = 0;
+        ms_err e1 = { 0 }, e2 = { 0 };
+        const float *box = (const float *)boxes.data;
+        CHECK(out2 && pool);
+        if (out2 && pool) {
+            CHECK(msnn_decode(m, emb.data, box, out, &iou1, NULL, &e1) == 0);
+            CHECK(msnn_decode(m, emb.data, box, out2, &iou2, &o, &e2) == 0);
+            CHECK(memcmp(out, out2, 256 * 256 * sizeof(float)) == 0);
+            CHECK(memcmp(&iou1, &iou2, sizeof iou1) == 0);
+        }
+        msnn_pool_free(&pool);
+        free(out2);
+    }
     /* a non-finite box is refused */
     float bad[4] = { 0, 0, NAN, 10 }, iou_pred;
     ms_err err = { 0 };
