@@ -18,6 +18,10 @@
 typedef struct ms_npz ms_npz; /* an open archive for reading */
 
 int ms_npz_open(const char *path, ms_npz **out, const ms_limits *lim, ms_err *err);
+/* The same over an archive held in memory; buf must outlive the ms_npz.
+ * `what` names it in messages. */
+int ms_npz_open_mem(const void *buf, size_t len, const char *what, ms_npz **out,
+                    const ms_limits *lim, ms_err *err);
 void ms_npz_close(ms_npz **z);   /* NULLs *z; safe on NULL */
 
 /* Number of members and the i-th member's array name (".npy" stripped). */
@@ -40,8 +44,10 @@ typedef struct ms_npz_entry {
     const ms_array *array;
 } ms_npz_entry;
 
-/* level: -1 = stored (np.savez); 0..9 deflate level (np.savez_compressed uses
- * zlib's default, 6). Atomic: temp file + fsync + rename. */
+/* level: -1 or 0 = stored (np.savez); 1..9 = deflate at that zlib level
+ * (np.savez_compressed uses zlib's default, 6).  The npy members are
+ * byte-identical to np.save's output.  Atomic: temp file + fsync + rename.
+ * Member data is read from the arrays while the zip is written (no copy). */
 int ms_npz_write(const char *path, const ms_npz_entry *entries, int n, int level,
                  ms_err *err);
 

@@ -56,52 +56,25 @@ static const char *ends_npy(const char *s)
     return n >= 4 && strcmp(s + n - 4, ".npy") == 0 ? s + n - 4 : NULL;
 }
 
-int ms_npz_open(const char *path, ms_npz **out, const ms_limits *lim, ms_err *err)
+/* Fill z->names / z->index from the open archive z->za. */
+static int list_members(ms_npz *z, ms_err *err)
 {
-    ms_npz *z = NULL;
-    int ze = 0, rc;
-    zip_int64_t n;
+    zip_int64_t n = zip_get_num_entries(z->za, 0);
 
-    *out = NULL;
-    z = calloc(1, sizeof *z);
-    if (!z || !(z->path = dup_str(path))) {
-        rc = ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
-        goto fail;
-    }
-    if (lim)
-        z->lim = *lim;
-    z->za = zip_open(path, ZIP_RDONLY, &ze);
-    if (!z->za) {
-        zip_error_t e;
-        zip_error_init_with_code(&e, ze);
-        rc = ms_seterr(err, zip_code_to_ms(ze), "%s: %s", path,
-                       ze == ZIP_ER_NOZIP ? "not an npz (zip) file" : zip_error_strerror(&e));
-        zip_error_fini(&e);
-        goto fail;
-    }
-    n = zip_get_num_entries(z->za, 0);
-    if (n < 0 || n > 1000000) {
-        rc = ms_seterr(err, MS_EFORMAT, "%s: bad number of zip members", path);
-        goto fail;
-    }
+    if (n < 0 || n > 1000000)
+        return ms_seterr(err, MS_EFORMAT, "%s: bad number of zip members", z->path);
     z->names = calloc((size_t)n + 1, sizeof *z->names);
     z->index = calloc((size_t)n + 1, sizeof *z->index);
-    if (!z->names || !z->index) {
-        rc = ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
-        goto fail;
-    }
+    if (!z->names || !z->index)
+        return ms_seterr(err, MS_ENOMEM, "%s: out of memory", z->path);
     for (zip_int64_t i = 0; i < n; i++) {
         const char *nm = zip_get_name(z->za, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
-        if (!nm) {
-            rc = ms_seterr(err, MS_EFORMAT, "%s: unreadable member name (#%lld)", path,
-                           (long long)i);
-            goto fail;
-        }
+        if (!nm)
+            return ms_seterr(err, MS_EFORMAT, "%s: unreadable member name (#%lld)", z->path,
+                             (long long)i);
         char *s = dup_str(nm);
-        if (!s) {
-            rc = ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
-            goto fail;
-        }
+        if (!s)
+            return ms_seterr(err, MS_ENOMEM, "%s: out of memory", z->path);
         char *ext = (char *)ends_npy(s);
         if (ext)
             *ext = '\0';
@@ -109,9 +82,87 @@ int ms_npz_open(const char *path, ms_npz **out, const ms_limits *lim, ms_err *er
         z->index[z->n] = (zip_uint64_t)i;
         z->n++;
     }
+    return MS_OK;
+}
+
+static ms_npz *npz_new(const char *what, const ms_limits *lim)
+{
+    ms_npz *z = calloc(1, sizeof *z);
+    if (!z)
+        return NULL;
+    if (!(z->path = dup_str(what))) {
+        free(z);
+        return NULL;
+    }
+    if (lim)
+        z->lim = *lim;
+    return z;
+}
+
+static int open_error(const char *what, zip_error_t *e, ms_err *err)
+{
+    int ze = zip_error_code_zip(e);
+    return ms_seterr(err, zip_code_to_ms(ze), "%s: %s", what,
+                     ze == ZIP_ER_NOZIP ? "not an npz (zip) file" : zip_error_strerror(e));
+}
+
+int ms_npz_open(const char *path, ms_npz **out, const ms_limits *lim, ms_err *err)
+{
+    ms_npz *z;
+    int ze = 0, rc;
+
+    *out = NULL;
+    if (!(z = npz_new(path, lim)))
+        return ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
+    z->za = zip_open(path, ZIP_RDONLY, &ze);
+    if (!z->za) {
+        zip_error_t e;
+        zip_error_init_with_code(&e, ze);
+        rc = open_error(path, &e, err);
+        zip_error_fini(&e);
+        goto fail;
+    }
+    if ((rc = list_members(z, err)) < 0)
+        goto fail;
     *out = z;
     return MS_OK;
 fail:
+    ms_npz_close(&z);
+    return rc;
+}
+
+int ms_npz_open_mem(const void *buf, size_t len, const char *what, ms_npz **out,
+                    const ms_limits *lim, ms_err *err)
+{
+    ms_npz *z;
+    zip_source_t *src = NULL;
+    zip_error_t e;
+    int rc;
+
+    *out = NULL;
+    if (!what)
+        what = "npz";
+    if (!(z = npz_new(what, lim)))
+        return ms_seterr(err, MS_ENOMEM, "%s: out of memory", what);
+    zip_error_init(&e);
+    src = zip_source_buffer_create(len ? buf : "", len, 0, &e);
+    if (!src) {
+        rc = open_error(what, &e, err);
+        goto fail;
+    }
+    z->za = zip_open_from_source(src, ZIP_RDONLY, &e);
+    if (!z->za) {
+        rc = open_error(what, &e, err);
+        zip_source_free(src);
+        goto fail;
+    }
+    if ((rc = list_members(z, err)) < 0)
+        goto fail;
+    zip_error_fini(&e);
+    *out = z;
+    return MS_OK;
+fail:
+    zip_error_fini(&e);
     ms_npz_close(&z);
     return rc;
 }
