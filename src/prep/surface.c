@@ -150,31 +150,38 @@ static int check_spacing_tol(const double spacing[3], double tol, ms_err *err)
     return MS_OK;
 }
 
-/* Accessor of a voxel being "inside" for the crop builder: either a binary
- * mask or the voxels of one label. */
+/* Where the crop builder reads "inside": a binary mask, or the voxels of one
+ * label of a label map. */
 typedef struct mask_src {
-    const uint8_t *bin;
-    const uint16_t *lab;
-    uint16_t label;
+    const uint8_t *bin;     /* binary mask, or */
+    const uint8_t *lab8;    /* a label map of bytes, or */
+    const uint16_t *lab16;  /* a label map of 16-bit labels */
+    unsigned label;
 } mask_src;
-
-static int src_at(const mask_src *s, size_t x)
-{
-    return s->bin ? s->bin[x] != 0 : s->lab[x] == s->label;
-}
 
 /* Pad crop of box lo..hi (inclusive) of src (shape) into a zeroed buffer
  * of (c0+1, c1+1, c2+1) with c = hi - lo + 2. */
 static void fill_crop(const mask_src *src, const size_t shape[3], const size_t lo[3],
                       const size_t hi[3], const size_t c[3], uint8_t *pad)
 {
-    size_t p1 = c[1] + 1, p2 = c[2] + 1;
+    size_t p1 = c[1] + 1, p2 = c[2] + 1, len = hi[2] - lo[2] + 1;
     for (size_t i = lo[0]; i <= hi[0]; i++)
         for (size_t j = lo[1]; j <= hi[1]; j++) {
-            size_t in = (i * shape[1] + j) * shape[2];
+            size_t in = (i * shape[1] + j) * shape[2] + lo[2];
             uint8_t *out = pad + ((i - lo[0] + 1) * p1 + (j - lo[1] + 1)) * p2 + 1;
-            for (size_t k = lo[2]; k <= hi[2]; k++)
-                out[k - lo[2]] = (uint8_t)src_at(src, in + k);
+            if (src->bin) {
+                const uint8_t *b = src->bin + in;
+                for (size_t k = 0; k < len; k++)
+                    out[k] = b[k] != 0;
+            } else if (src->lab8) {
+                const uint8_t *l = src->lab8 + in;
+                for (size_t k = 0; k < len; k++)
+                    out[k] = l[k] == src->label;
+            } else {
+                const uint16_t *l = src->lab16 + in;
+                for (size_t k = 0; k < len; k++)
+                    out[k] = l[k] == src->label;
+            }
         }
 }
 
@@ -278,24 +285,47 @@ static int check_label_array(const ms_array *a, const char *role, const char *wh
     return MS_OK;
 }
 
-/* Labels 1..nlab kept, everything else 0. */
-static int to_u16(const ms_array *a, size_t n, int nlab, uint16_t **out, ms_err *err)
+/* A label map as the evaluation reads it: bytes when every label fits
+ * (uint8 input is used in place), else 16-bit.  Values outside 1..nlab may
+ * remain in an in-place map; they never equal a label and are skipped. */
+typedef struct labmap {
+    const uint8_t *u8;
+    const uint16_t *u16;
+    void *owned;
+} labmap;
+
+static int make_labmap(const ms_array *a, size_t n, int nlab, labmap *m, ms_err *err)
 {
-    uint16_t *u = malloc(n ? n * sizeof *u : 1);
-    if (!u)
-        return ms_seterr(err, MS_ENOMEM, "evaluation: out of memory for %zu voxels", n);
+    memset(m, 0, sizeof *m);
     if (a->dtype == MS_U8 || a->dtype == MS_BOOL) {
-        const uint8_t *d = a->data;
-        for (size_t x = 0; x < n; x++)
-            u[x] = d[x] <= nlab ? d[x] : 0;
+        m->u8 = a->data;
+        return MS_OK;
+    }
+    size_t item = nlab <= 255 ? 1 : 2;
+    m->owned = malloc(n ? n * item : 1);
+    if (!m->owned)
+        return ms_seterr(err, MS_ENOMEM, "evaluation: out of memory for %zu voxels", n);
+    if (item == 1) {
+        uint8_t *u = m->owned;
+        for (size_t x = 0; x < n; x++) {
+            int64_t v = int_at(a, x);
+            u[x] = v >= 1 && v <= nlab ? (uint8_t)v : 0;
+        }
+        m->u8 = u;
     } else {
+        uint16_t *u = m->owned;
         for (size_t x = 0; x < n; x++) {
             int64_t v = int_at(a, x);
             u[x] = v >= 1 && v <= nlab ? (uint16_t)v : 0;
         }
+        m->u16 = u;
     }
-    *out = u;
     return MS_OK;
+}
+
+static unsigned lab_at(const labmap *m, size_t x)
+{
+    return m->u8 ? m->u8[x] : m->u16[x];
 }
 
 static void box_add(ms_eval_label *l, size_t i, size_t j, size_t k)
@@ -309,19 +339,19 @@ static void box_add(ms_eval_label *l, size_t i, size_t j, size_t k)
 }
 
 /* One pass: voxel counts and bounding boxes of every label. */
-static void count_labels(const uint16_t *g, const uint16_t *s, const size_t shape[3],
+static void count_labels(const labmap *g, const labmap *s, unsigned nlab, const size_t shape[3],
                          ms_eval_label *lab /* index 0 = label 1 */)
 {
     for (size_t i = 0; i < shape[0]; i++)
         for (size_t j = 0; j < shape[1]; j++) {
             size_t row = (i * shape[1] + j) * shape[2];
             for (size_t k = 0; k < shape[2]; k++) {
-                unsigned a = g[row + k], b = s[row + k];
+                unsigned a = lab_at(g, row + k), b = lab_at(s, row + k);
                 if (a) {
                     lab[a - 1].n_gt++;
                     box_add(&lab[a - 1], i, j, k);
                 }
-                if (b) {
+                if (b && b <= nlab) {
                     lab[b - 1].n_seg++;
                     if (b == a)
                         lab[b - 1].n_both++;
@@ -351,7 +381,7 @@ static int64_t max_label(const ms_array *a, size_t n)
     return n ? m : 0;
 }
 
-static int label_nsd(const uint16_t *g, const uint16_t *s, const size_t shape[3], int label,
+static int label_nsd(const labmap *g, const labmap *s, const size_t shape[3], int label,
                      ms_eval_label *l, const double spacing[3], double tol, ms_err *err)
 {
     if (l->n_gt == 0 && l->n_seg == 0) {
@@ -362,7 +392,8 @@ static int label_nsd(const uint16_t *g, const uint16_t *s, const size_t shape[3]
         l->nsd = 0.0;            /* no surface of one side is within reach */
         return MS_OK;
     }
-    mask_src ms = { .lab = g, .label = (uint16_t)label }, mp = { .lab = s, .label = (uint16_t)label };
+    mask_src ms = { .lab8 = g->u8, .lab16 = g->u16, .label = (unsigned)label };
+    mask_src mp = { .lab8 = s->u8, .lab16 = s->u16, .label = (unsigned)label };
     return nsd_in_box(&ms, &mp, shape, l->lo, l->hi, spacing, tol, &l->nsd, err);
 }
 
@@ -370,7 +401,7 @@ int ms_eval_case(const ms_array *gt, const ms_array *seg, const double spacing[3
                  double tolerance_mm, int nsd_mode, ms_eval_result *res,
                  const char *what, ms_err *err)
 {
-    uint16_t *g = NULL, *s = NULL;
+    labmap g = { 0 }, s = { 0 };
     double *v = NULL;
     int rc;
 
@@ -397,14 +428,14 @@ int ms_eval_case(const ms_array *gt, const ms_array *seg, const double spacing[3
         rc = ms_seterr(err, MS_ENOMEM, "%s: out of memory", what);
         goto fail;
     }
-    if ((rc = to_u16(gt, n, nlab, &g, err)) || (rc = to_u16(seg, n, nlab, &s, err)))
+    if ((rc = make_labmap(gt, n, nlab, &g, err)) || (rc = make_labmap(seg, n, nlab, &s, err)))
         goto fail;
     for (int l = 0; l < nlab; l++) {
         ms_eval_label *L = &res->labels[l];
         L->lo[0] = L->lo[1] = L->lo[2] = SIZE_MAX;
         L->nsd = NAN;
     }
-    count_labels(g, s, shape, res->labels);
+    count_labels(&g, &s, (unsigned)nlab, shape, res->labels);
     for (int l = 0; l < nlab; l++) {
         ms_eval_label *L = &res->labels[l];
         uint64_t sum = L->n_gt + L->n_seg;
@@ -421,7 +452,7 @@ int ms_eval_case(const ms_array *gt, const ms_array *seg, const double spacing[3
         goto done;
     }
     for (int l = 0; l < nlab; l++) {
-        if ((rc = label_nsd(g, s, shape, l + 1, &res->labels[l], spacing, tolerance_mm, err)))
+        if ((rc = label_nsd(&g, &s, shape, l + 1, &res->labels[l], spacing, tolerance_mm, err)))
             goto fail;
         v[l] = res->labels[l].nsd;
     }
@@ -429,8 +460,8 @@ int ms_eval_case(const ms_array *gt, const ms_array *seg, const double spacing[3
 done:
     rc = MS_OK;
 fail:
-    free(g);
-    free(s);
+    free(g.owned);
+    free(s.owned);
     free(v);
     if (rc)
         ms_eval_result_free(res);

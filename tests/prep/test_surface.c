@@ -252,6 +252,25 @@ static void test_case_rules(void)
     CHECK(r.dsc == 1.0 && r.nsd == 1.0);
     ms_eval_result_free(&r);
 
+    /* more than 255 labels: 16-bit label maps; labels 2..299 are absent (NaN) */
+    uint16_t g16[24] = { 0 }, s16[24] = { 0 };
+    g16[3] = 300; g16[4] = 300; g16[20] = 1;
+    s16[3] = 300; s16[4] = 300; s16[20] = 1; s16[21] = 1;
+    ms_array a16 = { .dtype = MS_U16, .ndim = 3, .shape = { 2, 3, 4 }, .data = g16 };
+    ms_array b16 = { .dtype = MS_U16, .ndim = 3, .shape = { 2, 3, 4 }, .data = s16 };
+    CHECK_EQ_INT(ms_eval_case(&a16, &b16, sp, 2.0, MS_EVAL_NSD_ALL, &r, "t", &err), MS_OK);
+    CHECK_EQ_INT(r.nlabels, 300);
+    CHECK(r.labels[299].dsc == 1.0 && r.labels[299].nsd == 1.0 && r.labels[299].n_gt == 2);
+    CHECK_NEAR(r.labels[0].dsc, 2.0 / 3.0, 1e-15);
+    CHECK(isnan(r.labels[150].dsc) && isnan(r.labels[150].nsd));
+    CHECK(isnan(r.dsc) && r.nsd == 0.0);
+    ms_eval_result_free(&r);
+    int32_t g32[24] = { 0 };
+    g32[5] = 70000;
+    ms_array a32 = { .dtype = MS_I32, .ndim = 3, .shape = { 2, 3, 4 }, .data = g32 };
+    CHECK_EQ_INT(ms_eval_case(&a32, &b16, sp, 2.0, 1, &r, "big.npz", &err), MS_ELIMIT);
+    CHECK_STR_CONTAINS(err.msg, "70000");
+
     /* errors */
     ms_array bad = sg;
     bad.shape[2] = 5;
