@@ -219,9 +219,10 @@ typedef struct fast_task {
 } fast_task;
 
 /* One tile at C(i, j): full tiles go straight to C with the epilogue fused
- * into the micro-kernel (when last), edge tiles through a padded buffer. */
-static void run_tile(const fast_task *t, int kc, const float *ap, const float *bp, int i, int j,
-                     int m, int n, int load, int last, float *tile)
+ * into the micro-kernel (when last), edge tiles through a padded buffer.
+ * ap is a packed panel (lda 0) or MR rows of A read in place (row stride lda). */
+static void run_tile(const fast_task *t, int kc, const float *ap, ptrdiff_t lda, const float *bp,
+                     int i, int j, int m, int n, int load, int last, float *tile)
 {
     const msnn__gemm_kernel *kn = t->kn;
     const msnn_epi *e = t->e;
@@ -240,7 +241,10 @@ static void run_tile(const fast_task *t, int kc, const float *ap, const float *b
             }
             te.act = e->act;
         }
-        kn->ukr(kc, ap, bp, c, t->ldc, load, tp);
+        if (lda)
+            kn->ukr_rows(kc, ap, lda, bp, c, t->ldc, load, tp);
+        else
+            kn->ukr(kc, ap, bp, c, t->ldc, load, tp);
         return;
     }
     if (load) {
@@ -248,7 +252,10 @@ static void run_tile(const fast_task *t, int kc, const float *ap, const float *b
         for (int r = 0; r < m; r++)
             memcpy(tile + r * kn->nr, c + r * t->ldc, (size_t)n * sizeof *tile);
     }
-    kn->ukr(kc, ap, bp, tile, kn->nr, load, NULL);
+    if (lda)
+        kn->ukr_rows(kc, ap, lda, bp, tile, kn->nr, load, NULL);
+    else
+        kn->ukr(kc, ap, bp, tile, kn->nr, load, NULL);
     for (int r = 0; r < m; r++)
         memcpy(c + r * t->ldc, tile + r * kn->nr, (size_t)n * sizeof *tile);
     if (last)
@@ -276,7 +283,11 @@ static void fast_region(const fast_task *t, int m0, int m1, int n0, int n1, floa
                 pack_b(kn, t->B, pc, kc, jc, nc, bbuf);
             for (int ic = m0; ic < m1; ic += kn->mc) {
                 int mc = m1 - ic < kn->mc ? m1 - ic : kn->mc;
-                pack_a(kn, t->A, ic, mc, pc, kc, abuf);
+                /* Row-major A is read in place for whole MR-row panels; only
+                 * a partial last panel (or a strided A) is packed. */
+                int direct = t->A.cs == 1 ? mc / mr * mr : 0;
+                if (direct < mc)
+                    pack_a(kn, t->A, ic + direct, mc - direct, pc, kc, abuf);
                 for (int jr = 0; jr < nc; jr += nr) {
                     const float *bp = t->bpk
                         ? t->bpk + ((size_t)(jc + jr) / nr) * K * nr + (size_t)pc * nr
@@ -284,8 +295,16 @@ static void fast_region(const fast_task *t, int m0, int m1, int n0, int n1, floa
                     int n = nc - jr < nr ? nc - jr : nr;
                     for (int ir = 0; ir < mc; ir += mr) {
                         int m = mc - ir < mr ? mc - ir : mr;
-                        run_tile(t, kc, abuf + (size_t)(ir / mr) * kc * mr, bp, ic + ir,
-                                 jc + jr, m, n, pc > 0, last, tile);
+                        const float *ap;
+                        ptrdiff_t lda = 0;
+                        if (ir < direct) {
+                            ap = t->A.p + (ptrdiff_t)(ic + ir) * t->A.rs + pc;
+                            lda = t->A.rs;
+                        } else {
+                            ap = abuf + (size_t)((ir - direct) / mr) * kc * mr;
+                        }
+                        run_tile(t, kc, ap, lda, bp, ic + ir, jc + jr, m, n, pc > 0, last,
+                                 tile);
                     }
                 }
             }

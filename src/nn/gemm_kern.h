@@ -31,6 +31,10 @@ typedef struct msnn__tile_epi {
 
 typedef void (*msnn__ukr_fn)(int kc, const float *a, const float *b, float *c,
                              ptrdiff_t ldc, int load, const msnn__tile_epi *te);
+/* The same with A read in place: MR rows of a row-major matrix, row r at
+ * a + r*lda (full tiles only: all MR rows must exist). */
+typedef void (*msnn__ukr_rows_fn)(int kc, const float *a, ptrdiff_t lda, const float *b,
+                                  float *c, ptrdiff_t ldc, int load, const msnn__tile_epi *te);
 typedef void (*msnn__epi_fn)(float *c, ptrdiff_t ldc, int m, int n, int i0, int j0,
                              const msnn_epi *e);
 
@@ -40,6 +44,7 @@ typedef struct msnn__gemm_kernel {
     int mr, nr;             /* register tile */
     int kc, mc, nc;         /* cache blocking */
     msnn__ukr_fn ukr;
+    msnn__ukr_rows_fn ukr_rows;
     msnn__epi_fn epi;
     void (*erf)(const float *x, float *y, size_t n);   /* y = erf(x) */
     void (*gelu)(float *x, size_t n);                  /* in place, exact-erf form */

@@ -104,11 +104,13 @@ static void SFX(gelu_array)(float *x, size_t n)
 
 /* ------------------------------------------------------------ GEMM tile */
 
-/* The MR x NR tile at c (leading dim ldc) += or = a-panel x b-panel, one
- * fused multiply-add per k in increasing k (gemm_kern.h), then the fused
- * epilogue when te != NULL. */
-static void SFX(ukr)(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc, int load,
-                     const msnn__tile_epi *te)
+/* The MR x NR tile at c (leading dim ldc) += or = A x b-panel, one fused
+ * multiply-add per k in increasing k (gemm_kern.h), then the fused epilogue
+ * when te != NULL.  A's element (r, k) is a[r*rsa + k*csa]: a packed panel
+ * (rsa 1, csa MR) or MR rows of a row-major matrix (rsa lda, csa 1). */
+static inline __attribute__((always_inline)) void
+SFX(ukr_body)(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b, float *c,
+              ptrdiff_t ldc, int load, const msnn__tile_epi *te)
 {
     VEC acc[MR][NV];
 #pragma GCC unroll 16
@@ -123,12 +125,12 @@ static void SFX(ukr)(int kc, const float *a, const float *b, float *c, ptrdiff_t
             bv[v] = VLOAD(b + v * VL);
 #pragma GCC unroll 16
         for (int r = 0; r < MR; r++) {
-            VEC av = VSET1(a[r]);
+            VEC av = VSET1(a[r * rsa]);
 #pragma GCC unroll 4
             for (int v = 0; v < NV; v++)
                 acc[r][v] = VFMA(av, bv[v], acc[r][v]);
         }
-        a += MR;
+        a += csa;
         b += NR;
     }
     if (te) {
@@ -179,6 +181,18 @@ static void SFX(ukr)(int kc, const float *a, const float *b, float *c, ptrdiff_t
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++)
             VSTOREU(c + r * ldc + v * VL, acc[r][v]);
+}
+
+static void SFX(ukr)(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc, int load,
+                     const msnn__tile_epi *te)
+{
+    SFX(ukr_body)(kc, a, 1, MR, b, c, ldc, load, te);
+}
+
+static void SFX(ukr_rows)(int kc, const float *a, ptrdiff_t lda, const float *b, float *c,
+                          ptrdiff_t ldc, int load, const msnn__tile_epi *te)
+{
+    SFX(ukr_body)(kc, a, lda, 1, b, c, ldc, load, te);
 }
 
 /* ------------------------------------------------------------ epilogue */
@@ -236,6 +250,7 @@ static void SFX(fill_kernel)(msnn__gemm_kernel *k, const char *name, int level)
     k->mr = MR;
     k->nr = NR;
     k->ukr = SFX(ukr);
+    k->ukr_rows = SFX(ukr_rows);
     k->epi = SFX(epi);
     k->erf = SFX(erf_array);
     k->gelu = SFX(gelu_array);
