@@ -52,14 +52,65 @@ static int is_jpeg(const char *name)
     return strstr(name, ".jpg") != NULL;
 }
 
-static void test_cases(void)
+/* One line of image_cases.txt: decode through the path and memory readers,
+ * compare with the expected array and info, and check the limit. */
+static void run_case(const char *name, const char *mode, const char *npy, int bits, int is_pal,
+                     int pal_grey)
+{
+    char path[1024];
+    ms_palette_mode pm = strcmp(mode, "rgb") ? MS_PALETTE_INDEX : MS_PALETTE_RGB;
+    ms_array got, want, mem;
+    ms_image_info info = { -1, -1, -1, -1 }, minfo;
+    ms_err err = { 0 };
+
+    path_of(path, sizeof path, "img", npy);
+    int rc = ms_npy_read(path, &want, NULL, &err);
+    CHECKF(rc == MS_OK, "%s: %s", npy, err.msg);
+    path_of(path, sizeof path, "img", name);
+    rc = ms_image_read(path, &got, pm, &info, NULL, &err);
+    CHECKF(rc == MS_OK, "%s (%s): %s", name, mode, err.msg);
+    if (rc == MS_OK && want.data) {
+        CHECKF(same_array(&got, &want), "%s (%s): pixels differ from %s", name, mode, npy);
+        CHECK_EQ_INT(info.bit_depth, bits);
+        CHECK_EQ_INT(info.is_palette, is_pal);
+        CHECK_EQ_INT(info.palette_grey, pal_grey);
+        CHECK_EQ_INT(info.channels, want.ndim == 3 ? (int)want.shape[2] : 1);
+    }
+    /* the in-memory decoders give the same */
+    size_t len = 0;
+    unsigned char *buf = slurp(path, &len);
+    CHECK(buf != NULL);
+    if (buf) {
+        rc = is_jpeg(name) ? ms_jpeg_read_mem(buf, len, &mem, &minfo, NULL, name, &err)
+                           : ms_png_read_mem(buf, len, &mem, pm, &minfo, NULL, name, &err);
+        CHECKF(rc == MS_OK, "%s (mem): %s", name, err.msg);
+        if (rc == MS_OK && got.data)
+            CHECK(same_array(&mem, &got));
+        ms_array_free(&mem);
+        free(buf);
+    }
+    /* a limit one byte below the image refuses it */
+    if (got.data) {
+        ms_limits lim = { .max_bytes = ms_array_nbytes(&got) - 1 };
+        ms_array small;
+        CHECK_EQ_INT(ms_image_read(path, &small, pm, NULL, &lim, &err), MS_ELIMIT);
+        CHECK(small.data == NULL);
+        CHECK_STR_CONTAINS(err.msg, name);
+    }
+    ms_array_free(&got);
+    ms_array_free(&want);
+}
+
+/* Run the cases of image_cases.txt matching (only_name, only_mode), or all of
+ * them when only_name is NULL; returns how many ran. */
+static int test_cases(const char *only_name, const char *only_mode)
 {
     char path[1024], line[512];
     path_of(path, sizeof path, "img", "image_cases.txt");
     FILE *f = fopen(path, "r");
     CHECKF(f != NULL, "%s", path);
     if (!f)
-        return;
+        return 0;
     int n = 0;
     while (fgets(line, sizeof line, f)) {
         char name[200], mode[16], npy[200];
@@ -70,50 +121,13 @@ static void test_cases(void)
             CHECKF(0, "bad line: %s", line);
             continue;
         }
+        if (only_name && (strcmp(name, only_name) || strcmp(mode, only_mode)))
+            continue;
         n++;
-        ms_palette_mode pm = strcmp(mode, "rgb") ? MS_PALETTE_INDEX : MS_PALETTE_RGB;
-        ms_array got, want, mem;
-        ms_image_info info = { -1, -1, -1, -1 }, minfo;
-        ms_err err = { 0 };
-        path_of(path, sizeof path, "img", npy);
-        int rc = ms_npy_read(path, &want, NULL, &err);
-        CHECKF(rc == MS_OK, "%s: %s", npy, err.msg);
-        path_of(path, sizeof path, "img", name);
-        rc = ms_image_read(path, &got, pm, &info, NULL, &err);
-        CHECKF(rc == MS_OK, "%s (%s): %s", name, mode, err.msg);
-        if (rc == MS_OK && want.data) {
-            CHECKF(same_array(&got, &want), "%s (%s): pixels differ from %s", name, mode, npy);
-            CHECK_EQ_INT(info.bit_depth, bits);
-            CHECK_EQ_INT(info.is_palette, is_pal);
-            CHECK_EQ_INT(info.palette_grey, pal_grey);
-            CHECK_EQ_INT(info.channels, want.ndim == 3 ? (int)want.shape[2] : 1);
-        }
-        /* the in-memory decoders give the same */
-        size_t len = 0;
-        unsigned char *buf = slurp(path, &len);
-        CHECK(buf != NULL);
-        if (buf) {
-            rc = is_jpeg(name) ? ms_jpeg_read_mem(buf, len, &mem, &minfo, NULL, name, &err)
-                               : ms_png_read_mem(buf, len, &mem, pm, &minfo, NULL, name, &err);
-            CHECKF(rc == MS_OK, "%s (mem): %s", name, err.msg);
-            if (rc == MS_OK && got.data)
-                CHECK(same_array(&mem, &got));
-            ms_array_free(&mem);
-            free(buf);
-        }
-        /* a limit one byte below the image refuses it */
-        if (got.data) {
-            ms_limits lim = { .max_bytes = ms_array_nbytes(&got) - 1 };
-            ms_array small;
-            CHECK_EQ_INT(ms_image_read(path, &small, pm, NULL, &lim, &err), MS_ELIMIT);
-            CHECK(small.data == NULL);
-            CHECK_STR_CONTAINS(err.msg, name);
-        }
-        ms_array_free(&got);
-        ms_array_free(&want);
+        run_case(name, mode, npy, bits, is_pal, pal_grey);
     }
     fclose(f);
-    CHECK_EQ_INT(n, 25);
+    return n;
 }
 
 static uint64_t fnv1a64(const unsigned char *p, size_t n)
@@ -271,12 +285,27 @@ static void test_bad(void)
     }
 }
 
-int main(void)
+/* No arguments: every case, the retina, the writer and the bad inputs.
+ * "case NAME MODE": one line of image_cases.txt (meson registers one test per
+ * line). */
+int main(int argc, char **argv)
 {
     data_dir = getenv("MS_TEST_DATA");
     if (!data_dir) {
         fprintf(stderr, "MS_TEST_DATA is not set\n");
         return 1;
+    }
+    if (argc == 4 && !strcmp(argv[1], "case")) {
+        capture_begin();
+        int n = test_cases(argv[2], argv[3]);
+        const char *noise = capture_end();
+        CHECKF(noise[0] == '\0', "the library wrote to stderr:\n%s", noise);
+        CHECKF(n == 1, "%s %s: %d matching lines in image_cases.txt", argv[2], argv[3], n);
+        TEST_END();
+    }
+    if (argc != 1) {
+        fprintf(stderr, "usage: test_image [case NAME index|rgb]\n");
+        return 2;
     }
     /* the capture itself works */
     capture_begin();
@@ -284,7 +313,7 @@ int main(void)
     CHECK(!strcmp(capture_end(), "x"));
 
     capture_begin();
-    test_cases();
+    CHECK_EQ_INT(test_cases(NULL, NULL), 25);
     test_retina();
     test_write();
     test_bad();
