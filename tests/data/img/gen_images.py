@@ -12,7 +12,7 @@ wrong in a way that the C reader would share.
 
 Real images (Debian packages, see README): BrainProtonDensitySliceBorder20.png
 and ...Mask.png from insighttoolkit5-examples (Apache-2.0), retina.jpg from
-python3-skimage (public domain).  Pass the folder holding them (default
+python3-skimage (CC0 1.0).  Pass the folder holding them (default
 /tmp/img_pkgs/x, where `apt-get download` + `dpkg -x` put them).
 
 Bad inputs go to ../bad/png_* and ../bad/jpeg_*.
