@@ -592,99 +592,118 @@ static int check_byteorder(zip_ctx *c, ms_err *err)
 
 /* Before libzip: recognise the pre-1.6 format (a bare pickle starting with
  * PROTO 2 and LONG1 of torch's magic number) and other non-zip files. */
-static int check_magic(const char *path, ms_err *err)
+/* Before libzip: recognise the pre-1.6 format (a bare pickle starting with
+ * PROTO 2 and LONG1 of torch's magic number) and other non-zip files. */
+static int check_magic(const uint8_t *m, size_t len, const char *path, ms_err *err)
 {
-    unsigned char head[4] = { 0 };
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ms_seterr(err, MS_EIO, "%s: %s", path, strerror(errno));
-    size_t n = fread(head, 1, sizeof head, f);
-    fclose(f);
-    if (n == 4 && head[0] == 'P' && head[1] == 'K' && (head[2] == 3 || head[2] == 5))
+    if (len >= 4 && m[0] == 'P' && m[1] == 'K' && (m[2] == 3 || m[2] == 5))
         return MS_OK;
-    if (n >= 2 && head[0] == 0x80)
+    if (len >= 2 && m[0] == 0x80)
         return ms_seterr(err, MS_EUNSUPP, "%s: legacy (pre-1.6) PyTorch checkpoint format is "
                          "not supported; load it in PyTorch >= 1.6 and re-save it with "
                          "torch.save(state_dict, path)", path);
-    return ms_seterr(err, n < 4 ? MS_ETRUNC : MS_EFORMAT,
+    return ms_seterr(err, len < 4 ? MS_ETRUNC : MS_EFORMAT,
                      "%s: not a PyTorch checkpoint (no zip signature)", path);
 }
 
+/* libzip reads the directory from the same bytes that tensors point into. */
 static int open_zip(zip_ctx *c, ms_err *err)
 {
-    int zerr = 0;
-    c->z = zip_open(c->path, ZIP_RDONLY, &zerr);
-    if (c->z)
-        return MS_OK;
     zip_error_t ze;
-    zip_error_init_with_code(&ze, zerr);
-    int code = zerr == ZIP_ER_MEMORY ? MS_ENOMEM :
-               (zerr == ZIP_ER_OPEN || zerr == ZIP_ER_READ) ? MS_EIO : MS_EFORMAT;
+    zip_error_init(&ze);
+    zip_source_t *src = zip_source_buffer_create(c->map, c->map_len, 0, &ze);
+    if (src && (c->z = zip_open_from_source(src, ZIP_RDONLY, &ze)))
+        return MS_OK;
+    int zerr = zip_error_code_zip(&ze);
+    int code = zerr == ZIP_ER_MEMORY ? MS_ENOMEM : MS_EFORMAT;
     ms_seterr(err, code, "%s: not a readable zip archive (truncated or damaged?): %s",
               c->path, zip_error_strerror(&ze));
     zip_error_fini(&ze);
+    if (src)
+        zip_source_free(src);
     return code;
 }
 
-/* Map the file read-only (pages shared with the page cache, prefetched). */
-static void map_file(zip_ctx *c)
+static int open_common(zip_ctx *c, size_t max_bytes, msnn_pth **out, ms_err *err)
 {
-    int fd = open(c->path, O_RDONLY | O_CLOEXEC);
-    struct stat sb;
-    if (fd < 0)
-        return;
-    if (fstat(fd, &sb) == 0 && sb.st_size > 0 && (uint64_t)sb.st_size <= SIZE_MAX) {
-        int flags = MAP_PRIVATE;
-#ifdef MAP_POPULATE
-        flags |= MAP_POPULATE;
-#endif
-        void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, flags, fd, 0);
-        if (m != MAP_FAILED) {
-            c->map = m;
-            c->map_len = (size_t)sb.st_size;
-        }
-    }
-    close(fd);
-}
-
-int msnn_pth_open_limit(const char *path, size_t max_bytes, msnn_pth **out, ms_err *err)
-{
-    zip_ctx c = { .path = path };
     const void *pkl = NULL;
     void *pkl_owned = NULL;
     char member[300];
     zip_int64_t idx;
     zip_stat_t st;
     int rc;
-    *out = NULL;
-    if ((rc = check_magic(path, err)) || (rc = open_zip(&c, err)) ||
-        (rc = find_archive(&c, err)))
+    if ((rc = check_magic(c->map, c->map_len, c->path, err)) || (rc = open_zip(c, err)) ||
+        (rc = find_archive(c, err)))
         goto done;
-    map_file(&c);
-    index_local_headers(&c);
-    if ((rc = check_byteorder(&c, err)) ||
-        (rc = locate(&c, "data.pkl", 0, &idx, &st, member, sizeof member, err)))
+    index_local_headers(c);
+    if ((rc = check_byteorder(c, err)) ||
+        (rc = locate(c, "data.pkl", 0, &idx, &st, member, sizeof member, err)))
         goto done;
     if (st.size > MSNN__PK_MAX_BYTES) {
         rc = ms_seterr(err, MS_ELIMIT, "%s: '%s' of %llu bytes exceeds the %zu MiB limit",
-                       path, member, (unsigned long long)st.size, MSNN__PK_MAX_BYTES >> 20);
+                       c->path, member, (unsigned long long)st.size, MSNN__PK_MAX_BYTES >> 20);
         goto done;
     }
-    if ((rc = member_bytes(&c, "data.pkl", (size_t)st.size, &pkl, &pkl_owned, err)))
+    if ((rc = member_bytes(c, "data.pkl", (size_t)st.size, &pkl, &pkl_owned, err)))
         goto done;
-    rc = msnn__pth_from_pickle(pkl, (size_t)st.size, path, zip_fetch, &c, max_bytes, out, err);
-    if (rc == MS_OK) {          /* the tensors may point into the mapping */
-        (*out)->map = (void *)c.map;
-        (*out)->map_len = c.map_len;
-        c.map = NULL;
-    }
+    rc = msnn__pth_from_pickle(pkl, (size_t)st.size, c->path, zip_fetch, c, max_bytes, out, err);
 done:
     free(pkl_owned);
-    free(c.lho);
-    if (c.map)
-        munmap((void *)c.map, c.map_len);
-    if (c.z)
-        zip_discard(c.z);
+    free(c->lho);
+    if (c->z)
+        zip_discard(c->z);
+    return rc;
+}
+
+int msnn_pth_open_mem(const void *buf, size_t len, const char *name, size_t max_bytes,
+                      msnn_pth **out, ms_err *err)
+{
+    zip_ctx c = { .path = name, .map = buf, .map_len = len };
+    *out = NULL;
+    return open_common(&c, max_bytes, out, err);
+}
+
+int msnn_pth_open_limit(const char *path, size_t max_bytes, msnn_pth **out, ms_err *err)
+{
+    zip_ctx c = { .path = path };
+    struct stat sb = { 0 };
+    int rc, fd = open(path, O_RDONLY | O_CLOEXEC);
+    *out = NULL;
+    if (fd < 0)
+        return ms_seterr(err, MS_EIO, "%s: %s", path, strerror(errno));
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        const char *why = S_ISREG(sb.st_mode) ? strerror(errno) : "not a regular file";
+        rc = ms_seterr(err, MS_EIO, "%s: %s", path, why);
+        close(fd);
+        return rc;
+    }
+    if (sb.st_size == 0) {
+        close(fd);
+        return check_magic(NULL, 0, path, err);
+    }
+    if ((uint64_t)sb.st_size > SIZE_MAX) {
+        close(fd);
+        return ms_seterr(err, MS_ELIMIT, "%s: file too large", path);
+    }
+    /* Read-only mapping: pages shared with the page cache, prefetched. */
+    int flags = MAP_PRIVATE;
+#ifdef MAP_POPULATE
+    flags |= MAP_POPULATE;
+#endif
+    void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, flags, fd, 0);
+    int map_errno = errno;
+    close(fd);
+    if (m == MAP_FAILED)
+        return ms_seterr(err, MS_EIO, "%s: cannot map the file: %s", path, strerror(map_errno));
+    c.map = m;
+    c.map_len = (size_t)sb.st_size;
+    rc = open_common(&c, max_bytes, out, err);
+    if (rc == MS_OK) {          /* the tensors may point into the mapping */
+        (*out)->map = m;
+        (*out)->map_len = c.map_len;
+    } else {
+        munmap(m, c.map_len);
+    }
     return rc;
 }
 
@@ -692,7 +711,6 @@ int msnn_pth_open(const char *path, msnn_pth **out, ms_err *err)
 {
     return msnn_pth_open_limit(path, MSNN_PTH_DEFAULT_MAX_BYTES, out, err);
 }
-
 /* ------------------------------------------------------------ conversion */
 
 static float half_to_f32(uint16_t h)

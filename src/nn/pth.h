@@ -32,7 +32,9 @@ typedef struct msnn_pth_tensor {
     int64_t shape[MSNN_PTH_MAX_NDIM];
     int64_t stride[MSNN_PTH_MAX_NDIM];  /* in elements */
     int64_t offset;                     /* storage offset, in elements */
-    const void *storage;                /* storage bytes (little endian), owned by msnn_pth */
+    const void *storage;                /* storage bytes (little endian), owned by msnn_pth;
+                                           read-only and possibly unaligned (it may
+                                           point into a mapping of the file) */
     size_t storage_nbytes;
 } msnn_pth_tensor;
 
@@ -53,6 +55,10 @@ typedef struct msnn_pth msnn_pth;
 int msnn_pth_open(const char *path, msnn_pth **out, ms_err *err);
 /* Same with a caller-chosen limit on the storage bytes. */
 int msnn_pth_open_limit(const char *path, size_t max_bytes, msnn_pth **out, ms_err *err);
+/* Same from a checkpoint already in memory; buf must outlive *out (tensors
+ * point into it).  name is used in error messages. */
+int msnn_pth_open_mem(const void *buf, size_t len, const char *name, size_t max_bytes,
+                      msnn_pth **out, ms_err *err);
 void msnn_pth_close(msnn_pth **p);
 
 /* Tensors in the order of the state dict; find() is a binary search. */

@@ -128,16 +128,39 @@ static void check_tensor(const msnn_pth *p, const expect *e, const char *file)
     free(v);
 }
 
-/* Check one checkpoint against a list of expected tensors (the whole state dict). */
-static void check_file(const char *rel, expect *ex, size_t nex)
+static void *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+    if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)n)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+        *len = (size_t)n;
+    } else {
+        free(buf);
+        buf = NULL;
+    }
+    if (f)
+        fclose(f);
+    return buf;
+}
+
+/* Check one checkpoint against a list of expected tensors (the whole state
+ * dict), opened from its path (in_memory = 0) or from a copy in memory. */
+static void check_file_as(const char *rel, expect *ex, size_t nex, int in_memory)
 {
     const char *path = data_path(rel);
     msnn_pth *p = NULL;
     ms_err err = { 0 };
-    int rc = msnn_pth_open(path, &p, &err);
+    size_t len = 0;
+    void *buf = in_memory ? slurp(path, &len) : NULL;
+    int rc = in_memory ? msnn_pth_open_mem(buf, len, rel, MSNN_PTH_DEFAULT_MAX_BYTES, &p, &err)
+                       : msnn_pth_open(path, &p, &err);
     CHECKF(rc == MS_OK, "%s: %s", rel, err.msg);
-    if (rc)
+    if (rc) {
+        free(buf);
         return;
+    }
     CHECKF(msnn_pth_count(p) == nex, "%s: %zu tensors, expected %zu", rel, msnn_pth_count(p), nex);
     for (size_t i = 0; i < nex; i++)
         check_tensor(p, &ex[i], rel);
@@ -149,6 +172,13 @@ static void check_file(const char *rel, expect *ex, size_t nex)
     CHECK(msnn_pth_at(p, nex) == NULL);
     msnn_pth_close(&p);
     CHECK(p == NULL);
+    free(buf);
+}
+
+static void check_file(const char *rel, expect *ex, size_t nex)
+{
+    check_file_as(rel, ex, nex, 0);
+    check_file_as(rel, ex, nex, 1);
 }
 
 static void free_expect(expect *ex, size_t n)
@@ -358,6 +388,14 @@ static void test_bad(void)
         CHECK_STR_CONTAINS(err.msg, file);
         CHECK_STR_CONTAINS(err.msg, part);
         CHECKF(strchr(err.msg, '\n') == NULL, "%s: multi-line message", file);
+        /* the same from memory */
+        size_t len = 0;
+        void *buf = slurp(data_path(rel), &len);
+        rc = msnn_pth_open_mem(buf, len, file, MSNN_PTH_DEFAULT_MAX_BYTES, &p, &err);
+        CHECKF(rc == code_of(code), "%s in memory: got %d (%s), expected %s", file, rc, err.msg, code);
+        CHECK(p == NULL);
+        CHECK_STR_CONTAINS(err.msg, file);
+        free(buf);
         n++;
     }
     if (f)
