@@ -105,7 +105,9 @@ static int parse_args(int argc, char **argv, opts *o, int *first_input)
         case 'q': o->quiet = 1; break;
         case 'h': usage(); exit(CLI_EXIT_OK);
         case 'V': cli_print_version(); exit(CLI_EXIT_OK);
-        default: return CLI_EXIT_USAGE;
+        default:   /* getopt has named the bad option */
+            fprintf(stderr, "Try '%s --help' for more information.\n", cli_prog());
+            return CLI_EXIT_USAGE;
         }
     }
     if (!o->weights)

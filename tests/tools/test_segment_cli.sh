@@ -1,0 +1,163 @@
+#!/bin/sh
+# CLI tests of medsam-segment.
+# usage: test_segment_cli.sh MEDSAM-SEGMENT SEGCHECK DATA-DIR MODE
+#   MODE cli: options, usage errors, bad checkpoint, bad cases, sharding,
+#             per-case failures, a small grey 2D case end to end
+#   MODE 2d:  2D_brainpd against upstream segs (>= 99.99% equal), overlay,
+#             NIfTI, efficiency CSV
+#   MODE 3d:  3D_kmeans and 3D_stent against upstream (per-label Dice >= 0.995),
+#             overlays of every slice, NIfTI with the npz spacing
+set -u
+SEG=$1
+CHK=$2
+DATA=$3
+MODE=$4
+W="$DATA/model/random_seed7.pth"
+S="$DATA/segment"
+T=$(mktemp -d "${TMPDIR:-/tmp}/test_segment_cli.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+fails=0
+n=0
+
+ok() {   # ok NAME STATUS
+    n=$((n + 1))
+    if [ "$2" -ne 0 ]; then
+        echo "FAIL: $1"
+        fails=$((fails + 1))
+    fi
+}
+
+# run EXPECTED-EXIT ARGS...: stdout in $T/out, stderr in $T/err
+run() {
+    want=$1
+    shift
+    "$SEG" "$@" >"$T/out" 2>"$T/err"
+    got=$?
+    n=$((n + 1))
+    if [ "$got" -ne "$want" ]; then
+        echo "FAIL: medsam-segment $*: exit $got, expected $want"
+        sed 's/^/  stderr: /' "$T/err"
+        fails=$((fails + 1))
+    fi
+}
+
+lines() { wc -l <"$1" | tr -d ' '; }
+npz_count() { find "$1" -name '*.npz' 2>/dev/null | wc -l | tr -d ' '; }
+
+case_cli() {
+    run 0 --help
+    grep -q '^Usage: medsam-segment' "$T/out"; ok "--help prints usage on stdout" $?
+    for opt in --weights --output --threads --cache-mb --overlay --overlay-slices --nifti \
+               --efficiency-csv --shard --quiet --help --version; do
+        grep -q -- "$opt" "$T/out"; ok "--help lists $opt" $?
+    done
+    run 0 --version
+    grep -q 'medsam-segment (medsam-tools)' "$T/out"; ok "--version" $?
+
+    run 2
+    run 2 -w "$W" "$S/2D_brainpd.npz"                      # no -o
+    run 2 -o "$T/o" "$S/2D_brainpd.npz"                     # no -w
+    run 2 -w "$W" -o "$T/o"                                 # no input
+    run 2 -w "$W" -o "$T/o" --threads 0 "$S/2D_brainpd.npz"
+    run 2 -w "$W" -o "$T/o" --shard 2/2 "$S/2D_brainpd.npz"
+    run 2 -w "$W" -o "$T/o" --overlay-slices some "$S/2D_brainpd.npz"
+    run 2 -w "$W" -o "$T/o" --bogus "$S/2D_brainpd.npz"
+    grep -q "Try 'medsam-segment --help'" "$T/err"; ok "usage error points to --help" $?
+    [ "$(npz_count "$T/o")" -eq 0 ]; ok "usage errors write nothing" $?
+
+    # a bad checkpoint: one line naming it, nothing written
+    head -c 100000 "$W" >"$T/bad.pth"
+    run 1 -w "$T/bad.pth" -o "$T/o1" "$S/2D_brainpd.npz"
+    [ "$(lines "$T/err")" -eq 1 ] && grep -q 'bad.pth' "$T/err"
+    ok "bad checkpoint: one line naming the file" $?
+    [ "$(npz_count "$T/o1")" -eq 0 ]; ok "bad checkpoint: no output" $?
+    run 1 -w "$T/missing.pth" -o "$T/o1" "$S/2D_brainpd.npz"
+    grep -q 'missing.pth' "$T/err"; ok "missing checkpoint named" $?
+
+    # every bad case alone: exit 1, one line naming the file, no output
+    for f in "$S"/bad/*.npz; do
+        b=$(basename "$f")
+        run 1 -q -w "$W" -o "$T/o2" "$f"
+        [ "$(lines "$T/err")" -eq 1 ] && grep -q "$b" "$T/err"
+        ok "$b: one line naming the file" $?
+        [ ! -e "$T/o2/$b" ]; ok "$b: no output" $?
+    done
+    # the folder: one line per case
+    nbad=$(ls "$S"/bad/*.npz | wc -l | tr -d ' ')
+    run 1 -q -w "$W" -o "$T/o3" "$S/bad"
+    [ "$(lines "$T/err")" -eq "$nbad" ]; ok "folder of bad cases: one line each" $?
+    # shards split the sorted list: 0/2 and 1/2 together cover it once
+    run 1 -q -w "$W" -o "$T/o3" --shard 0/2 "$S/bad"
+    a=$(lines "$T/err")
+    run 1 -q -w "$W" -o "$T/o3" --shard 1/2 "$S/bad"
+    b=$(lines "$T/err")
+    [ "$((a + b))" -eq "$nbad" ] && [ "$a" -eq $(((nbad + 1) / 2)) ]
+    ok "shards 0/2 + 1/2 cover the folder ($a + $b of $nbad)" $?
+
+    # a bad case does not stop a good one; exit 1 all the same
+    mkdir -p "$T/mix"
+    cp "$S/grey_ok/2D_grey.npz" "$S/bad/2D_nan.npz" "$T/mix/"
+    run 1 -q -t 2 -w "$W" -o "$T/o4" --efficiency-csv "$T/eff.csv" "$T/mix" "$T/nonexistent.npz"
+    [ -s "$T/o4/2D_grey.npz" ]; ok "good case written despite bad ones" $?
+    [ ! -e "$T/o4/2D_nan.npz" ]; ok "bad case not written" $?
+    grep -q 'nonexistent.npz' "$T/err"; ok "missing input named" $?
+    [ "$(lines "$T/eff.csv")" -eq 2 ] && head -1 "$T/eff.csv" | grep -qx 'case,time' &&
+        grep -q '^2D_grey.npz,[0-9.]*$' "$T/eff.csv"
+    ok "efficiency CSV lists the successful case" $?
+    "$CHK" overlay /dev/null "$T/mix/2D_grey.npz" "$T/o4/2D_grey.npz" 0 >/dev/null 2>&1
+    ok "segcheck rejects a missing overlay" $(( $? == 0 ))
+
+    # the grey (H, W) case: same result with 1 thread, overlay and NIfTI
+    run 0 -q -t 1 -w "$W" -o "$T/o5" --overlay "$T/ov5" --nifti "$S/grey_ok/2D_grey.npz"
+    "$CHK" equal "$T/o4/2D_grey.npz" "$T/o5/2D_grey.npz" 1 >/dev/null
+    ok "results do not depend on threads" $?
+    "$CHK" overlay "$T/ov5/2D_grey.png" "$S/grey_ok/2D_grey.npz" "$T/o5/2D_grey.npz" 0
+    ok "grey overlay" $?
+    "$CHK" nifti "$T/o5/2D_grey.nii.gz" "$S/grey_ok/2D_grey.npz" "$T/o5/2D_grey.npz"
+    ok "grey NIfTI" $?
+
+    # never over an input
+    mkdir -p "$T/same"
+    cp "$S/grey_ok/2D_grey.npz" "$T/same/"
+    cp "$T/same/2D_grey.npz" "$T/same.orig"
+    run 1 -q -w "$W" -o "$T/same" "$T/same/2D_grey.npz"
+    cmp -s "$T/same/2D_grey.npz" "$T/same.orig"; ok "input not overwritten" $?
+}
+
+case_2d() {
+    run 0 -q -w "$W" -o "$T/o" --overlay "$T/ov" --nifti --efficiency-csv "$T/eff.csv" \
+        "$S/2D_brainpd.npz"
+    "$CHK" equal "$T/o/2D_brainpd.npz" "$S/2D_brainpd_segs.npz" 0.9999
+    ok "2D_brainpd segs >= 99.99% equal to upstream" $?
+    "$CHK" overlay "$T/ov/2D_brainpd.png" "$S/2D_brainpd.npz" "$T/o/2D_brainpd.npz" 0
+    ok "2D_brainpd overlay" $?
+    "$CHK" nifti "$T/o/2D_brainpd.nii.gz" "$S/2D_brainpd.npz" "$T/o/2D_brainpd.npz"
+    ok "2D_brainpd NIfTI" $?
+    grep -q '^2D_brainpd.npz,' "$T/eff.csv"; ok "efficiency CSV" $?
+}
+
+case_3d() {
+    run 0 -q -w "$W" -o "$T/o" --overlay "$T/ov" --overlay-slices all --nifti --cache-mb 8 \
+        "$S/3D_kmeans.npz" "$S/3D_stent.npz"
+    for c in 3D_kmeans 3D_stent; do
+        "$CHK" dice "$T/o/$c.npz" "$S/${c}_segs.npz" 0.995
+        ok "$c per-label Dice >= 0.995" $?
+        "$CHK" nifti "$T/o/$c.nii.gz" "$S/$c.npz" "$T/o/$c.npz"
+        ok "$c NIfTI with spacing" $?
+        [ "$(ls "$T/ov/${c}"_z*.png | wc -l)" -eq 16 ]; ok "$c: one overlay per slice" $?
+        for z in 0 7 8 15; do
+            zz=$(printf %03d $z)
+            "$CHK" overlay "$T/ov/${c}_z$zz.png" "$S/$c.npz" "$T/o/$c.npz" $z >/dev/null
+            ok "$c overlay of slice $z" $?
+        done
+    done
+}
+
+case "$MODE" in
+cli) case_cli ;;
+2d) case_2d ;;
+3d) case_3d ;;
+*) echo "unknown mode $MODE"; exit 2 ;;
+esac
+echo "$n checks, $fails failed"
+[ "$fails" -eq 0 ]
