@@ -5,7 +5,9 @@
  * (i, j, k) in file storage order, no reorientation (SimpleITK's
  * GetArrayFromImage).  Stored values are scaled by scl_slope/scl_inter when
  * scl_slope is finite, non-zero and (slope, inter) != (1, 0); scaled integer
- * data is returned as float32 (what ITK does).  Unscaled data keeps its type.
+ * data is returned as float32, computed as ITK does: float(v), then
+ * v * slope + inter in double, rounded to float.  Float data is scaled in its
+ * own type.  Unscaled data keeps its type.
  * Only 2D/3D images (dim[0] <= 3, or higher dims of size 1) are accepted.
  */
 #ifndef MS_NIFTI_H

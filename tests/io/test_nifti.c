@@ -174,6 +174,13 @@ static void test_synthetic(void)
             CHECK_NEAR(((float *)v.a.data)[i], want[i], 0);
         ms_volume_free(&v);
     }
+    /* NaN and infinities read as 0, as nifti_clib gives them to ITK */
+    if (read_case("nonfinite_f32.nii", &v, 1, 1, 4, MS_F32) == MS_OK) {
+        static const float want[4] = { 1.5f, 0.0f, 0.0f, 0.0f };
+        for (int i = 0; i < 4; i++)
+            CHECK_NEAR(((float *)v.a.data)[i], want[i], 0);
+        ms_volume_free(&v);
+    }
     /* NIfTI-2, int32 */
     if (read_case("n2_i32.nii", &v, 4, 5, 6, MS_I32) == MS_OK) {
         bad = 0;

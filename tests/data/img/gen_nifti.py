@@ -108,6 +108,9 @@ def synthetic():
     big = [16777217, -16777219, 123456789, 7]
     write(os.path.join(HERE, 'scaled_i32.nii'),
           n1_header((3, 4, 1, 1), 8, 32, (1, 1, 1), 3.0, 0.5) + struct.pack('<4i', *big))
+    # float32 with NaN and infinities: nifti_clib (hence ITK) reads them as 0
+    write(os.path.join(HERE, 'nonfinite_f32.nii'),
+          n1_header((3, 4, 1, 1), 16, 32) + struct.pack('<4f', 1.5, float('nan'), float('inf'), -float('inf')))
     # NIfTI-2 int32, value = x + 10 y + 100 z - 500
     f32 = lambda x, y, z: x + 10 * y + 100 * z - 500
     write(os.path.join(HERE, 'n2_i32.nii'),
