@@ -2,7 +2,7 @@
  * metrics at full precision (for comparison with bench/eval_reference.py).
  *
  * usage: bench_eval SEG_DIR GT_DIR [--labels]
- * Built by bench/bench_eval.sh against a meson build directory.
+ * Built by meson (bench/meson.build); run by bench/bench_eval.sh.
  * Output: "case dsc nsd seconds" per case (%.17g), and with --labels
  * "case label dsc nsd" per label (every label's NSD computed).
  */
