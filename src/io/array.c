@@ -1,4 +1,5 @@
 /* The ms_array container: dtype table, overflow-checked sizes, allocation. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,23 +61,31 @@ int ms_shape_bytes(ms_dtype t, int ndim, const size_t *shape, const ms_limits *l
         if (shape[i] == 0)
             empty = 1;
     uint64_t n = isz;
+    int over = 0;
     for (int i = 0; i < ndim; i++) {
         uint64_t d = shape[i];
         if (d > max)
-            return ms_seterr(err, MS_ELIMIT, "%s: dimension %d is %llu, over the limit of %llu bytes",
-                             w, i, (unsigned long long)d, (unsigned long long)max);
-        if (empty)
-            continue;
-        if (n > max / d)
-            return ms_seterr(err, MS_ELIMIT, "%s: array size exceeds the limit of %llu bytes",
-                             w, (unsigned long long)max);
-        n *= d;
+            over = 1;
+        else if (!empty && !over && n > max / d)
+            over = 1;
+        else if (!empty && !over)
+            n *= d;
+    }
+    if (!over && !empty && n > max)
+        over = 1;
+    if (over || n > SIZE_MAX) {
+        char shp[MS_MAX_NDIM * 22 + 4];
+        size_t k = 0;
+        shp[k++] = '(';
+        for (int i = 0; i < ndim; i++)
+            k += (size_t)snprintf(shp + k, sizeof shp - k, i ? ", %llu" : "%llu",
+                                  (unsigned long long)shape[i]);
+        snprintf(shp + k, sizeof shp - k, ndim == 1 ? ",)" : ")");
+        return ms_seterr(err, MS_ELIMIT, "%s: shape %s of %s exceeds the limit of %llu bytes",
+                         w, shp, ms_dtype_name(t), (unsigned long long)max);
     }
     if (empty)
         n = 0;
-    if (n > max || n > SIZE_MAX)
-        return ms_seterr(err, MS_ELIMIT, "%s: %llu bytes exceed the limit of %llu bytes",
-                         w, (unsigned long long)n, (unsigned long long)max);
     *nbytes = (size_t)n;
     return MS_OK;
 }

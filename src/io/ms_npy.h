@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 #include "ms_array.h"
+#include "ms_outfile.h"
 
 /* Parse an npy header from the first `len` bytes of buf.  On success fills
  * a->dtype/ndim/shape (a->data untouched, NULL), *fortran, *big_endian and
@@ -38,9 +39,26 @@ int ms_npy_header(const ms_array *a, unsigned char *buf, size_t cap, size_t *len
 int ms_npy_write_stream(FILE *f, const ms_array *a, const char *what, ms_err *err);
 int ms_npy_write(const char *path, const ms_array *a, ms_err *err);
 
-/* Write header + raw data given separately (data must be C order, native,
- * little-endian host assumed). Used by tools that stream slices. */
+/* Write header + raw data given separately (data must be C order, native
+ * byte order; the descr says the host's order, as np.save does). */
 int ms_npy_write_raw(const char *path, ms_dtype t, int ndim, const size_t *shape,
                      const void *data, ms_err *err);
+
+/* Streaming writer, for data produced piece by piece (e.g. one slice at a
+ * time): open writes the header to a temp file, put appends C-order native
+ * bytes in any chunks, commit checks that exactly shape x itemsize bytes
+ * arrived, then fsyncs and renames.  abort (safe after a failed put/commit
+ * or on a zeroed writer) removes the temp file.  The result is byte-identical
+ * to ms_npy_write / np.save. */
+typedef struct ms_npy_writer {
+    ms_outfile out;
+    uint64_t left;      /* data bytes still expected */
+} ms_npy_writer;
+
+int ms_npy_writer_open(ms_npy_writer *w, const char *path, ms_dtype t, int ndim,
+                       const size_t *shape, ms_err *err);
+int ms_npy_writer_put(ms_npy_writer *w, const void *data, size_t nbytes, ms_err *err);
+int ms_npy_writer_commit(ms_npy_writer *w, ms_err *err);
+void ms_npy_writer_abort(ms_npy_writer *w);
 
 #endif

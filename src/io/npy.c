@@ -685,3 +685,62 @@ int ms_npy_write(const char *path, const ms_array *a, ms_err *err)
 {
     return ms_npy_write_raw(path, a->dtype, a->ndim, a->shape, a->data, err);
 }
+
+/* ------------------------------------------------------- streaming writer */
+
+int ms_npy_writer_open(ms_npy_writer *w, const char *path, ms_dtype t, int ndim,
+                       const size_t *shape, ms_err *err)
+{
+    unsigned char hdr[1024];
+    size_t hlen, nbytes;
+    ms_limits nolimit = {UINT64_MAX};
+    int rc;
+
+    memset(w, 0, sizeof *w);
+    if ((rc = npy_header_for(t, ndim, shape, hdr, sizeof hdr, &hlen, err)) < 0 ||
+        (rc = ms_shape_bytes(t, ndim, shape, &nolimit, &nbytes, path, err)) < 0)
+        return rc;
+    if ((rc = ms_outfile_open(&w->out, path, err)) < 0)
+        return rc;
+    if (fwrite(hdr, 1, hlen, w->out.f) != hlen) {
+        rc = ms_seterr(err, MS_EIO, "%s: write failed: %s", path, strerror(errno));
+        ms_outfile_abort(&w->out);
+        return rc;
+    }
+    w->left = nbytes;
+    return MS_OK;
+}
+
+int ms_npy_writer_put(ms_npy_writer *w, const void *data, size_t nbytes, ms_err *err)
+{
+    if (!w->out.f)
+        return ms_seterr(err, MS_EINVAL, "npy writer: not open");
+    if (nbytes > w->left)
+        return ms_seterr(err, MS_EINVAL, "%s: %zu bytes more than the declared shape holds",
+                         w->out.final_path, (size_t)(nbytes - w->left));
+    if (nbytes && fwrite(data, 1, nbytes, w->out.f) != nbytes)
+        return ms_seterr(err, MS_EIO, "%s: write failed: %s", w->out.final_path, strerror(errno));
+    w->left -= nbytes;
+    return MS_OK;
+}
+
+int ms_npy_writer_commit(ms_npy_writer *w, ms_err *err)
+{
+    int rc;
+
+    if (!w->out.f)
+        return ms_seterr(err, MS_EINVAL, "npy writer: not open");
+    if (w->left) {
+        rc = ms_seterr(err, MS_EINVAL, "%s: %llu data bytes missing at commit", w->out.final_path,
+                       (unsigned long long)w->left);
+        ms_outfile_abort(&w->out);
+        return rc;
+    }
+    return ms_outfile_commit(&w->out, err);
+}
+
+void ms_npy_writer_abort(ms_npy_writer *w)
+{
+    if (w)
+        ms_outfile_abort(&w->out);
+}

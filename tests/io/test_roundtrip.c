@@ -40,6 +40,75 @@ static int same(const ms_array *a, const ms_array *b)
     return n == 0 || memcmp(a->data, b->data, n) == 0;
 }
 
+/* The streaming writer gives the same bytes as ms_npy_write; a wrong
+ * amount of data is refused and leaves no file. */
+static void check_stream_writer(const char *dir)
+{
+    char p1[512], p2[512];
+    size_t shape[3] = {4, 5, 3}, l1 = 0, l2 = 0;
+    ms_array a;
+    ms_err err;
+    ms_npy_writer w;
+
+    CHECK_EQ_INT(ms_array_alloc(&a, MS_F64, 3, shape, NULL, &err), MS_OK);
+    io_test_fill(&a);
+    snprintf(p1, sizeof p1, "%s/whole.npy", dir);
+    snprintf(p2, sizeof p2, "%s/stream.npy", dir);
+    CHECKF(ms_npy_write(p1, &a, &err) == MS_OK, "%s", err.msg);
+    CHECKF(ms_npy_writer_open(&w, p2, MS_F64, 3, shape, &err) == MS_OK, "%s", err.msg);
+    for (size_t z = 0; z < 4; z++) /* one slice at a time */
+        CHECK_EQ_INT(ms_npy_writer_put(&w, (double *)a.data + z * 15, 15 * sizeof(double), &err),
+                     MS_OK);
+    CHECK_EQ_INT(ms_npy_writer_put(&w, a.data, 1, &err), MS_EINVAL); /* one byte too many */
+    CHECK_EQ_INT(ms_npy_writer_commit(&w, &err), MS_OK);
+    unsigned char *b1 = io_test_slurp(p1, &l1), *b2 = io_test_slurp(p2, &l2);
+    CHECK(b1 && b2 && l1 == l2 && memcmp(b1, b2, l1) == 0);
+    free(b1);
+    free(b2);
+
+    snprintf(p2, sizeof p2, "%s/short.npy", dir);
+    CHECK_EQ_INT(ms_npy_writer_open(&w, p2, MS_F64, 3, shape, &err), MS_OK);
+    CHECK_EQ_INT(ms_npy_writer_put(&w, a.data, 8, &err), MS_OK);
+    CHECK_EQ_INT(ms_npy_writer_commit(&w, &err), MS_EINVAL);
+    CHECK_STR_CONTAINS(err.msg, "short.npy");
+    ms_npy_writer_abort(&w); /* harmless after a failed commit */
+    CHECK(access(p2, F_OK) != 0);
+    ms_array_free(&a);
+}
+
+static void check_errors(void)
+{
+    ms_err err;
+    const char *seen[16];
+    int n = 0;
+    for (int c = MS_OK; c >= MS_EUNSAFE; c--) {
+        const char *s = ms_strerror(c);
+        CHECK(s && *s);
+        for (int i = 0; i < n; i++)
+            CHECK(strcmp(seen[i], s) != 0);
+        seen[n++] = s;
+    }
+    CHECK(ms_strerror(-1000) != NULL);
+    CHECK_EQ_INT(ms_seterr(&err, MS_ETRUNC, "%s: line\nbreak %d", "f.npy", 3), MS_ETRUNC);
+    CHECK_EQ_INT(err.code, MS_ETRUNC);
+    CHECK(strcmp(err.msg, "f.npy: line break 3") == 0);
+    CHECK_EQ_INT(ms_seterr(NULL, MS_EIO, "x"), MS_EIO);
+    ms_err_clear(&err);
+    CHECK(err.code == MS_OK && err.msg[0] == 0);
+    /* overflow-safe sizes */
+    size_t nb, huge[3] = {(size_t)1 << 40, (size_t)1 << 40, (size_t)1 << 40};
+    ms_limits nolim = {UINT64_MAX};
+    CHECK_EQ_INT(ms_shape_bytes(MS_F64, 3, huge, &nolim, &nb, "h", &err), MS_ELIMIT);
+    CHECK_STR_CONTAINS(err.msg, "(1099511627776, 1099511627776, 1099511627776)");
+    size_t ok[2] = {1000, 1000};
+    CHECK_EQ_INT(ms_shape_bytes(MS_I32, 2, ok, NULL, &nb, "h", &err), MS_OK);
+    CHECK_EQ_INT(nb, 4000000);
+    ms_limits small = {3999999};
+    CHECK_EQ_INT(ms_shape_bytes(MS_I32, 2, ok, &small, &nb, "h", &err), MS_ELIMIT);
+    CHECK_EQ_INT(ms_shape_bytes(MS_DTYPE_COUNT, 2, ok, NULL, &nb, "h", &err), MS_EINVAL);
+    CHECK(ms_dtype_name(MS_DTYPE_COUNT) == NULL && ms_dtype_size(MS_DTYPE_COUNT) == 0);
+}
+
 static const size_t shapes[][4] = {{0}, {5}, {3, 4}, {2, 3, 4}, {0, 3}, {1, 1, 7}};
 static const int ndims[] = {0, 1, 2, 3, 2, 3};
 
@@ -84,6 +153,8 @@ int main(void)
             ms_array_free(&a);
         }
     }
+    check_stream_writer(dir);
+    check_errors();
     io_test_rmtree(dir);
     TEST_END();
 }
