@@ -6,6 +6,7 @@
  * harmless).  Callables are never looked up: GLOBAL yields a token from the
  * allow-list, and REDUCE interprets the token itself.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,10 +67,16 @@ static msnn__pk_obj none_obj = { .type = MSNN__PK_NONE };
 
 /* ------------------------------------------------------------ errors */
 
-static int fail(msnn__pickle *pk, int code, const char *fmt, const char *what)
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int fail(msnn__pickle *pk, int code, const char *fmt, ...)
 {
     char buf[300];
-    snprintf(buf, sizeof buf, fmt, what);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
     return ms_seterr(pk->err, code, "%s: %s (at byte %zu)", pk->name, buf, pk->pos);
 }
 
@@ -97,13 +104,13 @@ static const char *type_name(msnn__pk_type t)
 static msnn__pk_obj *new_obj(msnn__pickle *pk, msnn__pk_type type)
 {
     if (pk->nobjs >= MSNN__PK_MAX_OBJECTS) {
-        fail(pk, MS_ELIMIT, "more than %s objects", "4194304");
+        fail(pk, MS_ELIMIT, "more than %zu objects", MSNN__PK_MAX_OBJECTS);
         return NULL;
     }
     if (!pk->blocks || pk->blocks->used == BLOCK_OBJS) {
         block *b = malloc(sizeof *b);
         if (!b) {
-            fail(pk, MS_ENOMEM, "out of memory%s", "");
+            fail(pk, MS_ENOMEM, "out of memory");
             return NULL;
         }
         b->next = pk->blocks;
@@ -121,7 +128,7 @@ static msnn__pk_obj *new_obj(msnn__pickle *pk, msnn__pk_type type)
 static int seq_reserve(msnn__pickle *pk, msnn__pk_obj *o, size_t add)
 {
     if (add > MSNN__PK_MAX_ITEMS - pk->nitems)
-        return fail(pk, MS_ELIMIT, "containers hold more than %s items", "16777216");
+        return fail(pk, MS_ELIMIT, "containers hold more than %zu items", MSNN__PK_MAX_ITEMS);
     pk->nitems += add;
     size_t need = o->u.seq.n + add;
     if (need <= o->u.seq.cap)
@@ -131,7 +138,7 @@ static int seq_reserve(msnn__pickle *pk, msnn__pk_obj *o, size_t add)
         cap *= 2;   /* need <= 2^24 + live items: no overflow */
     msnn__pk_obj **v = realloc(o->u.seq.v, cap * sizeof *v);
     if (!v)
-        return fail(pk, MS_ENOMEM, "out of memory%s", "");
+        return fail(pk, MS_ENOMEM, "out of memory");
     o->u.seq.v = v;
     o->u.seq.cap = cap;
     return MS_OK;
@@ -145,11 +152,11 @@ static int push(msnn__pickle *pk, msnn__pk_obj *o)
         return pk->err->code;
     if (pk->sp == pk->capstack) {
         if (pk->capstack >= MSNN__PK_MAX_STACK)
-            return fail(pk, MS_ELIMIT, "stack deeper than %s items", "4194304");
+            return fail(pk, MS_ELIMIT, "stack deeper than %zu items", MSNN__PK_MAX_STACK);
         size_t cap = pk->capstack ? pk->capstack * 2 : 64;
         msnn__pk_obj **v = realloc(pk->stack, cap * sizeof *v);
         if (!v)
-            return fail(pk, MS_ENOMEM, "out of memory%s", "");
+            return fail(pk, MS_ENOMEM, "out of memory");
         pk->stack = v;
         pk->capstack = cap;
     }
@@ -166,7 +173,7 @@ static size_t floor_sp(const msnn__pickle *pk)
 static msnn__pk_obj *pop(msnn__pickle *pk)
 {
     if (pk->sp <= floor_sp(pk)) {
-        fail(pk, MS_EFORMAT, "stack underflow%s", "");
+        fail(pk, MS_EFORMAT, "stack underflow");
         return NULL;
     }
     return pk->stack[--pk->sp];
@@ -175,7 +182,7 @@ static msnn__pk_obj *pop(msnn__pickle *pk)
 static msnn__pk_obj *top(msnn__pickle *pk)
 {
     if (pk->sp <= floor_sp(pk)) {
-        fail(pk, MS_EFORMAT, "stack underflow%s", "");
+        fail(pk, MS_EFORMAT, "stack underflow");
         return NULL;
     }
     return pk->stack[pk->sp - 1];
@@ -185,7 +192,7 @@ static msnn__pk_obj *top(msnn__pickle *pk)
 static int pop_mark(msnn__pickle *pk, size_t *first)
 {
     if (pk->nmarks == 0)
-        return fail(pk, MS_EFORMAT, "no MARK on the stack%s", "");
+        return fail(pk, MS_EFORMAT, "no MARK on the stack");
     *first = pk->marks[--pk->nmarks];
     return MS_OK;
 }
@@ -195,7 +202,7 @@ static int pop_mark(msnn__pickle *pk, size_t *first)
 static int need(msnn__pickle *pk, size_t n)
 {
     if (n > pk->len - pk->pos)
-        return fail(pk, MS_ETRUNC, "pickle ends inside an opcode argument%s", "");
+        return fail(pk, MS_ETRUNC, "pickle ends inside an opcode argument");
     return MS_OK;
 }
 
@@ -234,7 +241,7 @@ static int op_long1(msnn__pickle *pk)
     if (rc)
         return rc;
     if (n > 8)
-        return fail(pk, MS_EUNSUPP, "integer wider than %s bits", "64");
+        return fail(pk, MS_EUNSUPP, "integer wider than 64 bits");
     if ((rc = arg_uint(pk, (int)n, &v)))
         return rc;
     if (n > 0 && n < 8 && (v >> (8 * n - 1)) & 1)
@@ -266,7 +273,7 @@ static int op_string(msnn__pickle *pk, int lenbytes)
     if (rc)
         return rc;
     if (n > pk->len - pk->pos)
-        return fail(pk, MS_EFORMAT, "string length exceeds the pickle%s", "");
+        return fail(pk, MS_EFORMAT, "string length exceeds the pickle");
     msnn__pk_obj *o = new_obj(pk, MSNN__PK_STR);
     if (o) {
         o->u.str.p = (const char *)pk->buf + pk->pos;
@@ -297,14 +304,14 @@ static int make_tuple(msnn__pickle *pk, size_t first)
 static int op_tupleN(msnn__pickle *pk, size_t n)
 {
     if (pk->sp - floor_sp(pk) < n)
-        return fail(pk, MS_EFORMAT, "stack underflow%s", "");
+        return fail(pk, MS_EFORMAT, "stack underflow");
     return make_tuple(pk, pk->sp - n);
 }
 
 static int op_mark(msnn__pickle *pk)
 {
     if (pk->nmarks >= MSNN__PK_MAX_MARKS)
-        return fail(pk, MS_EFORMAT, "MARK nesting deeper than %s: not a state dict", "256");
+        return fail(pk, MS_EFORMAT, "MARK nesting deeper than %d: not a state dict", MSNN__PK_MAX_MARKS);
     pk->marks[pk->nmarks++] = pk->sp;
     return MS_OK;
 }
@@ -316,14 +323,14 @@ static int memo_put(msnn__pickle *pk, uint64_t idx)
         return pk->err->code;
     /* A pickler numbers memo entries 0, 1, 2...: one per opcode at most. */
     if (idx >= MSNN__PK_MAX_MEMO || idx > pk->len)
-        return fail(pk, MS_EFORMAT, "memo index beyond %s", "the pickle's length");
+        return fail(pk, MS_EFORMAT, "memo index beyond the pickle's length");
     if (idx >= pk->nmemo) {
         size_t n = pk->nmemo ? pk->nmemo : 64;
         while (n <= idx)
             n *= 2;
         msnn__pk_obj **v = realloc(pk->memo, n * sizeof *v);
         if (!v)
-            return fail(pk, MS_ENOMEM, "out of memory%s", "");
+            return fail(pk, MS_ENOMEM, "out of memory");
         memset(v + pk->nmemo, 0, (n - pk->nmemo) * sizeof *v);
         pk->memo = v;
         pk->nmemo = n;
@@ -336,11 +343,8 @@ static int memo_put(msnn__pickle *pk, uint64_t idx)
 
 static int memo_get(msnn__pickle *pk, uint64_t idx)
 {
-    if (idx >= pk->nmemo || !pk->memo[idx]) {
-        char n[32];
-        snprintf(n, sizeof n, "%llu", (unsigned long long)idx);
-        return fail(pk, MS_EFORMAT, "memo index %s is not set", n);
-    }
+    if (idx >= pk->nmemo || !pk->memo[idx])
+        return fail(pk, MS_EFORMAT, "memo index %llu is not set", (unsigned long long)idx);
     return push(pk, pk->memo[idx]);
 }
 
@@ -348,7 +352,7 @@ static int op_setitems(msnn__pickle *pk, size_t first)
 {
     size_t n = pk->sp - first;
     if (n % 2)
-        return fail(pk, MS_EFORMAT, "SETITEMS with an odd number of items%s", "");
+        return fail(pk, MS_EFORMAT, "SETITEMS with an odd number of items");
     pk->sp = first;
     msnn__pk_obj *d = top(pk);
     if (!d)
@@ -449,7 +453,7 @@ static int op_global(msnn__pickle *pk)
         size_t avail = pk->len - pk->pos;
         const uint8_t *nl = memchr(s, '\n', avail < 256 ? avail : 256);
         if (!nl)
-            return fail(pk, MS_EFORMAT, "GLOBAL name not terminated%s", "");
+            return fail(pk, MS_EFORMAT, "GLOBAL name not terminated");
         line[k] = (const char *)s;
         n[k] = (size_t)(nl - s);
         pk->pos += n[k] + 1;
@@ -463,7 +467,7 @@ static int op_stack_global(msnn__pickle *pk)
     if (!mod)
         return pk->err->code;
     if (name->type != MSNN__PK_STR || mod->type != MSNN__PK_STR)
-        return fail(pk, MS_EFORMAT, "STACK_GLOBAL needs two strings%s", "");
+        return fail(pk, MS_EFORMAT, "STACK_GLOBAL needs two strings");
     return push_global(pk, mod->u.str.p, mod->u.str.n, name->u.str.p, name->u.str.n);
 }
 
@@ -499,25 +503,25 @@ static int rebuild_tensor(msnn__pickle *pk, const msnn__pk_obj *args)
     size_t n = args->u.seq.n;
     msnn__pk_obj *const *a = args->u.seq.v;
     if (n < 4 || n > 7)
-        return fail(pk, MS_EFORMAT, "_rebuild_tensor_v2 with a wrong argument count%s", "");
+        return fail(pk, MS_EFORMAT, "_rebuild_tensor_v2 with a wrong argument count");
     if (a[0]->type != MSNN__PK_STORAGE)
         return fail(pk, MS_EFORMAT, "_rebuild_tensor_v2 on a %s, not a storage",
                     type_name(a[0]->type));
     msnn__pk_tensor t = { .storage = a[0] };
     int nd_stride = 0, rc;
     if (!get_int(a[1], &t.offset) || t.offset < 0)
-        return fail(pk, MS_EFORMAT, "tensor storage offset is negative or not an integer%s", "");
+        return fail(pk, MS_EFORMAT, "tensor storage offset is negative or not an integer");
     if ((rc = get_dims(pk, a[2], "shape", t.shape, &t.ndim)) ||
         (rc = get_dims(pk, a[3], "stride", t.stride, &nd_stride)))
         return rc;
     if (nd_stride != t.ndim)
-        return fail(pk, MS_EFORMAT, "tensor shape and stride differ in length%s", "");
+        return fail(pk, MS_EFORMAT, "tensor shape and stride differ in length");
     msnn__pk_obj *o = new_obj(pk, MSNN__PK_TENSOR);
     if (!o)
         return pk->err->code;
     o->u.tensor = malloc(sizeof t);
     if (!o->u.tensor)
-        return fail(pk, MS_ENOMEM, "out of memory%s", "");
+        return fail(pk, MS_ENOMEM, "out of memory");
     *o->u.tensor = t;
     return push(pk, o);
 }
@@ -534,19 +538,19 @@ static int op_reduce(msnn__pickle *pk)
     switch (fn->u.glob.id) {
     case MSNN__PKG_ORDERED_DICT:
         if (args->u.seq.n != 0)
-            return fail(pk, MS_EUNSUPP, "OrderedDict() with %s", "arguments");
+            return fail(pk, MS_EUNSUPP, "OrderedDict() with arguments");
         return push(pk, new_obj(pk, MSNN__PK_DICT));
     case MSNN__PKG_REBUILD_TENSOR_V2:
         return rebuild_tensor(pk, args);
     case MSNN__PKG_REBUILD_PARAMETER:
         /* _rebuild_parameter(data, requires_grad, backward_hooks) -> data */
         if (args->u.seq.n != 3 || args->u.seq.v[0]->type != MSNN__PK_TENSOR)
-            return fail(pk, MS_EFORMAT, "_rebuild_parameter without a %s", "tensor");
+            return fail(pk, MS_EFORMAT, "_rebuild_parameter without a tensor");
         return push(pk, args->u.seq.v[0]);
     case MSNN__PKG_STORAGE_TYPE:
         break;
     }
-    return fail(pk, MS_EUNSAFE, "REDUCE on a storage %s", "type");
+    return fail(pk, MS_EUNSAFE, "REDUCE on a storage type");
 }
 
 /* persistent id: ('storage', storage_type, key, location, numel) */
@@ -556,25 +560,25 @@ static int op_binpersid(msnn__pickle *pk)
     if (!pid)
         return pk->err->code;
     if (pid->type != MSNN__PK_TUPLE || pid->u.seq.n != 5)
-        return fail(pk, MS_EFORMAT, "persistent id is not a 5-tuple ('storage', ...)%s", "");
+        return fail(pk, MS_EFORMAT, "persistent id is not a 5-tuple ('storage', ...)");
     msnn__pk_obj *const *a = pid->u.seq.v;
     int64_t numel;
     if (a[0]->type != MSNN__PK_STR || !streq(a[0]->u.str.p, a[0]->u.str.n, "storage"))
-        return fail(pk, MS_EUNSUPP, "persistent id of a kind other than %s", "'storage'");
+        return fail(pk, MS_EUNSUPP, "persistent id of a kind other than 'storage'");
     if (a[1]->type != MSNN__PK_GLOBAL || a[1]->u.glob.id != MSNN__PKG_STORAGE_TYPE)
-        return fail(pk, MS_EFORMAT, "persistent id without a storage type%s", "");
+        return fail(pk, MS_EFORMAT, "persistent id without a storage type");
     if (a[2]->type != MSNN__PK_STR || a[2]->u.str.n == 0 || a[2]->u.str.n > 64)
-        return fail(pk, MS_EFORMAT, "storage key is not a short string%s", "");
+        return fail(pk, MS_EFORMAT, "storage key is not a short string");
     /* The key names a zip member: digits/letters only, no path tricks. */
     for (size_t i = 0; i < a[2]->u.str.n; i++) {
         char c = a[2]->u.str.p[i];
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'))
-            return fail(pk, MS_EFORMAT, "storage key holds a character other than %s", "[A-Za-z0-9_]");
+            return fail(pk, MS_EFORMAT, "storage key holds a character other than [A-Za-z0-9_]");
     }
     if (!get_int(a[4], &numel) || numel < 0)
-        return fail(pk, MS_EFORMAT, "storage size is negative or not an integer%s", "");
+        return fail(pk, MS_EFORMAT, "storage size is negative or not an integer");
     if ((uint64_t)numel > (uint64_t)INT64_MAX / 8)
-        return fail(pk, MS_ELIMIT, "storage size is %s", "absurd");
+        return fail(pk, MS_ELIMIT, "storage size is absurd");
     msnn__pk_obj *o = new_obj(pk, MSNN__PK_STORAGE);
     if (o) {
         o->u.storage.dtype = a[1]->u.glob.dtype;
@@ -610,7 +614,7 @@ static int step(msnn__pickle *pk, int op)
     case OP_PROTO:
         if ((rc = arg_uint(pk, 1, &v)))
             return rc;
-        return v >= 2 && v <= 5 ? MS_OK : fail(pk, MS_EUNSUPP, "pickle protocol %s", "outside 2-5");
+        return v >= 2 && v <= 5 ? MS_OK : fail(pk, MS_EUNSUPP, "pickle protocol outside 2-5");
     case OP_FRAME:      /* framing only groups opcodes: skip the frame length */
         return arg_uint(pk, 8, &v);
     case OP_EMPTY_DICT: return push(pk, new_obj(pk, MSNN__PK_DICT));
@@ -656,13 +660,13 @@ static int step(msnn__pickle *pk, int op)
         return memo_get(pk, v);
     case OP_SETITEM:
         if (pk->sp - floor_sp(pk) < 2)
-            return fail(pk, MS_EFORMAT, "stack underflow%s", "");
+            return fail(pk, MS_EFORMAT, "stack underflow");
         return op_setitems(pk, pk->sp - 2);
     case OP_SETITEMS:
         return (rc = pop_mark(pk, &first)) ? rc : op_setitems(pk, first);
     case OP_APPEND:
         if (pk->sp - floor_sp(pk) < 1)
-            return fail(pk, MS_EFORMAT, "stack underflow%s", "");
+            return fail(pk, MS_EFORMAT, "stack underflow");
         return op_appends(pk, pk->sp - 1);
     case OP_APPENDS:
         return (rc = pop_mark(pk, &first)) ? rc : op_appends(pk, first);
@@ -679,16 +683,10 @@ static int step(msnn__pickle *pk, int op)
     case OP_BINPERSID: return op_binpersid(pk);
     case OP_BUILD: return op_build(pk);
     case OP_INST: case OP_OBJ: case OP_NEWOBJ: case OP_NEWOBJ_EX:
-    case OP_EXT1: case OP_EXT2: case OP_EXT4: case OP_PERSID: {
-        char m[8];
-        snprintf(m, sizeof m, "0x%02x", op);
-        return fail(pk, MS_EUNSAFE, "refused pickle opcode %s (creates arbitrary objects)", m);
-    }
-    default: {
-        char m[8];
-        snprintf(m, sizeof m, "0x%02x", op);
-        return fail(pk, MS_EFORMAT, "unsupported pickle opcode %s", m);
-    }
+    case OP_EXT1: case OP_EXT2: case OP_EXT4: case OP_PERSID:
+        return fail(pk, MS_EUNSAFE, "refused pickle opcode 0x%02x (creates arbitrary objects)", op);
+    default:
+        return fail(pk, MS_EFORMAT, "unsupported pickle opcode 0x%02x", op);
     }
 }
 
@@ -711,7 +709,7 @@ int msnn__pickle_load(const uint8_t *buf, size_t len, const char *name,
     }
     for (;;) {
         if (pk->pos >= len) {
-            rc = fail(pk, MS_ETRUNC, "pickle ends before STOP%s", "");
+            rc = fail(pk, MS_ETRUNC, "pickle ends before STOP");
             goto fail;
         }
         int op = buf[pk->pos++];

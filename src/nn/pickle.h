@@ -23,12 +23,13 @@
 
 /* Limits on one pickle (a 435-tensor state dict needs ~60 KB, ~3.5 k memo
  * entries, ~900 live stack items and MARK depth 4). */
-#define MSNN__PK_MAX_BYTES   ((size_t)64 << 20)   /* data.pkl size */
+#define MSNN__PK_MAX_BYTES   ((size_t)32 << 20)   /* data.pkl size */
 #define MSNN__PK_MAX_MARKS   256                  /* MARK nesting */
-#define MSNN__PK_MAX_STACK   ((size_t)1 << 22)    /* live stack items */
+#define MSNN__PK_MAX_STACK   ((size_t)1 << 21)    /* live stack items */
 #define MSNN__PK_MAX_MEMO    ((size_t)1 << 22)    /* memo index + 1 */
-#define MSNN__PK_MAX_OBJECTS ((size_t)1 << 22)    /* objects created */
-#define MSNN__PK_MAX_ITEMS   ((size_t)1 << 24)    /* container slots, all containers */
+#define MSNN__PK_MAX_OBJECTS ((size_t)1 << 21)    /* objects created (~8 per tensor) */
+#define MSNN__PK_MAX_ITEMS   ((size_t)1 << 23)    /* container slots, all containers */
+/* Worst case for a hostile data.pkl: about 0.5 GB in objects and containers. */
 
 typedef enum msnn__pk_type {
     MSNN__PK_NONE, MSNN__PK_BOOL, MSNN__PK_INT, MSNN__PK_FLOAT, MSNN__PK_STR,

@@ -125,13 +125,19 @@ static const msnn__pk_obj *state_dict_of(const msnn__pk_obj *root)
     return root;
 }
 
+static int has_control_chars(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 1;
+    return 0;
+}
+
 /* A NUL-terminated copy of a key, without a leading "module." (DataParallel). */
 static char *tensor_name(const msnn__pk_obj *k)
 {
     const char *s = k->u.str.p;
     size_t n = k->u.str.n;
-    if (memchr(s, '\0', n))
-        return NULL;
     if (n > 7 && memcmp(s, "module.", 7) == 0) {
         s += 7;
         n -= 7;
@@ -274,9 +280,11 @@ static int collect(msnn_pth *p, const msnn__pk_obj *sd, const msnn__pk_tensor **
             continue;   /* e.g. "epoch" in a flattened training checkpoint */
         const msnn__pk_tensor *vt = v->u.tensor;
         msnn_pth_tensor *t = &p->t[p->n];
+        /* names end up in messages and lookups: printable only */
+        if (has_control_chars(k->u.str.p, k->u.str.n))
+            return ms_seterr(err, MS_EFORMAT, "%s: a tensor name holds control characters", path);
         if (!(t->name = tensor_name(k)))
-            return ms_seterr(err, memchr(k->u.str.p, 0, k->u.str.n) ? MS_EFORMAT : MS_ENOMEM,
-                             "%s: tensor name with a NUL byte, or out of memory", path);
+            return ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
         p->n++;
         int rc = check_view(vt, path, t->name, max_bytes, err);
         if (rc)

@@ -417,14 +417,14 @@ static void test_pickle_limits(void)
 {
     ms_err err = { 0 };
     /* PROTO 2, EMPTY_DICT, BINPUT 0, k x BINGET 0, STOP: a stack of k + 1 items */
-    size_t k = ((size_t)1 << 22), len = 5 + 2 * k + 1;
+    size_t k = MSNN__PK_MAX_STACK, len = 5 + 2 * k + 1;
     uint8_t *b = malloc(len);
     memcpy(b, "\x80\x02}q\x00", 5);
     for (size_t i = 0; i < k; i++) {
         b[5 + 2 * i] = 'h';
         b[6 + 2 * i] = 0;
     }
-    b[5 + 2 * (k - 1)] = '.';   /* k - 1 BINGETs: 2^22 items, the limit */
+    b[5 + 2 * (k - 1)] = '.';   /* k - 1 BINGETs: the limit exactly */
     CHECK_EQ_INT(run_pickle(b, 5 + 2 * (k - 1) + 1, &err), MS_OK);
     b[5 + 2 * (k - 1)] = 'h';
     b[5 + 2 * k] = '.';
@@ -432,8 +432,8 @@ static void test_pickle_limits(void)
     CHECK_STR_CONTAINS(err.msg, "mem.pkl");
     free(b);
 
-    /* objects: 2^22 + 1 fresh ints, popped as they come */
-    size_t n = ((size_t)1 << 22) + 1;
+    /* objects: one more fresh int than allowed, popped as they come */
+    size_t n = MSNN__PK_MAX_OBJECTS + 1;
     b = malloc(3 + 3 * n + 1);
     b[0] = 0x80; b[1] = 2; b[2] = 'N';
     for (size_t i = 0; i < n; i++) {

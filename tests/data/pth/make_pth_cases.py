@@ -340,6 +340,12 @@ def bad_cases():
         members=[("data.pkl", dumps(dup, 2))] +
         [(f"data/{t.storage.key}", t.storage.raw) for t in dup.values()])
 
+    ctl = collections.OrderedDict()
+    ctl["a\x1b[2J\nb"] = tensor([1.0], "float32")
+    add("control_chars_name.pth", "MS_EFORMAT", "control characters",
+        members=[("data.pkl", dumps(ctl, 2))] +
+        [(f"data/{t.storage.key}", t.storage.raw) for t in ctl.values()])
+
     with open(os.path.join(BAD, "CASES.tsv"), "w") as f:
         f.write("# file\texpected error\ttext the message must contain (written by "
                 "tests/data/pth/make_pth_cases.py)\n")
