@@ -21,6 +21,7 @@
 
 #define BN_EPS 1e-5
 #define LIST_MAX 3             /* names quoted per kind of problem */
+#define MAX_LINEAR 128         /* GEMM weights in the model: 103 */
 
 typedef struct loader {
     msnn_model *m;
@@ -32,6 +33,8 @@ typedef struct loader {
     int n_missing, n_shape, n_dtype;
     char missing[LIST_MAX][176], shape[LIST_MAX][300], dtype[LIST_MAX][300];
     int fatal;                 /* MS_ENOMEM or a conversion error code */
+    msnn__linear *lin[MAX_LINEAR];   /* every GEMM weight, packed at the end */
+    int n_lin;
     ms_err *err;
 } loader;
 
@@ -172,6 +175,14 @@ static void get_nbt(loader *L, const char *prefix)
 
 /* ------------------------------------------------------------ layer loaders */
 
+static void add_linear(loader *L, msnn__linear *l)
+{
+    if (L->n_lin < MAX_LINEAR)
+        L->lin[L->n_lin++] = l;
+    else
+        L->fatal = MS_ENOMEM;   /* cannot happen with this model */
+}
+
 /* Scale per output channel s = gamma / sqrt(var + eps) and shift beta - mean*s. */
 static int bn_fold(loader *L, const char *prefix, int c, float **scale, float **shift)
 {
@@ -202,6 +213,7 @@ static void conv_bn_1x1(loader *L, msnn__linear *l, int in, int out, const char 
     va_end(ap);
     l->in = in;
     l->out = out;
+    add_linear(L, l);
     l->w = get(L, 4, out, in, 1, 1, "%s.c.weight", prefix);
     float *s, *sh;
     if (!bn_fold(L, prefix, out, &s, &sh) || !l->w)
@@ -241,6 +253,7 @@ static void linear(loader *L, msnn__linear *l, int in, int out, int bias, const 
 {
     l->in = in;
     l->out = out;
+    add_linear(L, l);
     l->w = get(L, 2, out, in, 0, 0, "%s.weight", prefix);
     l->b = bias ? get(L, 1, out, 0, 0, 0, "%s.bias", prefix) : NULL;
 }
@@ -345,12 +358,14 @@ static void load_tinyvit(loader *L, msnn__tinyvit *t)
     }
     t->neck0.in = 320;
     t->neck0.out = 256;
+    add_linear(L, &t->neck0);
     t->neck0.w = get(L, 4, 256, 320, 1, 1, "image_encoder.neck.0.weight");
     norm(L, &t->neck1, 256, "image_encoder.neck.1");
     float *w2 = get(L, 4, 256, 256, 3, 3, "image_encoder.neck.2.weight");
     norm(L, &t->neck3, 256, "image_encoder.neck.3");
     t->neck2.in = 9 * 256;
     t->neck2.out = 256;
+    add_linear(L, &t->neck2);
     if (!w2)
         return;
     /* [co][ci][ky][kx] -> [co][(ky*3+kx)*256 + ci], the im2col column order */
@@ -412,6 +427,7 @@ static void convt(loader *L, msnn__linear *l, int in, int out, const char *prefi
     float *b = get(L, 1, out, 0, 0, 0, "%s.bias", prefix);
     l->in = in;
     l->out = 4 * out;
+    add_linear(L, l);
     if (!w || !b)
         return;
     l->w = track(L->m, (size_t)4 * out * in);
@@ -483,59 +499,13 @@ static int pack(msnn_model *m, msnn__linear *l)
     return MS_OK;
 }
 
-static int pack_all(msnn_model *m)
+static int pack_all(msnn_model *m, loader *L)
 {
-    msnn__tinyvit *t = &m->enc;
-    msnn__decoder *d = &m->dec;
-    msnn__linear *ls[512];
-    int n = 0;
-    ls[n++] = &t->pe0;
-    ls[n++] = &t->pe1;
-    for (int i = 0; i < 2; i++) {
-        ls[n++] = &t->mb[i].conv1;
-        ls[n++] = &t->mb[i].conv3;
-    }
-    for (int s = 0; s < 3; s++) {
-        ls[n++] = &t->merge[s].conv1;
-        ls[n++] = &t->merge[s].conv3;
-    }
-    for (int s = 1; s < MSNN_STAGES; s++)
-        for (int i = 0; i < msnn__depths[s]; i++) {
-            msnn__vitblock *b = &t->blocks[s][i];
-            ls[n++] = &b->qkv;
-            ls[n++] = &b->proj;
-            ls[n++] = &b->fc1;
-            ls[n++] = &b->fc2;
-        }
-    ls[n++] = &t->neck0;
-    ls[n++] = &t->neck2;
-    for (int i = 0; i < 3; i++) {
-        msnn__attn *a = i < 2 ? &d->layer[i].self_attn : &d->final_attn;
-        msnn__attn *as[3] = { a, i < 2 ? &d->layer[i].t2i : NULL, i < 2 ? &d->layer[i].i2t : NULL };
-        for (int j = 0; j < 3; j++)
-            if (as[j]) {
-                ls[n++] = &as[j]->q;
-                ls[n++] = &as[j]->k;
-                ls[n++] = &as[j]->v;
-                ls[n++] = &as[j]->o;
-            }
-        if (i < 2) {
-            ls[n++] = &d->layer[i].lin1;
-            ls[n++] = &d->layer[i].lin2;
-        }
-    }
-    ls[n++] = &d->up0;
-    ls[n++] = &d->up3;
-    for (int k = 0; k < 3; k++) {
-        for (int h = 0; h < 4; h++)
-            ls[n++] = &d->hyper[h][k];
-        ls[n++] = &d->iou_head[k];
-    }
-    m->packs = calloc((size_t)n, sizeof(*m->packs));
+    m->packs = calloc((size_t)L->n_lin, sizeof(*m->packs));
     if (!m->packs)
         return MS_ENOMEM;
-    for (int i = 0; i < n; i++) {
-        int rc = pack(m, ls[i]);
+    for (int i = 0; i < L->n_lin; i++) {
+        int rc = pack(m, L->lin[i]);
         if (rc < 0)
             return rc;
     }
@@ -614,7 +584,7 @@ int msnn__weights_load(msnn_model *m, const char *path, ms_err *err)
     if (rc < 0)
         goto fail;
     m->pr.dense_pe = track(m, (size_t)MSNN_EMB * MSNN_EMB * MSNN_EMB_C);
-    if (!m->pr.dense_pe || (rc = pack_all(m)) < 0) {
+    if (!m->pr.dense_pe || (rc = pack_all(m, &L)) < 0) {
         rc = ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
         goto fail;
     }
