@@ -8,6 +8,7 @@
 
 #include "cpu.h"
 #include "kernels.h"
+#include "kernels_simd.h"
 
 static msnn_kernels tables[4];
 static int table_ready[4];
@@ -15,10 +16,18 @@ static int table_ready[4];
 static void build(int level, msnn_kernels *k)
 {
     msnn_kernels_ref(k);
+    /* SIMD overrides, best last (kernels_simd.h). */
+#if ARCH_X86_64
+    if (level >= MSNN_CPU_AVX2)
+        msnn__kernels_init_avx2(k);
+    if (level >= MSNN_CPU_AVX512)
+        msnn__kernels_init_avx512(k);
+#elif ARCH_AARCH64
+    if (level == MSNN_CPU_NEON)
+        msnn__kernels_init_neon(k);
+#else
     (void)level;
-    /* SIMD overrides, best last, e.g.:
-     *   if (level >= MSNN_CPU_AVX2) msnn__kernels_init_avx2(k);
-     *   if (level >= MSNN_CPU_AVX512) msnn__kernels_init_avx512(k); */
+#endif
 }
 
 const msnn_kernels *msnn_kernels_get(void)

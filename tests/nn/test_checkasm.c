@@ -5,7 +5,9 @@
  * strided and transposed operands, packed B and every epilogue; the
  * tolerance is K * eps relative to sum |a||b|.  Results must be bitwise
  * identical for 1, 2 and 3 threads and between packed and unpacked B; the
- * vectorised erf must stay within a few ulp of erff.
+ * vectorised erf must stay within a few ulp of erff.  The SIMD entries of the
+ * kernel table (depthwise conv, LayerNorm, softmax, GELU, ReLU, window
+ * attention) are compared with the reference table.
  *
  * Usage: test_checkasm [seed]
  */
@@ -21,6 +23,7 @@
 #include "cpu.h"
 #include "gemm.h"
 #include "gemm_kern.h"
+#include "kernels.h"
 #include "pool.h"
 #include "ms_test.h"
 
@@ -309,6 +312,117 @@ static void test_erf(void)
     free(x), free(y), free(g);
 }
 
+/* max |got - want| / (tol_rel * scale + tol_abs) over n floats; prints the worst. */
+static double cmp_rel(const float *got, const float *want, size_t n, double scale_min,
+                      double tol, const char *what)
+{
+    double worst = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        double sc = fabs(want[i]) > scale_min ? fabs(want[i]) : scale_min;
+        double r = fabs((double)got[i] - want[i]) / (tol * sc);
+        if (!(r <= worst))
+            worst = isnan(r) ? 1e30 : r, at = i;
+    }
+    if (worst > 1)
+        fprintf(stderr, "%s: [%zu] = %.9g, want %.9g\n", what, at, got[at], want[at]);
+    return worst;
+}
+
+static void test_table_kernels(void)
+{
+    msnn_kernels ref;
+    msnn_kernels_ref(&ref);
+    for (int li = 1; li < nlevels; li++) {
+        msnn_cpu_set_level(levels[li]);
+        const msnn_kernels *k = msnn_kernels_get();
+        const char *nm = msnn_cpu_level_name(levels[li]);
+        char what[160];
+        /* depthwise 3x3: sizes, channel tails, stride, act, partial row ranges */
+        static const int dims[][4] = { { 1, 1, 8, 1 }, { 2, 3, 13, 2 }, { 5, 4, 64, 1 },
+                                       { 9, 7, 160, 2 }, { 6, 9, 3, 1 }, { 4, 5, 20, 1 } };
+        for (int di = 0; di < 6; di++) {
+            for (int act = 0; act < 3; act++) {
+                int H = dims[di][0], W = dims[di][1], C = dims[di][2], st = dims[di][3];
+                int Ho = (H - 1) / st + 1, Wo = (W - 1) / st + 1;
+                float *x = rand_buf((size_t)H * W * C), *w = rand_buf(9 * (size_t)C);
+                float *b = rand_buf(C);
+                float *y1 = rand_buf((size_t)Ho * Wo * C), *y2 = rand_buf((size_t)Ho * Wo * C);
+                int oy0 = Ho > 2 ? 1 : 0, oy1 = Ho;
+                int r0 = oy0 * st - 1 < 0 ? 0 : oy0 * st - 1;   /* first input row needed */
+                const float *xs = x + (size_t)r0 * W * C;
+                ref.dwconv3x3(xs, r0, H - r0, H, W, C, st, w, b, act, y1, oy0, oy1);
+                k->dwconv3x3(xs, r0, H - r0, H, W, C, st, w, b, act, y2, oy0, oy1);
+                snprintf(what, sizeof what, "%s dwconv3x3 %dx%dx%d s%d act %d", nm, H, W, C,
+                         st, act);
+                CHECKF(cmp_rel(y2, y1, (size_t)(oy1 - oy0) * Wo * C, 4.0, 16 * FLT_EPSILON,
+                               what) <= 1, "%s", what);
+                free(x), free(w), free(b), free(y1), free(y2);
+            }
+        }
+        /* LayerNorm, in place and out of place */
+        static const int lcs[] = { 1, 7, 8, 64, 160, 320 };
+        for (int ci = 0; ci < 6; ci++) {
+            int C = lcs[ci], rows = 5;
+            float *x = rand_buf((size_t)rows * (C + 3)), *g = rand_buf(C), *b = rand_buf(C);
+            for (int i = 0; i < rows * (C + 3); i++)
+                x[i] = x[i] * 3 + 10;                       /* offset: tests the centring */
+            float *y1 = rand_buf((size_t)rows * C), *y2 = malloc((size_t)rows * (C + 3) * 4);
+            memcpy(y2, x, (size_t)rows * (C + 3) * 4);
+            ref.layernorm(x, C + 3, y1, C, rows, C, g, b, 1e-6f);
+            k->layernorm(y2, C + 3, y2, C + 3, rows, C, g, b, 1e-6f);
+            for (int r = 1; r < rows; r++)
+                memmove(y2 + r * C, y2 + r * (C + 3), C * sizeof *y2);
+            snprintf(what, sizeof what, "%s layernorm C=%d", nm, C);
+            CHECKF(cmp_rel(y2, y1, (size_t)rows * C, 1.0, (C + 16) * FLT_EPSILON * 4, what) <= 1,
+                   "%s", what);
+            free(x), free(g), free(b), free(y1), free(y2);
+        }
+        /* softmax rows (window sizes, tails), GELU, ReLU */
+        static const int sns[] = { 1, 7, 8, 49, 196, 4096 };
+        for (int si = 0; si < 6; si++) {
+            int n = sns[si], rows = 3, ld = n + 5;
+            float *x1 = rand_buf((size_t)rows * ld), *x2 = malloc((size_t)rows * ld * 4);
+            for (int i = 0; i < rows * ld; i++)
+                x1[i] *= 20;
+            memcpy(x2, x1, (size_t)rows * ld * 4);
+            ref.softmax(x1, rows, n, ld);
+            k->softmax(x2, rows, n, ld);
+            snprintf(what, sizeof what, "%s softmax n=%d", nm, n);
+            /* the reference sums sequentially: up to ~n eps relative in the sum */
+            CHECKF(cmp_rel(x2, x1, (size_t)rows * ld, 1e-30, (8 + n / 8) * FLT_EPSILON, what) <= 1,
+                   "%s", what);
+            free(x1), free(x2);
+        }
+        {
+            size_t n = 1003;
+            float *x1 = rand_buf(n), *x2 = malloc(n * 4), *x3 = malloc(n * 4), *x4 = malloc(n * 4);
+            for (size_t i = 0; i < n; i++)
+                x1[i] *= 6;
+            memcpy(x2, x1, n * 4), memcpy(x3, x1, n * 4), memcpy(x4, x1, n * 4);
+            ref.gelu(x1, n), k->gelu(x2, n);
+            ref.relu(x3, n), k->relu(x4, n);
+            CHECKF(cmp_rel(x2, x1, n, 1.0, 4 * FLT_EPSILON, "gelu") <= 1, "%s gelu", nm);
+            CHECKF(!memcmp(x3, x4, n * 4), "%s relu", nm);
+            free(x1), free(x2), free(x3), free(x4);
+        }
+        /* window attention: 49 tokens, 2 heads, kd 16, d 32, with and without bias */
+        for (int wb = 0; wb < 2; wb++) {
+            int N = 49, heads = 2, kd = 16, d = 32, ld = heads * (2 * kd + d) + 3;
+            float *qkv = rand_buf((size_t)N * ld), *bias = rand_buf((size_t)heads * N * N);
+            float *o1 = rand_buf((size_t)N * heads * d), *o2 = rand_buf((size_t)N * heads * d);
+            float *scr = malloc((size_t)N * N * 4);
+            ref.window_attn(qkv, ld, N, heads, kd, d, wb ? bias : NULL, o1, heads * d, scr);
+            k->window_attn(qkv, ld, N, heads, kd, d, wb ? bias : NULL, o2, heads * d, scr);
+            snprintf(what, sizeof what, "%s window_attn bias %d", nm, wb);
+            CHECKF(cmp_rel(o2, o1, (size_t)N * heads * d, 0.1, 64 * FLT_EPSILON, what) <= 1,
+                   "%s", what);
+            free(qkv), free(bias), free(o1), free(o2), free(scr);
+        }
+        printf("%-6s table kernels checked\n", nm);
+    }
+}
+
 static int hits[8];
 
 static void count_task(void *arg, int ith, int nth)
@@ -361,6 +475,7 @@ int main(int argc, char **argv)
     test_erf();
     test_random_cases(p2);
     test_threads(p2, p3);
+    test_table_kernels();
     msnn_pool_free(&p2);
     msnn_pool_free(&p3);
     TEST_END();

@@ -1,11 +1,13 @@
-/* NEON variants: GEMM micro-kernel 8x12, epilogue, erf/GELU (instantiated
- * from simd_tmpl.h, the same code as the tested x86 paths).  AArch64 only. */
+/* NEON variants: GEMM micro-kernel 8x12, epilogue, erf/GELU and the
+ * elementwise kernels (simd_tmpl.h, kernels_tmpl.h: the same code as the
+ * x86 paths).  AArch64 only. */
 #include "config.h"
 
 #include <arm_neon.h>
 
 #include "cpu.h"
 #include "gemm_kern.h"
+#include "kernels_simd.h"
 
 #define SFX(name) name##_neon
 #define VL 4
@@ -33,8 +35,11 @@
 #define VROUND(v) vrndnq_f32(v)
 #define VPOW2I(n) vreinterpretq_f32_s32(vshlq_n_s32( \
     vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127)), 23))
+#define VHSUM(v) vaddvq_f32(v)
+#define VHMAX(v) vmaxvq_f32(v)
 
 #include "simd_tmpl.h"
+#include "kernels_tmpl.h"
 
 void msnn__gemm_kernel_neon(msnn__gemm_kernel *k)
 {
@@ -42,4 +47,9 @@ void msnn__gemm_kernel_neon(msnn__gemm_kernel *k)
     k->kc = 256;
     k->mc = 64;
     k->nc = 3072;
+}
+
+void msnn__kernels_init_neon(msnn_kernels *k)
+{
+    fill_kernels_neon(k);
 }

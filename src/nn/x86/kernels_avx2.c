@@ -1,5 +1,5 @@
 /* AVX2 + FMA variants: GEMM micro-kernel 6x16, epilogue, erf/GELU
- * (instantiated from simd_tmpl.h).  Compiled with -mavx2 -mfma; only called
+ * (simd_tmpl.h) and the elementwise kernels of the table (kernels_tmpl.h).  Compiled with -mavx2 -mfma; only called
  * when cpu.c reports AVX2 and FMA. */
 #include "config.h"
 
@@ -7,6 +7,7 @@
 
 #include "cpu.h"
 #include "gemm_kern.h"
+#include "kernels_simd.h"
 
 #define SFX(name) name##_avx2
 #define VL 8
@@ -34,8 +35,27 @@
 #define VROUND(v) _mm256_round_ps((v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 #define VPOW2I(n) _mm256_castsi256_ps(_mm256_slli_epi32( \
     _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23))
+#define VHSUM(v) hsum_avx2(v)
+#define VHMAX(v) hmax_avx2(v)
+
+static inline float hsum_avx2(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline float hmax_avx2(__m256 v)
+{
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
 
 #include "simd_tmpl.h"
+#include "kernels_tmpl.h"
 
 void msnn__gemm_kernel_avx2(msnn__gemm_kernel *k)
 {
@@ -43,4 +63,9 @@ void msnn__gemm_kernel_avx2(msnn__gemm_kernel *k)
     k->kc = 256;
     k->mc = 72;
     k->nc = 3072;
+}
+
+void msnn__kernels_init_avx2(msnn_kernels *k)
+{
+    fill_kernels_avx2(k);
 }

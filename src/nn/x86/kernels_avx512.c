@@ -1,5 +1,6 @@
-/* AVX-512 (F/DQ) variants: GEMM micro-kernel 14x32, epilogue, erf/GELU
- * (instantiated from simd_tmpl.h, the same code as the tested AVX2 path).
+/* AVX-512 (F/DQ) variants: GEMM micro-kernel 14x32, epilogue, erf/GELU and
+ * the elementwise kernels (simd_tmpl.h, kernels_tmpl.h: the same code as
+ * the tested AVX2 path).
  * Compiled with -mavx512f -mavx512dq ...; only called when cpu.c reports
  * AVX-512 F/BW/VL/DQ with the ZMM state enabled by the OS. */
 #include "config.h"
@@ -8,6 +9,7 @@
 
 #include "cpu.h"
 #include "gemm_kern.h"
+#include "kernels_simd.h"
 
 #define SFX(name) name##_avx512
 #define VL 16
@@ -35,8 +37,11 @@
 #define VROUND(v) _mm512_roundscale_ps((v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 #define VPOW2I(n) _mm512_castsi512_ps(_mm512_slli_epi32( \
     _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23))
+#define VHSUM(v) _mm512_reduce_add_ps(v)
+#define VHMAX(v) _mm512_reduce_max_ps(v)
 
 #include "simd_tmpl.h"
+#include "kernels_tmpl.h"
 
 void msnn__gemm_kernel_avx512(msnn__gemm_kernel *k)
 {
@@ -44,4 +49,9 @@ void msnn__gemm_kernel_avx512(msnn__gemm_kernel *k)
     k->kc = 384;
     k->mc = 112;
     k->nc = 3072;
+}
+
+void msnn__kernels_init_avx512(msnn_kernels *k)
+{
+    fill_kernels_avx512(k);
 }

@@ -1,0 +1,40 @@
+#!/bin/sh
+# Build the engine's kernel test (tests/nn/test_checkasm.c) for another
+# architecture from the nn sources alone (no I/O library, no libzip/libpng),
+# and run it under qemu-user.  Default: aarch64 with Debian's
+# gcc-aarch64-linux-gnu and qemu-user, which tests the NEON kernels.
+#
+#   .ci/cross-nn.sh [BUILD_DIR]        (default build-cross-aarch64)
+#   CROSS=aarch64-linux-gnu QEMU="qemu-aarch64 -L /usr/aarch64-linux-gnu"
+set -eu
+src=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-"$src/build-cross-aarch64"}
+cross=${CROSS:-aarch64-linux-gnu}
+qemu=${QEMU:-"qemu-aarch64 -L /usr/$cross"}
+cc="$cross-gcc"
+mkdir -p "$out"
+case "$cross" in
+    aarch64*) a64=1; x64=0 ;;
+    x86_64*) a64=0; x64=1 ;;
+    *) a64=0; x64=0 ;;
+esac
+cat > "$out/config.h" <<EOC
+#define MS_VERSION "cross-nn"
+#define HAVE_JPEG 0
+#define ARCH_X86_64 $x64
+#define ARCH_AARCH64 $a64
+#define HAVE_NIFTI_SUBDIR 0
+EOC
+nn="$src/src/nn"
+simd=""
+[ "$a64" = 1 ] && simd="$nn/arm/kernels_neon.c"
+# shellcheck disable=SC2086
+"$cc" -std=c11 -O2 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
+    -Werror=vla -Werror=missing-prototypes -Werror=implicit-function-declaration -Wundef \
+    -I"$out" -I"$nn" -I"$src/src/io" -I"$src/tests" \
+    "$src/tests/nn/test_checkasm.c" "$nn/pool.c" "$nn/cpu.c" "$nn/gemm.c" \
+    "$nn/kernels.c" "$nn/kernels_ref.c" $simd \
+    -o "$out/test_checkasm" -lpthread -lm
+echo "built $out/test_checkasm for $cross"
+# shellcheck disable=SC2086
+$qemu "$out/test_checkasm"
