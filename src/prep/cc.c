@@ -406,8 +406,9 @@ int ms_cc_instances(uint8_t *lab, size_t d, size_t h, size_t w, int conn, uint8_
     size_t n = resolve(&c, 0, 0, NULL);
     if (base + n > 255) {
         rc = ms_seterr(err, MS_EINVAL,
-                       "label %u splits into %zu instances: %u + %zu exceeds 255, the uint8 limit",
-                       (unsigned)value, n, base, n);
+                       "label %u has %zu connected instances; numbered above label %u they "
+                       "exceed 255, the uint8 maximum (upstream would wrap them around)",
+                       (unsigned)value, n, base);
         goto fail;
     }
     if (n)

@@ -1,3 +1,575 @@
-/* placeholder: not yet written */
+/* medsam-pre-ct: CT/MR NIfTI image + label volumes -> challenge npz
+ * (imgs, gts, spacing), the arrays upstream pre_CT_MR.py writes.
+ *
+ * Per case (SEMANTICS.md, medsam-pre-ct): labels to uint8, label removal,
+ * optional tumour instances, 3D dust (< 100 voxels, 26-connected), 2D dust
+ * (< 10 pixels, 8-connected, per slice), keep the labelled slices, CT window
+ * or MR percentile normalisation, write.  The label is processed first so a
+ * case without labelled slices never reads its image.
+ */
+#include "config.h"
+#include "cli.h"
+#include "ms_cc.h"
+#include "ms_labels.h"
+#include "ms_nifti.h"
+#include "ms_npz.h"
+#include "ms_outfile.h"
+#include "ms_window.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <pthread.h>
 #include <stdio.h>
-int main(void) { fputs("medsam-pre-ct: not implemented yet\n", stderr); return 1; }
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define DUST_3D 100   /* upstream voxel_num_thre3d */
+#define DUST_2D 10    /* upstream voxel_num_thre2d */
+#define NPZ_LEVEL 6   /* np.savez_compressed: zlib's default level */
+
+typedef struct opts {
+    const char *modality, *anatomy;
+    double level, width;
+    int remove[256];
+    int nremove;
+    int tumor_id;               /* -1: none */
+    const char *img_suffix, *gt_suffix;
+    long split;                 /* -1: no train/test split */
+    int save_nii, jobs, quiet;
+    const char *output, *img_dir, *gt_dir, *out_dir;
+    int shard_k, shard_n;
+} opts;
+
+/* One case of folder mode (or the single case). */
+typedef struct ccase {
+    char *img, *gt;             /* input paths */
+    char *out;                  /* output .npz path */
+    char *nii_base;             /* --save-nii: BASE_img.nii.gz, BASE_gt.nii.gz */
+    int img_missing;
+} ccase;
+
+enum { CASE_WRITTEN, CASE_EMPTY };
+
+typedef struct run_ctx {
+    const opts *o;
+    ccase *cases;
+    size_t empty;               /* cases without labelled slices */
+    pthread_mutex_t lock;
+} run_ctx;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "Usage: medsam-pre-ct [OPTIONS] IMAGE.nii[.gz] LABEL.nii[.gz] -o OUT.npz\n"
+        "       medsam-pre-ct [OPTIONS] --img-dir DIR --gt-dir DIR --out-dir DIR\n"
+        "Convert CT/MR image + label NIfTI volumes into challenge npz files (imgs, gts,\n"
+        "spacing), with the arrays of the upstream pre_CT_MR.py.\n"
+        "\n"
+        "  -o, --output FILE        output .npz (single case)\n"
+        "      --img-dir DIR        folder of images (folder mode)\n"
+        "      --gt-dir DIR         folder of labels; one case per label file\n"
+        "      --out-dir DIR        output folder\n"
+        "      --modality NAME      CT (window) or anything else, e.g. MR (percentiles);\n"
+        "                           default CT\n"
+        "      --anatomy NAME       output names MODALITY_ANATOMY_<case>.npz; default Abd\n"
+        "      --window-level N     CT window level; default 40\n"
+        "      --window-width N     CT window width; default 400\n"
+        "      --remove-labels LIST comma-separated label values set to 0; default none\n"
+        "      --tumor-id N         split label N into 26-connected instances\n"
+        "      --img-suffix S       image name = case + S; default _0000.nii.gz\n"
+        "      --gt-suffix S        label name = case + S; default .nii.gz\n"
+        "      --split N            first N sorted cases to MedSAM_train/, the rest to\n"
+        "                           MedSAM_test/ (upstream uses 40); default: no split\n"
+        "      --save-nii           also write _img.nii.gz and _gt.nii.gz\n"
+        "      --shard K/N          folder mode: only cases i with i %% N == K\n"
+        "  -j, --jobs N             cases in parallel (folder mode); 0 = all CPUs;\n"
+        "                           default 1\n"
+        "  -q, --quiet              no progress bar, notes or warnings\n"
+        "      --help               show this help and exit\n"
+        "      --version            show the version and exit\n"
+        "\n"
+        "A case with no labelled slice left after clean-up writes nothing (a note on\n"
+        "stderr) and is not an error.  Exit status: 0 success, 1 a case failed,\n"
+        "2 usage error.\n");
+}
+
+/* ------------------------------------------------------------ one case */
+
+static void note(const opts *o, const char *fmt, const char *a, const char *b)
+{
+    if (!o->quiet)
+        cli_warn(fmt, a, b);
+}
+
+/* Label file -> cleaned uint8 labels (z, y, x) and the kept slices. */
+static int load_labels(const opts *o, const char *path, ms_volume *lab, size_t **zk, size_t *nz,
+                       ms_err *err)
+{
+    int rc = ms_nifti_read(path, lab, NULL, err);
+    if (rc)
+        return rc;
+    if ((rc = ms_labels_to_u8(&lab->a, path, err)))
+        return rc;
+    size_t d = lab->a.shape[0], h = lab->a.shape[1], w = lab->a.shape[2];
+    uint8_t *v = lab->a.data;
+    ms_labels_remove(v, d * h * w, o->remove, o->nremove);
+    if (o->tumor_id > 0 &&
+        (rc = ms_labels_split_instances(v, d, h, w, (uint8_t)o->tumor_id, MS_CONN_26, NULL, err)))
+        goto ctx;
+    if ((rc = ms_cc_dust(v, d, h, w, MS_CONN_26, DUST_3D, NULL, err)) ||
+        (rc = ms_cc_dust(v, d, h, w, MS_CONN_8, DUST_2D, NULL, err)))
+        goto ctx;
+    *zk = malloc((d ? d : 1) * sizeof **zk);
+    if (!*zk)
+        return ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
+    *nz = ms_labels_nonzero_slices(v, d, h * w, *zk);
+    return MS_OK;
+ctx: {
+        /* name the file in messages from the algorithms */
+        char msg[MS_ERR_MSG_MAX];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return ms_seterr(err, rc, "%s: %s", path, msg);
+    }
+}
+
+static int check_grid(const opts *o, const ccase *c, const ms_volume *lab, ms_volume *img,
+                      ms_err *err)
+{
+    int rc = ms_nifti_peek(c->img, img, NULL, err);
+    if (rc)
+        return rc;
+    const size_t *a = img->a.shape, *b = lab->a.shape;
+    if (a[0] != b[0] || a[1] != b[1] || a[2] != b[2])
+        return ms_seterr(err, MS_ESHAPE,
+                         "%s: image grid %zux%zux%zu (x,y,z) differs from the label's %zux%zux%zu (%s)",
+                         c->img, a[2], a[1], a[0], b[2], b[1], b[0], c->gt);
+    for (int k = 0; k < 3; k++)
+        if (fabs(img->spacing[k] - lab->spacing[k]) > 1e-3 * fabs(img->spacing[k])) {
+            char sp[160];
+            snprintf(sp, sizeof sp, "image spacing %g,%g,%g differs from the label's %g,%g,%g",
+                     img->spacing[0], img->spacing[1], img->spacing[2], lab->spacing[0],
+                     lab->spacing[1], lab->spacing[2]);
+            note(o, "%s: %s (the image's is written)", c->img, sp);
+            break;
+        }
+    return MS_OK;
+}
+
+static int normalise(const opts *o, const char *path, const ms_volume *img, const size_t *zk,
+                     size_t nz, uint8_t *out, ms_err *err)
+{
+    ms_window_info info;
+    int rc = !strcmp(o->modality, "CT")
+        ? ms_window_ct(&img->a, o->level, o->width, zk, nz, out, &info, err)
+        : ms_window_percentile(&img->a, 0.5, 99.5, zk, nz, out, &info, err);
+    if (rc) {
+        char msg[MS_ERR_MSG_MAX];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return ms_seterr(err, rc, "%s: %s", path, msg);
+    }
+    if (info.flags & MS_WINDOW_NO_POSITIVE)
+        note(o, "%s: %s", path, "no voxel > 0 to take percentiles of; imgs are all 0");
+    else if (info.flags & MS_WINDOW_CONSTANT)
+        note(o, "%s: %s", path, "the clipped image is constant; imgs are all 0");
+    return MS_OK;
+}
+
+static int write_outputs(const opts *o, const ccase *c, const ms_array *imgs, const ms_array *gts,
+                         const double spacing[3], ms_err *err)
+{
+    ms_array sp = {.dtype = MS_F64, .ndim = 1, .shape = {3}, .data = (void *)spacing};
+    ms_npz_entry e[3] = {{"imgs", imgs}, {"gts", gts}, {"spacing", &sp}};
+    int rc = ms_npz_write(c->out, e, 3, NPZ_LEVEL, err);
+    if (rc || !o->save_nii)
+        return rc;
+    char *p = malloc(strlen(c->nii_base) + 16);
+    if (!p)
+        return ms_seterr(err, MS_ENOMEM, "%s: out of memory", c->out);
+    sprintf(p, "%s_img.nii.gz", c->nii_base);
+    rc = ms_nifti_write(p, imgs, spacing, NULL, err);
+    if (!rc) {
+        sprintf(p, "%s_gt.nii.gz", c->nii_base);
+        rc = ms_nifti_write(p, gts, spacing, NULL, err);
+    }
+    free(p);
+    return rc;
+}
+
+static int process_case(const opts *o, const ccase *c, int *outcome, ms_err *err)
+{
+    ms_volume lab, img;
+    memset(&lab, 0, sizeof lab);
+    memset(&img, 0, sizeof img);
+    size_t *zk = NULL, nz = 0;
+    ms_array imgs = {0};
+    int rc;
+    *outcome = CASE_EMPTY;
+    if (c->img_missing) {
+        rc = ms_seterr(err, MS_ENOTFOUND, "%s: no image for label %s", c->img, c->gt);
+        goto fail;
+    }
+    if ((rc = ms_outfile_check_not_input(c->out, c->img, err)) ||
+        (rc = ms_outfile_check_not_input(c->out, c->gt, err)))
+        goto fail;
+    if ((rc = load_labels(o, c->gt, &lab, &zk, &nz, err)) || (rc = check_grid(o, c, &lab, &img, err)))
+        goto fail;
+    ms_volume_free(&img);
+    if (nz == 0) {
+        note(o, "%s: %s", c->gt, "no labelled slice left after clean-up; nothing written");
+        goto fail;   /* rc == MS_OK */
+    }
+    if ((rc = ms_nifti_read(c->img, &img, NULL, err)))
+        goto fail;
+    size_t h = lab.a.shape[1], w = lab.a.shape[2];
+    size_t shape[3] = {nz, h, w};
+    if ((rc = ms_array_alloc(&imgs, MS_U8, 3, shape, NULL, err)) ||
+        (rc = normalise(o, c->img, &img, zk, nz, imgs.data, err)))
+        goto fail;
+    double spacing[3];      /* upstream writes the image's spacing */
+    memcpy(spacing, img.spacing, sizeof spacing);
+    ms_volume_free(&img);   /* before writing: keep the peak low */
+    ms_labels_gather_slices(lab.a.data, h * w, zk, nz);
+    lab.a.shape[0] = nz;    /* gts = labels[z_kept], in place */
+    if ((rc = write_outputs(o, c, &imgs, &lab.a, spacing, err)))
+        goto fail;
+    *outcome = CASE_WRITTEN;
+fail:
+    ms_array_free(&imgs);
+    ms_volume_free(&img);
+    ms_volume_free(&lab);
+    free(zk);
+    return rc;
+}
+
+/* ------------------------------------------------------------ folder mode */
+
+static int run_one(size_t i, void *vctx)
+{
+    run_ctx *r = vctx;
+    ms_err err;
+    ms_err_clear(&err);
+    int outcome;
+    int rc = process_case(r->o, &r->cases[i], &outcome, &err);
+    if (rc) {
+        cli_error("%s", err.msg);
+        return 1;
+    }
+    if (outcome == CASE_EMPTY) {
+        pthread_mutex_lock(&r->lock);
+        r->empty++;
+        pthread_mutex_unlock(&r->lock);
+    }
+    return 0;
+}
+
+static void free_cases(ccase *c, size_t n)
+{
+    for (size_t i = 0; c && i < n; i++) {
+        free(c[i].img);
+        free(c[i].gt);
+        free(c[i].out);
+        free(c[i].nii_base);
+    }
+    free(c);
+}
+
+static int is_file(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* "dir/[MedSAM_train/MOD_ANAT/]MOD_ANAT_stem" (malloc'd), creating folders. */
+static char *case_base(const opts *o, const char *stem, int part, ms_err *err)
+{
+    const char *sub = part < 0 ? "" : part ? "MedSAM_test/" : "MedSAM_train/";
+    size_t len = strlen(o->out_dir) + strlen(sub) + 2 * (strlen(o->modality) + strlen(o->anatomy)) +
+                 strlen(stem) + 8;
+    char *dir = malloc(len), *base = malloc(len);
+    if (!dir || !base) {
+        free(dir);
+        free(base);
+        ms_seterr(err, MS_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (part < 0)
+        snprintf(dir, len, "%s", o->out_dir);
+    else
+        snprintf(dir, len, "%s/%s%s_%s", o->out_dir, sub, o->modality, o->anatomy);
+    snprintf(base, len, "%s/%s_%s_%s", dir, o->modality, o->anatomy, stem);
+    int rc = ms_mkdirs(dir, err);
+    free(dir);
+    if (rc) {
+        free(base);
+        return NULL;
+    }
+    return base;
+}
+
+static int build_cases(const opts *o, ccase **out, size_t *nout, ms_err *err)
+{
+    char **names = NULL;
+    size_t n = 0, k = 0, with_img = 0;
+    int rc = cli_list_dir(o->gt_dir, o->gt_suffix, &names, &n, err);
+    if (rc)
+        return rc;
+    ccase *c = calloc(n ? n : 1, sizeof *c);
+    if (!c) {
+        cli_free_list(names, n);
+        return ms_seterr(err, MS_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        /* upstream: case = label name up to the first occurrence of the suffix */
+        char *stem = strdup(names[i]);
+        char *cut = stem ? strstr(stem, o->gt_suffix) : NULL;
+        if (!stem) {
+            rc = ms_seterr(err, MS_ENOMEM, "out of memory");
+            goto fail;
+        }
+        if (cut && *o->gt_suffix)
+            *cut = '\0';
+        char *imgname = malloc(strlen(stem) + strlen(o->img_suffix) + 1);
+        if (imgname)
+            sprintf(imgname, "%s%s", stem, o->img_suffix);
+        char *img = imgname ? cli_join(o->img_dir, imgname) : NULL;
+        free(imgname);
+        int missing = img ? !is_file(img) : 0;
+        /* the split counts the cases that have an image, as upstream */
+        int part = o->split < 0 ? -1 : missing ? 1 : (long)with_img < o->split ? 0 : 1;
+        with_img += !missing;
+        if (o->shard_n > 1 && (int)(i % (size_t)o->shard_n) != o->shard_k) {
+            free(stem);
+            free(img);
+            continue;
+        }
+        ccase *cc = &c[k];
+        cc->img = img;
+        cc->gt = cli_join(o->gt_dir, names[i]);
+        cc->img_missing = missing;
+        cc->nii_base = case_base(o, stem, part, err);
+        free(stem);
+        if (!cc->img || !cc->gt || !cc->nii_base) {
+            if (cc->img && cc->gt && !cc->nii_base)
+                rc = err->code ? err->code : MS_ENOMEM;
+            else
+                rc = ms_seterr(err, MS_ENOMEM, "out of memory");
+            k++;
+            goto fail;
+        }
+        cc->out = malloc(strlen(cc->nii_base) + 5);
+        k++;
+        if (!cc->out) {
+            rc = ms_seterr(err, MS_ENOMEM, "out of memory");
+            goto fail;
+        }
+        sprintf(cc->out, "%s.npz", cc->nii_base);
+    }
+    cli_free_list(names, n);
+    *out = c;
+    *nout = k;
+    return MS_OK;
+fail:
+    cli_free_list(names, n);
+    free_cases(c, k);
+    return rc;
+}
+
+static int folder_mode(const opts *o)
+{
+    ccase *cases = NULL;
+    size_t n = 0;
+    ms_err err;
+    ms_err_clear(&err);
+    int rc = ms_mkdirs(o->out_dir, &err);
+    if (!rc)
+        rc = build_cases(o, &cases, &n, &err);
+    if (rc) {
+        cli_error("%s", err.msg);
+        return CLI_EXIT_FAIL;
+    }
+    if (n == 0 && !o->quiet)
+        cli_warn("%s: no label file ending in '%s'", o->gt_dir, o->gt_suffix);
+    run_ctx r = {.o = o, .cases = cases};
+    pthread_mutex_init(&r.lock, NULL);
+    cli_progress *p = cli_progress_new("cases", n, o->quiet);
+    size_t failed = cli_run_jobs(n, o->jobs, run_one, &r, p);
+    cli_progress_free(&p);
+    pthread_mutex_destroy(&r.lock);
+    if (!o->quiet && n)
+        fprintf(stderr, "%s: %zu cases: %zu written, %zu without labels, %zu failed\n", cli_prog(),
+                n, n - failed - r.empty, r.empty, failed);
+    free_cases(cases, n);
+    return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+/* ------------------------------------------------------------ single case */
+
+static int single_mode(const opts *o, const char *img, const char *gt)
+{
+    ccase c = {0};
+    size_t len = strlen(o->output);
+    c.img = (char *)img;
+    c.gt = (char *)gt;
+    c.out = (char *)o->output;
+    c.nii_base = strdup(o->output);
+    if (!c.nii_base) {
+        cli_error("out of memory");
+        return CLI_EXIT_FAIL;
+    }
+    if (len > 4 && !strcmp(c.nii_base + len - 4, ".npz"))
+        c.nii_base[len - 4] = '\0';
+    ms_err err;
+    ms_err_clear(&err);
+    int outcome;
+    int rc = process_case(o, &c, &outcome, &err);
+    free(c.nii_base);
+    if (rc) {
+        cli_error("%s", err.msg);
+        return CLI_EXIT_FAIL;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* ------------------------------------------------------------ options */
+
+enum {
+    OPT_IMG_DIR = 256, OPT_GT_DIR, OPT_OUT_DIR, OPT_MODALITY, OPT_ANATOMY, OPT_WL, OPT_WW,
+    OPT_REMOVE, OPT_TUMOR, OPT_IMG_SUFFIX, OPT_GT_SUFFIX, OPT_SPLIT, OPT_SAVE_NII, OPT_SHARD,
+    OPT_HELP, OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+    {"output", required_argument, NULL, 'o'},
+    {"img-dir", required_argument, NULL, OPT_IMG_DIR},
+    {"gt-dir", required_argument, NULL, OPT_GT_DIR},
+    {"out-dir", required_argument, NULL, OPT_OUT_DIR},
+    {"modality", required_argument, NULL, OPT_MODALITY},
+    {"anatomy", required_argument, NULL, OPT_ANATOMY},
+    {"window-level", required_argument, NULL, OPT_WL},
+    {"window-width", required_argument, NULL, OPT_WW},
+    {"remove-labels", required_argument, NULL, OPT_REMOVE},
+    {"tumor-id", required_argument, NULL, OPT_TUMOR},
+    {"img-suffix", required_argument, NULL, OPT_IMG_SUFFIX},
+    {"gt-suffix", required_argument, NULL, OPT_GT_SUFFIX},
+    {"split", required_argument, NULL, OPT_SPLIT},
+    {"save-nii", no_argument, NULL, OPT_SAVE_NII},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"jobs", required_argument, NULL, 'j'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+/* A name used in output file names: non-empty, no '/'. */
+static int good_name(const char *s)
+{
+    return s && *s && !strchr(s, '/');
+}
+
+static int parse_opt(opts *o, int c, const char *arg)
+{
+    long v;
+    switch (c) {
+    case 'o': o->output = arg; break;
+    case OPT_IMG_DIR: o->img_dir = arg; break;
+    case OPT_GT_DIR: o->gt_dir = arg; break;
+    case OPT_OUT_DIR: o->out_dir = arg; break;
+    case OPT_MODALITY:
+        if (!good_name(arg))
+            return cli_usage("--modality: '%s' is not a name (non-empty, no '/')", arg);
+        o->modality = arg;
+        break;
+    case OPT_ANATOMY:
+        if (!good_name(arg))
+            return cli_usage("--anatomy: '%s' is not a name (non-empty, no '/')", arg);
+        o->anatomy = arg;
+        break;
+    case OPT_WL:
+        if (cli_parse_double(arg, &o->level) || !isfinite(o->level))
+            return cli_usage("--window-level: '%s' is not a number", arg);
+        break;
+    case OPT_WW:
+        if (cli_parse_double(arg, &o->width) || !(o->width > 0) || !isfinite(o->width))
+            return cli_usage("--window-width: '%s' is not a positive number", arg);
+        break;
+    case OPT_REMOVE:
+        if ((o->nremove = cli_parse_labels(arg, o->remove, 256)) < 0)
+            return cli_usage("--remove-labels: '%s' is not a comma-separated list of 0..255", arg);
+        break;
+    case OPT_TUMOR:
+        if (cli_parse_long(arg, 1, 255, &v))
+            return cli_usage("--tumor-id: '%s' is not a label in 1..255", arg);
+        o->tumor_id = (int)v;
+        break;
+    case OPT_IMG_SUFFIX: o->img_suffix = arg; break;
+    case OPT_GT_SUFFIX:
+        if (!*arg)
+            return cli_usage("--gt-suffix: must not be empty");
+        o->gt_suffix = arg;
+        break;
+    case OPT_SPLIT:
+        if (cli_parse_long(arg, 0, 1L << 40, &o->split))
+            return cli_usage("--split: '%s' is not a count >= 0", arg);
+        break;
+    case OPT_SAVE_NII: o->save_nii = 1; break;
+    case OPT_SHARD:
+        if (cli_parse_shard(arg, &o->shard_k, &o->shard_n))
+            return cli_usage("--shard: '%s' is not K/N with 0 <= K < N", arg);
+        break;
+    case 'j':
+        if (cli_parse_long(arg, 0, 4096, &v))
+            return cli_usage("--jobs: '%s' is not a count in 0..4096", arg);
+        o->jobs = (int)v;
+        break;
+    case 'q': o->quiet = 1; break;
+    default: return cli_usage("unknown option");
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    cli_init(argv[0]);
+    opts o = {.modality = "CT", .anatomy = "Abd", .level = 40, .width = 400, .tumor_id = -1,
+              .img_suffix = "_0000.nii.gz", .gt_suffix = ".nii.gz", .split = -1, .jobs = 1,
+              .shard_n = 1};
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:j:q", long_opts, NULL)) != -1) {
+        if (c == OPT_HELP) {
+            usage(stdout);
+            return CLI_EXIT_OK;
+        }
+        if (c == OPT_VERSION) {
+            cli_print_version();
+            return CLI_EXIT_OK;
+        }
+        if (c == '?' && optopt)
+            return cli_usage("unknown option '-%c'", optopt);
+        if (c == '?')
+            return cli_usage("unknown option '%s'", argv[optind - 1]);
+        if (c == ':')
+            return cli_usage("option '%s' needs a value", argv[optind - 1]);
+        if (parse_opt(&o, c, optarg))
+            return CLI_EXIT_USAGE;
+    }
+    int npos = argc - optind;
+    int folder = o.img_dir || o.gt_dir || o.out_dir;
+    if (folder) {
+        if (!o.img_dir || !o.gt_dir || !o.out_dir)
+            return cli_usage("folder mode needs --img-dir, --gt-dir and --out-dir");
+        if (npos || o.output)
+            return cli_usage("give either IMAGE LABEL -o OUT or the three folders, not both");
+        return folder_mode(&o);
+    }
+    if (npos != 2)
+        return cli_usage(npos < 2 ? "missing IMAGE and LABEL (or --img-dir/--gt-dir/--out-dir)"
+                                  : "too many arguments");
+    if (!o.output)
+        return cli_usage("missing -o OUT.npz");
+    if (o.split >= 0 || o.shard_n > 1)
+        return cli_usage("--split and --shard apply to folder mode only");
+    return single_mode(&o, argv[optind], argv[optind + 1]);
+}
