@@ -439,8 +439,8 @@ static int push_global(msnn__pickle *pk, const char *mod, size_t nmod,
     printable(m, sizeof m, mod, nmod);
     printable(n, sizeof n, name, nname);
     snprintf(both, sizeof both, "%s.%s", m, n);
-    return fail(pk, MS_EUNSAFE, "refused GLOBAL %s: only tensors and dicts are "
-                "allowed, this reader never runs pickle code", both);
+    return fail(pk, MS_EUNSAFE, "refused GLOBAL %s: a checkpoint may hold only a state "
+                "dict of tensors (save model.state_dict()); pickle code is never run", both);
 }
 
 /* GLOBAL: "module\nname\n" */
