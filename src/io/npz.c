@@ -408,6 +408,20 @@ static zip_int64_t member_cb(void *ud, void *buf, zip_uint64_t len, zip_source_c
     }
 }
 
+/* numpy stamps every member 1980-01-01 00:00 (zipfile's ZipInfo default),
+ * which makes archives reproducible; do the same.  libzip converts to a DOS
+ * date with localtime(), so build the time_t from local time too. */
+static time_t npz_mtime(void)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_year = 80;
+    tm.tm_mday = 1;
+    tm.tm_isdst = -1;
+    time_t t = mktime(&tm);
+    return t == (time_t)-1 ? 315532800 : t;
+}
+
 static int add_member(zip_t *za, const char *path, const ms_npz_entry *e, int level,
                       ms_err *err)
 {
@@ -425,7 +439,7 @@ static int add_member(zip_t *za, const char *path, const ms_npz_entry *e, int le
     if (!m)
         return ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
     zip_error_init(&m->error);
-    m->mtime = time(NULL);
+    m->mtime = npz_mtime();
     if ((rc = ms_npy_header(e->array, m->hdr, sizeof m->hdr, &m->hlen, err)) < 0 ||
         (rc = ms_shape_bytes(e->array->dtype, e->array->ndim, e->array->shape, &nolimit,
                              &m->nbytes, mname, err)) < 0) {

@@ -64,6 +64,10 @@ def main():
                     print("FAIL %s: CRC" % zname)
                     failures += 1
                 for info in zf.infolist():
+                    if info.date_time != (1980, 1, 1, 0, 0, 0):
+                        print("FAIL %s %s: date %s (numpy writes 1980-01-01)" %
+                              (zname, info.filename, info.date_time))
+                        failures += 1
                     if info.compress_type != method:
                         print("FAIL %s %s: method %d" % (zname, info.filename, info.compress_type))
                         failures += 1
