@@ -1,5 +1,8 @@
 /* LiteMedSAM model (msnn.h): load, encode, decode, and the working-memory
- * arena the networks share across layers and calls. */
+ * arena the networks share across layers and calls.
+ *
+ * The arena belongs to the model, so one model runs one encode or decode at
+ * a time (use the pool for parallelism, or one model per thread). */
 #include "config.h"
 
 #include <stdint.h>
