@@ -262,12 +262,24 @@ static void run_tile(const fast_task *t, int kc, const float *ap, ptrdiff_t lda,
         kn->epi(c, t->ldc, m, n, i, j, e);
 }
 
+/* The K block: K split into equal blocks of at most kn->kc (a multiple of 8),
+ * so no block is a short remainder.  Any blocking gives the same sums. */
+static int kc_for(const msnn__gemm_kernel *kn, int K)
+{
+    int nb = (K + kn->kc - 1) / kn->kc;
+    if (nb < 1)
+        nb = 1;
+    int kc = (K + nb - 1) / nb;
+    kc = (kc + 7) & ~7;
+    return kc < kn->kc ? kc : kn->kc;
+}
+
 /* C rows [m0, m1) x columns [n0, n1); n0 is a multiple of NR. */
 static void fast_region(const fast_task *t, int m0, int m1, int n0, int n1, float *abuf,
                         float *bbuf, float *tile)
 {
     const msnn__gemm_kernel *kn = t->kn;
-    const int mr = kn->mr, nr = kn->nr, K = t->K;
+    const int mr = kn->mr, nr = kn->nr, K = t->K, kcb = kc_for(kn, K);
     if (K == 0) {
         for (int i = m0; i < m1; i++)
             memset(t->C + (ptrdiff_t)i * t->ldc + n0, 0, (size_t)(n1 - n0) * sizeof(float));
@@ -276,8 +288,8 @@ static void fast_region(const fast_task *t, int m0, int m1, int n0, int n1, floa
     }
     for (int jc = n0; jc < n1; jc += kn->nc) {
         int nc = n1 - jc < kn->nc ? n1 - jc : kn->nc;
-        for (int pc = 0; pc < K; pc += kn->kc) {
-            int kc = K - pc < kn->kc ? K - pc : kn->kc;
+        for (int pc = 0; pc < K; pc += kcb) {
+            int kc = K - pc < kcb ? K - pc : kcb;
             int last = pc + kc == K;
             if (!t->bpk)
                 pack_b(kn, t->B, pc, kc, jc, nc, bbuf);
@@ -329,7 +341,7 @@ static void fast_task_fn(void *arg, int ith, int nth)
     if (m0 >= m1 || n0 >= n1)
         return;
     /* Buffers sized for this region (small GEMMs get small buffers). */
-    int kc = t->K < kn->kc ? t->K : kn->kc;
+    int kc = t->K < kn->kc ? t->K : kc_for(kn, t->K);
     int mcr = m1 - m0 < kn->mc ? m1 - m0 : kn->mc;
     int ncr = n1 - n0 < kn->nc ? n1 - n0 : kn->nc;
     size_t na = (size_t)((mcr + kn->mr - 1) / kn->mr) * kn->mr * (size_t)(kc ? kc : 1);

@@ -113,6 +113,15 @@ SFX(ukr_body)(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float 
               ptrdiff_t ldc, int load, const msnn__tile_epi *te)
 {
     VEC acc[MR][NV];
+    if (!load) {
+        /* C is only written at the end: fetch its lines for writing now so
+         * the stores do not wait for them. */
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; r++) {
+            __builtin_prefetch(c + r * ldc, 1, 3);
+            __builtin_prefetch(c + r * ldc + NR - 1, 1, 3);
+        }
+    }
 #pragma GCC unroll 16
     for (int r = 0; r < MR; r++)
 #pragma GCC unroll 4

@@ -44,7 +44,7 @@
 void msnn__gemm_kernel_neon(msnn__gemm_kernel *k)
 {
     fill_kernel_neon(k, "neon", MSNN_CPU_NEON);
-    k->kc = 256;
+    k->kc = 320;
     k->mc = 64;
     k->nc = 3072;
 }

@@ -60,7 +60,7 @@ static inline float hmax_avx2(__m256 v)
 void msnn__gemm_kernel_avx2(msnn__gemm_kernel *k)
 {
     fill_kernel_avx2(k, "avx2", MSNN_CPU_AVX2);
-    k->kc = 256;
+    k->kc = 384;
     k->mc = 72;
     k->nc = 3072;
 }
