@@ -81,6 +81,22 @@ int ms_eval_case(const ms_array *gt, const ms_array *seg, const double spacing[3
                  const char *what, ms_err *err);
 void ms_eval_result_free(ms_eval_result *res);
 
+/* ms_eval_case in three steps, so that a caller can spread the labels' NSD
+ * over threads (the library starts none):
+ *   ms_eval_prepare   checks, DSC of every label and of the case, and decides
+ *                     which NSDs are needed; *work holds the label maps
+ *   ms_eval_label_nsd NSD of label index+1 (a no-op when not needed); calls
+ *                     for different indices may run concurrently
+ *   ms_eval_finish    the case NSD; frees *work (also after an error)
+ * On an error of prepare, *res is freed and *work is NULL. */
+typedef struct ms_eval_work ms_eval_work;
+int ms_eval_prepare(const ms_array *gt, const ms_array *seg, const double spacing[3],
+                    double tolerance_mm, int nsd_mode, ms_eval_result *res,
+                    ms_eval_work **work, const char *what, ms_err *err);
+int ms_eval_nsd_wanted(const ms_eval_work *work);
+int ms_eval_label_nsd(ms_eval_work *work, ms_eval_result *res, int index, ms_err *err);
+int ms_eval_finish(ms_eval_work **work, ms_eval_result *res, ms_err *err);
+
 /* numpy's mean of a float64 vector (its pairwise summation, then / n). */
 double ms_eval_mean(const double *v, size_t n);
 

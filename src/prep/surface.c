@@ -397,14 +397,33 @@ static int label_nsd(const labmap *g, const labmap *s, const size_t shape[3], in
     return nsd_in_box(&ms, &mp, shape, l->lo, l->hi, spacing, tol, &l->nsd, err);
 }
 
-int ms_eval_case(const ms_array *gt, const ms_array *seg, const double spacing[3],
-                 double tolerance_mm, int nsd_mode, ms_eval_result *res,
-                 const char *what, ms_err *err)
+struct ms_eval_work {
+    labmap g, s;
+    size_t shape[3];
+    double spacing[3];
+    double tolerance_mm;
+    int want_nsd;              /* label NSDs to compute */
+};
+
+static void work_free(ms_eval_work **w)
 {
-    labmap g = { 0 }, s = { 0 };
+    if (!*w)
+        return;
+    free((*w)->g.owned);
+    free((*w)->s.owned);
+    free(*w);
+    *w = NULL;
+}
+
+int ms_eval_prepare(const ms_array *gt, const ms_array *seg, const double spacing[3],
+                    double tolerance_mm, int nsd_mode, ms_eval_result *res,
+                    ms_eval_work **work, const char *what, ms_err *err)
+{
+    ms_eval_work *w = NULL;
     double *v = NULL;
     int rc;
 
+    *work = NULL;
     memset(res, 0, sizeof *res);
     res->dsc = res->nsd = NAN;
     if ((rc = check_label_array(gt, "gts", what, err))
@@ -414,7 +433,6 @@ int ms_eval_case(const ms_array *gt, const ms_array *seg, const double spacing[3
         return ms_seterr(err, MS_ESHAPE, "%s: segs and gts differ in shape", what);
     if (nsd_mode != MS_EVAL_NSD_NONE && (rc = check_spacing_tol(spacing, tolerance_mm, err)))
         return rc;
-    size_t shape[3] = { gt->shape[0], gt->shape[1], gt->ndim == 3 ? gt->shape[2] : 1 };
     size_t n = ms_array_nelem(gt);
     int64_t m = max_label(gt, n);
     if (m > 65535)
@@ -424,18 +442,24 @@ int ms_eval_case(const ms_array *gt, const ms_array *seg, const double spacing[3
     res->nlabels = nlab;
     res->labels = calloc(nlab ? (size_t)nlab : 1, sizeof *res->labels);
     v = malloc((nlab ? (size_t)nlab : 1) * sizeof *v);
-    if (!res->labels || !v) {
+    w = calloc(1, sizeof *w);
+    if (!res->labels || !v || !w) {
         rc = ms_seterr(err, MS_ENOMEM, "%s: out of memory", what);
         goto fail;
     }
-    if ((rc = make_labmap(gt, n, nlab, &g, err)) || (rc = make_labmap(seg, n, nlab, &s, err)))
+    w->shape[0] = gt->shape[0];
+    w->shape[1] = gt->shape[1];
+    w->shape[2] = gt->ndim == 3 ? gt->shape[2] : 1;
+    memcpy(w->spacing, spacing, sizeof w->spacing);
+    w->tolerance_mm = tolerance_mm;
+    if ((rc = make_labmap(gt, n, nlab, &w->g, err)) || (rc = make_labmap(seg, n, nlab, &w->s, err)))
         goto fail;
     for (int l = 0; l < nlab; l++) {
         ms_eval_label *L = &res->labels[l];
         L->lo[0] = L->lo[1] = L->lo[2] = SIZE_MAX;
         L->nsd = NAN;
     }
-    count_labels(&g, &s, (unsigned)nlab, shape, res->labels);
+    count_labels(&w->g, &w->s, (unsigned)nlab, w->shape, res->labels);
     for (int l = 0; l < nlab; l++) {
         ms_eval_label *L = &res->labels[l];
         uint64_t sum = L->n_gt + L->n_seg;
@@ -443,26 +467,64 @@ int ms_eval_case(const ms_array *gt, const ms_array *seg, const double spacing[3
         v[l] = L->dsc;
     }
     res->dsc = ms_eval_mean(v, (size_t)nlab);
-    if (nsd_mode == MS_EVAL_NSD_NONE)
-        goto done;
-    /* upstream: NSD only when the case DSC > 0.2 (False for NaN), else 0 */
-    res->nsd_computed = res->dsc > 0.2;
-    if (!res->nsd_computed && nsd_mode != MS_EVAL_NSD_ALL) {
+    if (nsd_mode != MS_EVAL_NSD_NONE) {
+        /* upstream: NSD only when the case DSC > 0.2 (False for NaN), else 0 */
+        res->nsd_computed = res->dsc > 0.2;
         res->nsd = 0.0;
-        goto done;
+        w->want_nsd = res->nsd_computed || nsd_mode == MS_EVAL_NSD_ALL;
     }
-    for (int l = 0; l < nlab; l++) {
-        if ((rc = label_nsd(&g, &s, shape, l + 1, &res->labels[l], spacing, tolerance_mm, err)))
-            goto fail;
-        v[l] = res->labels[l].nsd;
-    }
-    res->nsd = res->nsd_computed ? ms_eval_mean(v, (size_t)nlab) : 0.0;
-done:
-    rc = MS_OK;
-fail:
-    free(g.owned);
-    free(s.owned);
     free(v);
+    *work = w;
+    return MS_OK;
+fail:
+    free(v);
+    work_free(&w);
+    ms_eval_result_free(res);
+    return rc;
+}
+
+int ms_eval_nsd_wanted(const ms_eval_work *work)
+{
+    return work && work->want_nsd;
+}
+
+int ms_eval_label_nsd(ms_eval_work *w, ms_eval_result *res, int index, ms_err *err)
+{
+    if (!w->want_nsd || index < 0 || index >= res->nlabels)
+        return MS_OK;
+    return label_nsd(&w->g, &w->s, w->shape, index + 1, &res->labels[index], w->spacing,
+                     w->tolerance_mm, err);
+}
+
+int ms_eval_finish(ms_eval_work **work, ms_eval_result *res, ms_err *err)
+{
+    int rc = MS_OK;
+    if (*work && (*work)->want_nsd && res->nsd_computed) {
+        double *v = malloc((res->nlabels ? (size_t)res->nlabels : 1) * sizeof *v);
+        if (!v) {
+            rc = ms_seterr(err, MS_ENOMEM, "evaluation: out of memory");
+        } else {
+            for (int l = 0; l < res->nlabels; l++)
+                v[l] = res->labels[l].nsd;
+            res->nsd = ms_eval_mean(v, (size_t)res->nlabels);
+            free(v);
+        }
+    }
+    work_free(work);
+    return rc;
+}
+
+int ms_eval_case(const ms_array *gt, const ms_array *seg, const double spacing[3],
+                 double tolerance_mm, int nsd_mode, ms_eval_result *res,
+                 const char *what, ms_err *err)
+{
+    ms_eval_work *w;
+    int rc = ms_eval_prepare(gt, seg, spacing, tolerance_mm, nsd_mode, res, &w, what, err);
+    for (int l = 0; !rc && ms_eval_nsd_wanted(w) && l < res->nlabels; l++)
+        rc = ms_eval_label_nsd(w, res, l, err);
+    int rc2 = ms_eval_finish(&w, res, err);
+    if (!rc)
+        rc = rc2;
     if (rc)
         ms_eval_result_free(res);
     return rc;

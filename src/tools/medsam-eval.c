@@ -5,9 +5,11 @@
 
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "ms_npz.h"
@@ -27,7 +29,8 @@ static const char usage_text[] =
     "      --tolerance MM     NSD tolerance in mm (default 2.0)\n"
     "      --per-label FILE   also write a row per case and label:\n"
     "                         case,label,dsc,nsd,gt_voxels,seg_voxels\n"
-    "  -j, --jobs N           cases evaluated in parallel (default 1; 0 = all CPUs)\n"
+    "  -j, --jobs N           threads (default 1; 0 = all CPUs): cases in parallel,\n"
+    "                         and the labels of a case when there are fewer cases\n"
     "      --shard K/N        only the cases i with i % N == K (0 <= K < N)\n"
     "  -q, --quiet            no progress bar\n"
     "  -h, --help             show this help and exit\n"
@@ -53,7 +56,54 @@ typedef struct eval_case {
 typedef struct eval_ctx {
     const eval_opts *o;
     eval_case *cases;
+    int label_threads;    /* threads over the labels of one case */
 } eval_ctx;
+
+/* The labels of one case spread over threads (when there are fewer cases
+ * than jobs); the first error is kept. */
+typedef struct label_jobs {
+    ms_eval_work *work;
+    ms_eval_result *res;
+    pthread_mutex_t lock;
+    int failed;
+    ms_err err;
+} label_jobs;
+
+static int label_job(size_t i, void *vctx)
+{
+    label_jobs *lj = vctx;
+    ms_err err = { 0 };
+    if (ms_eval_label_nsd(lj->work, lj->res, (int)i, &err) == MS_OK)
+        return 0;
+    pthread_mutex_lock(&lj->lock);
+    if (!lj->failed++)
+        lj->err = err;
+    pthread_mutex_unlock(&lj->lock);
+    return 1;
+}
+
+static int eval_labels(ms_eval_work *w, ms_eval_result *res, int threads, ms_err *err)
+{
+    if (!ms_eval_nsd_wanted(w))
+        return MS_OK;
+    if (threads <= 1 || res->nlabels < 2) {
+        for (int l = 0; l < res->nlabels; l++) {
+            int rc = ms_eval_label_nsd(w, res, l, err);
+            if (rc)
+                return rc;
+        }
+        return MS_OK;
+    }
+    label_jobs lj = { .work = w, .res = res, .failed = 0 };
+    pthread_mutex_init(&lj.lock, NULL);
+    cli_run_jobs((size_t)res->nlabels, threads, label_job, &lj, NULL);
+    pthread_mutex_destroy(&lj.lock);
+    if (lj.failed) {
+        *err = lj.err;
+        return err->code ? err->code : MS_ENOMEM;
+    }
+    return MS_OK;
+}
 
 /* ------------------------------------------------------------ one case */
 
@@ -141,7 +191,15 @@ static int eval_one(size_t i, void *vctx)
         goto done;
     int mode = !o->nsd ? MS_EVAL_NSD_NONE : o->per_label ? MS_EVAL_NSD_ALL
                                                          : MS_EVAL_NSD_UPSTREAM;
-    rc = ms_eval_case(&gts, &segs, spacing, o->tolerance, mode, &c->res, c->name, &err);
+    ms_eval_work *w = NULL;
+    rc = ms_eval_prepare(&gts, &segs, spacing, o->tolerance, mode, &c->res, &w, c->name, &err);
+    if (!rc)
+        rc = eval_labels(w, &c->res, ctx->label_threads, &err);
+    int rc2 = ms_eval_finish(&w, &c->res, rc ? NULL : &err);
+    if (!rc)
+        rc = rc2;
+    if (rc)
+        ms_eval_result_free(&c->res);
     if (!rc && !o->per_label) {
         free(c->res.labels);
         c->res.labels = NULL;
@@ -403,9 +461,16 @@ int main(int argc, char **argv)
     }
     if (n == 0 && !o.quiet)
         cli_warn("%s: no .npz files", o.gt_dir);
-    eval_ctx ctx = { .o = &o, .cases = cases };
+    /* fewer cases than jobs: the spare threads share the labels of a case */
+    int jobs = o.jobs;
+    if (jobs <= 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        jobs = cpus > 0 ? (int)cpus : 1;
+    }
+    int label_threads = n && (size_t)jobs > n ? (int)((size_t)jobs / n) : 1;
+    eval_ctx ctx = { .o = &o, .cases = cases, .label_threads = label_threads };
     cli_progress *p = cli_progress_new("eval", n, o.quiet);
-    size_t failed = cli_run_jobs(n, o.jobs, eval_one, &ctx, p);
+    size_t failed = cli_run_jobs(n, jobs, eval_one, &ctx, p);
     cli_progress_free(&p);
     status = failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
     if (write_metrics(&o, cases, n, &err)

@@ -40,6 +40,17 @@ cmp -s "$T/m.csv" "$DATA/metrics.csv"; ok "metrics.csv equals upstream's" $?
 run 0 -s "$DATA/segs" -g "$DATA/gts" -o "$T/m2.csv" -j 2 -q
 cmp -s "$T/m2.csv" "$DATA/metrics.csv"; ok "-j 2 gives the same CSV" $?
 
+# --- one case, more jobs than cases: the labels are spread over threads
+mkdir -p "$T/g1" "$T/s1"
+cp "$DATA/gts/3DMR_Brain_kmeans.npz" "$T/g1/"
+cp "$DATA/segs/3DMR_Brain_kmeans.npz" "$T/s1/"
+run 0 -s "$T/s1" -g "$T/g1" -o "$T/one1.csv" --per-label "$T/one1_pl.csv" -j 1
+run 0 -s "$T/s1" -g "$T/g1" -o "$T/one3.csv" --per-label "$T/one3_pl.csv" -j 3
+cmp -s "$T/one1.csv" "$T/one3.csv" && cmp -s "$T/one1_pl.csv" "$T/one3_pl.csv"
+ok "label threads give the same CSVs" $?
+[ "$(tail -n 1 "$T/one3.csv")" = "$(grep '^3DMR_Brain_kmeans.npz' "$DATA/metrics.csv")" ]
+ok "label threads give upstream's row" $?
+
 # --- shards: their rows together are all the rows
 run 0 -s "$DATA/segs" -g "$DATA/gts" -o "$T/s0.csv" --shard 0/2 -q
 run 0 -s "$DATA/segs" -g "$DATA/gts" -o "$T/s1.csv" --shard 1/2 -q
