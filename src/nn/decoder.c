@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "net.h"
@@ -22,22 +23,36 @@
 
 #define ALLOC(p, n) do { if (!((p) = msnn__arena_alloc(r->arena, (n)))) goto oom; } while (0)
 
-/* out (nq x 256) = out_proj(MHA(q_proj(qin), k_proj(kin), v_proj(vin))) + res.
- * The 1/sqrt(head dim) scale is folded into q_proj at load. */
-static int attention(const msnn__attn *a, const float *qin, int nq, const float *kin,
-                     const float *vin, int nk, const float *res, float *out, msnn__run *r)
+/* in (n x 256) -> pre, if given (computed earlier), else a projection in the arena. */
+static const float *project(const msnn__linear *l, const float *in, int n, const float *pre,
+                            msnn__run *r)
 {
+    if (pre)
+        return pre;
+    float *y = msnn__arena_alloc(r->arena, (size_t)n * l->out);
+    if (y)
+        msnn__linear_fwd(l, n, in, D, y, l->out, NULL, 0, MSNN_ACT_NONE, r->pool);
+    return y;
+}
+
+/* out (nq x 256) = out_proj(MHA(q_proj(qin), k_proj(kin), v_proj(vin))) + res.
+ * The 1/sqrt(head dim) scale is folded into q_proj at load.  pre[0..2]: the
+ * q, k, v projections when already known (NULL: computed here). */
+static int attention(const msnn__attn *a, const float *qin, int nq, const float *kin,
+                     const float *vin, int nk, const float *const pre[3], const float *res,
+                     float *out, msnn__run *r)
+{
+    static const float *const none[3] = { NULL, NULL, NULL };
     int I = a->q.out, hd = I / a->heads;
     size_t mark = msnn__arena_mark(r->arena);
-    float *q, *k, *v, *s, *o;
-    ALLOC(q, (size_t)nq * I);
-    ALLOC(k, (size_t)nk * I);
-    ALLOC(v, (size_t)nk * I);
+    const float *q, *k, *v;
+    float *s, *o;
+    pre = pre ? pre : none;
+    if (!(q = project(&a->q, qin, nq, pre[0], r)) || !(k = project(&a->k, kin, nk, pre[1], r)) ||
+        !(v = project(&a->v, vin, nk, pre[2], r)))
+        goto oom;
     ALLOC(s, (size_t)nq * nk);
     ALLOC(o, (size_t)nq * I);
-    msnn__linear_fwd(&a->q, nq, qin, D, q, I, NULL, 0, MSNN_ACT_NONE, r->pool);
-    msnn__linear_fwd(&a->k, nk, kin, D, k, I, NULL, 0, MSNN_ACT_NONE, r->pool);
-    msnn__linear_fwd(&a->v, nk, vin, D, v, I, NULL, 0, MSNN_ACT_NONE, r->pool);
     for (int h = 0; h < a->heads; h++) {
         msnn_mat Q = { q + h * hd, I, 1 }, Kt = { k + h * hd, 1, I };
         msnn_gemm(nq, nk, hd, Q, Kt, s, nk, NULL, r->pool);       /* s: nq x nk */
@@ -64,31 +79,40 @@ static void norm(msnn__run *r, const msnn__norm *n, const float *x, float *y, in
 }
 
 /* One TwoWayAttentionBlock.  q: tokens (7 x 256), kx: image (4096 x 256);
- * tpe: the token embedding used as query PE; pe: the dense image PE. */
+ * tpe: the token embedding used as query PE; pe: the dense image PE.
+ * c (first layer only): the image-side values that do not depend on the box. */
 static int twoway(const msnn__twoway *l, int first, float *q, float *kx, const float *tpe,
-                  const float *pe, msnn__run *r)
+                  const float *pe, const msnn__dec_cache *c, msnn__run *r)
 {
     size_t mark = msnn__arena_mark(r->arena);
-    float *qp, *qn, *kp, *kn, *h;
+    float *qp, *qn, *kn, *h;
+    const float *kp;
     ALLOC(qp, NTOK * D);
     ALLOC(qn, NTOK * D);
-    ALLOC(kp, (size_t)HW * D);
     ALLOC(kn, (size_t)HW * D);
     ALLOC(h, NTOK * 2048);
     /* self attention (the first layer has no PE and no residual) */
     if (first) {
-        if (attention(&l->self_attn, q, NTOK, q, q, NTOK, NULL, qn, r) < 0)
+        if (attention(&l->self_attn, q, NTOK, q, q, NTOK, NULL, NULL, qn, r) < 0)
             goto oom;
     } else {
         add(q, tpe, qp, NTOK * D);
-        if (attention(&l->self_attn, qp, NTOK, qp, q, NTOK, q, qn, r) < 0)
+        if (attention(&l->self_attn, qp, NTOK, qp, q, NTOK, NULL, q, qn, r) < 0)
             goto oom;
     }
     norm(r, &l->norm1, qn, q, NTOK);
     /* tokens attend to the image */
     add(q, tpe, qp, NTOK * D);
-    add(kx, pe, kp, (size_t)HW * D);
-    if (attention(&l->t2i, qp, NTOK, kp, kx, HW, q, qn, r) < 0)
+    if (c) {
+        kp = c->kp;
+    } else {
+        float *t;
+        ALLOC(t, (size_t)HW * D);
+        add(kx, pe, t, (size_t)HW * D);
+        kp = t;
+    }
+    const float *t2i_pre[3] = { NULL, c ? c->t2i_k : NULL, c ? c->t2i_v : NULL };
+    if (attention(&l->t2i, qp, NTOK, kp, kx, HW, t2i_pre, q, qn, r) < 0)
         goto oom;
     norm(r, &l->norm2, qn, q, NTOK);
     /* MLP (ReLU) */
@@ -97,7 +121,8 @@ static int twoway(const msnn__twoway *l, int first, float *q, float *kx, const f
     norm(r, &l->norm3, qn, q, NTOK);
     /* the image attends to the tokens */
     add(q, tpe, qp, NTOK * D);
-    if (attention(&l->i2t, kp, HW, qp, q, NTOK, kx, kn, r) < 0)
+    const float *i2t_pre[3] = { c ? c->i2t_q : NULL, NULL, NULL };
+    if (attention(&l->i2t, kp, HW, qp, q, NTOK, i2t_pre, kx, kn, r) < 0)
         goto oom;
     r->k->layernorm(kn, D, kx, D, HW, D, l->norm4.g, l->norm4.b, LN_EPS);
     msnn__arena_release(r->arena, mark);
@@ -138,11 +163,55 @@ static int mlp3(const msnn__linear l[3], const float *x, float *out, msnn__run *
     return MS_OK;
 }
 
+void msnn__dec_cache_free(msnn__dec_cache *c)
+{
+    free(c->block);
+    memset(c, 0, sizeof *c);
+}
+
+/* The part of the decoder that depends on the embedding only, kept for the
+ * next boxes on the same embedding (every box of a 2D image, of a 3D slice):
+ * src = embedding (channels-last) + no_mask_embed, src + PE, and the first
+ * layer's image-side projections.  Valid while the embedding is unchanged
+ * (compared in full: a few MB, microseconds next to the projections). */
+static int cache_prepare(msnn__dec_cache *c, const msnn__decoder *d, const msnn__prompt *p,
+                         const float *emb, msnn__run *r)
+{
+    const size_t ne = (size_t)D * HW, nh = (size_t)HW * 128;
+    if (c->valid && memcmp(c->emb, emb, ne * sizeof(float)) == 0)
+        return MS_OK;
+    c->valid = 0;
+    if (!c->block) {
+        c->block = malloc((3 * ne + 3 * nh) * sizeof(float));
+        if (!c->block)
+            return MS_ENOMEM;
+        c->emb = c->block;
+        c->kx = c->emb + ne;
+        c->kp = c->kx + ne;
+        c->t2i_k = c->kp + ne;
+        c->t2i_v = c->t2i_k + nh;
+        c->i2t_q = c->t2i_v + nh;
+    }
+    memcpy(c->emb, emb, ne * sizeof(float));
+    for (int ch = 0; ch < D; ch++)
+        for (int i = 0; i < HW; i++)
+            c->kx[(size_t)i * D + ch] = emb[(size_t)ch * HW + i] + p->no_mask[ch];
+    add(c->kx, p->dense_pe, c->kp, ne);
+    const msnn__twoway *l = &d->layer[0];
+    msnn__linear_fwd(&l->t2i.k, HW, c->kp, D, c->t2i_k, 128, NULL, 0, MSNN_ACT_NONE, r->pool);
+    msnn__linear_fwd(&l->t2i.v, HW, c->kx, D, c->t2i_v, 128, NULL, 0, MSNN_ACT_NONE, r->pool);
+    msnn__linear_fwd(&l->i2t.q, HW, c->kp, D, c->i2t_q, 128, NULL, 0, MSNN_ACT_NONE, r->pool);
+    c->valid = 1;
+    return MS_OK;
+}
+
 int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const float *emb,
-                          const float box[4], float *logits, float *iou, msnn__run *r,
-                          ms_err *err)
+                          const float box[4], float *logits, float *iou,
+                          msnn__dec_cache *cache, msnn__run *r, ms_err *err)
 {
     float *tok, *q, *kx, *qp, *kp, *qn, *up;
+    if (cache_prepare(cache, d, p, emb, r) < 0)
+        goto oom;
     ALLOC(tok, NTOK * D);
     ALLOC(q, NTOK * D);
     ALLOC(kx, (size_t)HW * D);
@@ -150,19 +219,16 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
     memcpy(tok + D, d->mask_tokens, 4 * D * sizeof(float));
     msnn__prompt_box(p, box, tok + 5 * D);
     memcpy(q, tok, NTOK * D * sizeof(float));
-    /* src = embedding + dense prompt embedding (no_mask_embed), channels-last */
-    for (int c = 0; c < D; c++)
-        for (int i = 0; i < HW; i++)
-            kx[(size_t)i * D + c] = emb[(size_t)c * HW + i] + p->no_mask[c];
+    memcpy(kx, cache->kx, (size_t)HW * D * sizeof(float));
     for (int i = 0; i < 2; i++)
-        if (twoway(&d->layer[i], i == 0, q, kx, tok, p->dense_pe, r) < 0)
+        if (twoway(&d->layer[i], i == 0, q, kx, tok, p->dense_pe, i == 0 ? cache : NULL, r) < 0)
             goto oom;
     ALLOC(qp, NTOK * D);
     ALLOC(kp, (size_t)HW * D);
     ALLOC(qn, NTOK * D);
     add(q, tok, qp, NTOK * D);
     add(kx, p->dense_pe, kp, (size_t)HW * D);
-    if (attention(&d->final_attn, qp, NTOK, kp, kx, HW, q, qn, r) < 0)
+    if (attention(&d->final_attn, qp, NTOK, kp, kx, HW, NULL, q, qn, r) < 0)
         goto oom;
     norm(r, &d->norm_final, qn, q, NTOK);
     /* q[0]: iou token, q[1]: mask token 0 */

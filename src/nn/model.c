@@ -118,6 +118,7 @@ void msnn_model_free(msnn_model **pm)
         return;
     msnn__weights_free(*pm);
     msnn__arena_free(&(*pm)->arena);
+    msnn__dec_cache_free(&(*pm)->dcache);
     free(*pm);
     *pm = NULL;
 }
@@ -152,10 +153,11 @@ int msnn_decode(msnn_model *m, const float *emb, const float box[4], float *logi
     int rc = begin(m, o, &r, err);
     if (rc < 0)
         return rc;
-    return msnn__decoder_forward(&m->dec, &m->pr, emb, box, logits, iou, &r, err);
+    return msnn__decoder_forward(&m->dec, &m->pr, emb, box, logits, iou, &m->dcache, &r, err);
 }
 
 size_t msnn_model_bytes(const msnn_model *m)
 {
-    return m->weight_bytes + m->arena.peak;
+    size_t cache = m->dcache.block ? (size_t)(3 * 256 + 3 * 128) * 4096 * sizeof(float) : 0;
+    return m->weight_bytes + m->arena.peak + cache;
 }

@@ -112,6 +112,19 @@ typedef struct msnn__decoder {
     msnn__linear iou_head[3];
 } msnn__decoder;
 
+/* Decoder values that depend on the embedding only (decoder.c). */
+typedef struct msnn__dec_cache {
+    int valid;
+    float *block;          /* one allocation holding all below */
+    float *emb;            /* [256][64*64] copy of the embedding it was built for */
+    float *kx;             /* [4096][256] embedding + no_mask_embed, channels-last */
+    float *kp;             /* kx + dense PE */
+    float *t2i_k, *t2i_v;  /* [4096][128] layer 0 token->image k_proj(kp), v_proj(kx) */
+    float *i2t_q;          /* [4096][128] layer 0 image->token q_proj(kp) */
+} msnn__dec_cache;
+
+void msnn__dec_cache_free(msnn__dec_cache *c);
+
 /* ------------------------------------------------------------ arena */
 
 /* Working memory reused across layers and calls: a stack allocator.
@@ -148,6 +161,7 @@ struct msnn_model {
     int n_packs;
     size_t weight_bytes;
     msnn__arena arena;
+    msnn__dec_cache dcache;
     const msnn_kernels *k;
 };
 
@@ -177,7 +191,7 @@ void msnn__prompt_box(const msnn__prompt *p, const float box[4], float *tokens);
 void msnn__prompt_dense_pe(const msnn__prompt *p, float *pe);
 
 int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const float *emb,
-                          const float box[4], float *logits, float *iou, msnn__run *r,
-                          ms_err *err);
+                          const float box[4], float *logits, float *iou,
+                          msnn__dec_cache *cache, msnn__run *r, ms_err *err);
 
 #endif

@@ -173,6 +173,15 @@ static void test_decoder(msnn_model *m)
             CHECK(msnn_decode(m, emb.data, box, out2, &iou2, &o, &e2) == 0);
             CHECK(memcmp(out, out2, 256 * 256 * sizeof(float)) == 0);
             CHECK(memcmp(&iou1, &iou2, sizeof iou1) == 0);
+            /* the decoder keeps per-embedding values: a changed embedding
+             * (same buffer) must not reuse them, and going back must match */
+            float *e = emb.data, keep = e[12345];
+            e[12345] = keep + 1.0f;
+            CHECK(msnn_decode(m, emb.data, box, out2, &iou2, NULL, &e2) == 0);
+            CHECK(memcmp(out, out2, 256 * 256 * sizeof(float)) != 0);
+            e[12345] = keep;
+            CHECK(msnn_decode(m, emb.data, box, out2, &iou2, NULL, &e2) == 0);
+            CHECK(memcmp(out, out2, 256 * 256 * sizeof(float)) == 0);
         }
         msnn_pool_free(&pool);
         free(out2);
