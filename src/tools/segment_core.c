@@ -3,6 +3,7 @@
 #include "segment_core.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,10 +49,16 @@ static int check_imgs(const char *path, seg_case *c, ms_err *err)
         c->d = (int)a->shape[0], c->h = (int)a->shape[1], c->w = (int)a->shape[2];
         c->cn = 1;
     } else {
-        if (!(a->ndim == 2 || (a->ndim == 3 && a->shape[2] == 3)))
-            return ms_seterr(err, MS_ESHAPE, "%s: 2D case (the name does not start with '3D') "
-                             "but imgs has shape of rank %d%s, expected (H, W, 3) or (H, W)",
-                             path, a->ndim, a->ndim == 3 ? " not ending in 3" : "");
+        if (!(a->ndim == 2 || (a->ndim == 3 && a->shape[2] == 3))) {
+            char sh[128] = "(";
+            for (int i = 0; i < a->ndim && strlen(sh) < 96; i++)
+                snprintf(sh + strlen(sh), sizeof sh - strlen(sh), "%s%zu", i ? ", " : "",
+                         a->shape[i]);
+            strcat(sh, ")");
+            return ms_seterr(err, MS_ESHAPE, "%s: imgs has shape %s, expected (H, W, 3) or "
+                             "(H, W) for a 2D case (the name does not start with '3D')",
+                             path, sh);
+        }
         c->d = 1, c->h = (int)a->shape[0], c->w = (int)a->shape[1];
         c->cn = a->ndim == 3 ? 3 : 1;
     }
@@ -77,22 +84,22 @@ static int check_box(const char *path, const seg_case *c, size_t k, const double
     const char **nm = c->is3d ? n3 : n2;
     for (int i = 0; i < nc; i++)
         if (!isfinite(b[i]))
-            return ms_seterr(err, MS_EINVAL, "%s: box %zu: %s is not finite (%g)",
+            return ms_seterr(err, MS_EINVAL, "%s: boxes[%zu]: %s is not finite (%g)",
                              path, k, nm[i], b[i]);
     int x1 = c->is3d ? 3 : 2, y1 = x1 + 1;
     if (b[0] > b[x1] || b[1] > b[y1])
-        return ms_seterr(err, MS_EINVAL, "%s: box %zu is inverted (%s %g > %s %g)", path, k,
+        return ms_seterr(err, MS_EINVAL, "%s: boxes[%zu] is inverted (%s %g > %s %g)", path, k,
                          b[0] > b[x1] ? "x_min" : "y_min", b[0] > b[x1] ? b[0] : b[1],
                          b[0] > b[x1] ? "x_max" : "y_max", b[0] > b[x1] ? b[x1] : b[y1]);
     if (b[0] < 0 || b[1] < 0 || b[x1] > c->w || b[y1] > c->h)
-        return ms_seterr(err, MS_EINVAL, "%s: box %zu (%g, %g, %g, %g) is outside the "
+        return ms_seterr(err, MS_EINVAL, "%s: boxes[%zu] (%g, %g, %g, %g) is outside the "
                          "%dx%d image", path, k, b[0], b[1], b[x1], b[y1], c->w, c->h);
     if (c->is3d) {
         if (b[2] >= b[5])
-            return ms_seterr(err, MS_EINVAL, "%s: box %zu: z_min %g >= z_max %g", path, k,
+            return ms_seterr(err, MS_EINVAL, "%s: boxes[%zu]: z_min %g >= z_max %g", path, k,
                              b[2], b[5]);
         if (b[2] < 0 || b[5] > c->d)
-            return ms_seterr(err, MS_EINVAL, "%s: box %zu: z range [%g, %g] is outside the "
+            return ms_seterr(err, MS_EINVAL, "%s: boxes[%zu]: z range [%g, %g] is outside the "
                              "%d slices", path, k, b[2], b[5], c->d);
     }
     return MS_OK;
