@@ -13,7 +13,7 @@
 #include <dirent.h>
 
 #include "ms_npz.h"
-#include "ms_surface.h"
+#include "ms_eval.h"
 
 static double now(void)
 {

@@ -14,7 +14,7 @@
 #include "cli.h"
 #include "ms_npz.h"
 #include "ms_outfile.h"
-#include "ms_surface.h"
+#include "ms_eval.h"
 
 static const char usage_text[] =
     "Usage: medsam-eval --seg-dir DIR --gt-dir DIR -o FILE [OPTIONS]\n"

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "ms_test.h"
-#include "ms_surface.h"
+#include "ms_eval.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 
