@@ -23,8 +23,69 @@ static inline float SFX(act_scalar)(float v, int act)
     return v;
 }
 
+static inline VEC SFX(act_vec)(VEC v, int act)
+{
+    if (act == MSNN_ACT_GELU)
+        return SFX(vgelu)(v);
+    if (act == MSNN_ACT_RELU)
+        return VMAX(v, VZERO());
+    return v;
+}
+
+/* Four interior output pixels of a stride-1 depthwise conv, channels
+ * [0, cv): p[ky] points at input pixel (iy0+ky, ix0); each output gets its
+ * taps in (ky, kx) order, as in the generic path. */
+static inline void SFX(dw_quad)(const float *const p[3], int C, int cv, const float *w,
+                                const float *b, int act, float *out)
+{
+    for (int c = 0; c < cv; c += VL) {
+        VEC a0 = VLOADU(b + c), a1 = a0, a2 = a0, a3 = a0;
+        for (int ky = 0; ky < 3; ky++) {
+            const float *q = p[ky] + c;
+            VEC w0 = VLOADU(w + (size_t)(ky * 3) * C + c);
+            VEC w1 = VLOADU(w + (size_t)(ky * 3 + 1) * C + c);
+            VEC w2 = VLOADU(w + (size_t)(ky * 3 + 2) * C + c);
+            VEC x0 = VLOADU(q), x1 = VLOADU(q + C), x2 = VLOADU(q + 2 * (size_t)C);
+            VEC x3 = VLOADU(q + 3 * (size_t)C), x4 = VLOADU(q + 4 * (size_t)C);
+            VEC x5 = VLOADU(q + 5 * (size_t)C);
+            a0 = VFMA(x0, w0, a0), a1 = VFMA(x1, w0, a1), a2 = VFMA(x2, w0, a2), a3 = VFMA(x3, w0, a3);
+            a0 = VFMA(x1, w1, a0), a1 = VFMA(x2, w1, a1), a2 = VFMA(x3, w1, a2), a3 = VFMA(x4, w1, a3);
+            a0 = VFMA(x2, w2, a0), a1 = VFMA(x3, w2, a1), a2 = VFMA(x4, w2, a2), a3 = VFMA(x5, w2, a3);
+        }
+        VSTOREU(out + c, SFX(act_vec)(a0, act));
+        VSTOREU(out + C + c, SFX(act_vec)(a1, act));
+        VSTOREU(out + 2 * (size_t)C + c, SFX(act_vec)(a2, act));
+        VSTOREU(out + 3 * (size_t)C + c, SFX(act_vec)(a3, act));
+    }
+}
+
+/* One output pixel, channels [0, C): bias plus the valid taps (rows
+ * [ky0, ky1), columns [kx0, kx1) of the 3x3 window) in (ky, kx) order. */
+static inline void SFX(dw_pixel)(const float *const rows[3], int ky0, int ky1, int ix0, int kx0,
+                                 int kx1, int C, int cv, const float *w, const float *b, int act,
+                                 float *out)
+{
+    for (int c = 0; c < cv; c += VL) {
+        VEC acc = VLOADU(b + c);
+        for (int ky = ky0; ky < ky1; ky++)
+            for (int kx = kx0; kx < kx1; kx++)
+                acc = VFMA(VLOADU(rows[ky] + (size_t)(ix0 + kx) * C + c),
+                           VLOADU(w + (size_t)(ky * 3 + kx) * C + c), acc);
+        VSTOREU(out + c, SFX(act_vec)(acc, act));
+    }
+    for (int c = cv; c < C; c++) {
+        float acc = b[c];
+        for (int ky = ky0; ky < ky1; ky++)
+            for (int kx = kx0; kx < kx1; kx++)
+                acc = fmaf(rows[ky][(size_t)(ix0 + kx) * C + c], w[(size_t)(ky * 3 + kx) * C + c],
+                           acc);
+        out[c] = SFX(act_scalar)(acc, act);
+    }
+}
+
 /* Depthwise 3x3 conv, channels last: every output pixel is bias plus the
- * valid taps in (ky, kx) order, one vector of channels at a time. */
+ * valid taps in (ky, kx) order, one vector of channels at a time; interior
+ * pixels of stride-1 rows go four at a time, sharing their input loads. */
 static void SFX(k_dwconv3x3)(const float *x, int x_row0, int x_rows, int H, int W, int C,
                              int stride, const float *w, const float *b, int act,
                              float *y, int oy0, int oy1)
@@ -35,34 +96,24 @@ static void SFX(k_dwconv3x3)(const float *x, int x_row0, int x_rows, int H, int 
     for (int oy = oy0; oy < oy1; oy++) {
         float *yrow = y + (size_t)(oy - oy0) * Wo * C;
         int iy0 = oy * stride - 1;
-        const float *rows[3];
+        const float *rows[3] = { NULL, NULL, NULL };
         int ky0 = iy0 < 0 ? 1 : 0, ky1 = iy0 + 2 >= H ? H - iy0 : 3;
         for (int ky = ky0; ky < ky1; ky++)
             rows[ky] = x + (size_t)(iy0 + ky - x_row0) * W * C;
-        for (int ox = 0; ox < Wo; ox++) {
+        int ox = 0;
+        while (ox < Wo) {
             int ix0 = ox * stride - 1;
+            if (stride == 1 && cv == C && ky0 == 0 && ky1 == 3 && ix0 >= 0 && ox + 4 < W) {
+                const float *p[3] = { rows[0] + (size_t)ix0 * C, rows[1] + (size_t)ix0 * C,
+                                      rows[2] + (size_t)ix0 * C };
+                SFX(dw_quad)(p, C, cv, w, b, act, yrow + (size_t)ox * C);
+                ox += 4;
+                continue;
+            }
             int kx0 = ix0 < 0 ? 1 : 0, kx1 = ix0 + 2 >= W ? W - ix0 : 3;
-            float *out = yrow + (size_t)ox * C;
-            for (int c = 0; c < cv; c += VL) {
-                VEC acc = VLOADU(b + c);
-                for (int ky = ky0; ky < ky1; ky++)
-                    for (int kx = kx0; kx < kx1; kx++)
-                        acc = VFMA(VLOADU(rows[ky] + (size_t)(ix0 + kx) * C + c),
-                                   VLOADU(w + (size_t)(ky * 3 + kx) * C + c), acc);
-                if (act == MSNN_ACT_GELU)
-                    acc = SFX(vgelu)(acc);
-                else if (act == MSNN_ACT_RELU)
-                    acc = VMAX(acc, VZERO());
-                VSTOREU(out + c, acc);
-            }
-            for (int c = cv; c < C; c++) {
-                float acc = b[c];
-                for (int ky = ky0; ky < ky1; ky++)
-                    for (int kx = kx0; kx < kx1; kx++)
-                        acc = fmaf(rows[ky][(size_t)(ix0 + kx) * C + c],
-                                   w[(size_t)(ky * 3 + kx) * C + c], acc);
-                out[c] = SFX(act_scalar)(acc, act);
-            }
+            SFX(dw_pixel)(rows, ky0, ky1, ix0, kx0, kx1, C, cv, w, b, act,
+                          yrow + (size_t)ox * C);
+            ox++;
         }
     }
 }

@@ -340,8 +340,9 @@ static void test_table_kernels(void)
         char what[160];
         /* depthwise 3x3: sizes, channel tails, stride, act, partial row ranges */
         static const int dims[][4] = { { 1, 1, 8, 1 }, { 2, 3, 13, 2 }, { 5, 4, 64, 1 },
-                                       { 9, 7, 160, 2 }, { 6, 9, 3, 1 }, { 4, 5, 20, 1 } };
-        for (int di = 0; di < 6; di++) {
+                                       { 9, 7, 160, 2 }, { 6, 9, 3, 1 }, { 4, 5, 20, 1 },
+                                       { 7, 12, 32, 1 }, { 5, 11, 64, 1 }, { 3, 17, 16, 1 } };
+        for (int di = 0; di < 9; di++) {
             for (int act = 0; act < 3; act++) {
                 int H = dims[di][0], W = dims[di][1], C = dims[di][2], st = dims[di][3];
                 int Ho = (H - 1) / st + 1, Wo = (W - 1) / st + 1;
