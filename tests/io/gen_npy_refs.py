@@ -163,7 +163,10 @@ def zip_with(members, compress=zipfile.ZIP_DEFLATED):
     b = io.BytesIO()
     with zipfile.ZipFile(b, "w", compression=compress) as z:
         for name, data in members:
-            z.writestr(name, data)
+            # fixed date: reruns of this script give identical files
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = compress
+            z.writestr(info, data)
     return b.getvalue()
 
 
