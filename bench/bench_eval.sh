@@ -1,7 +1,8 @@
 #!/bin/sh
 # Benchmark of medsam-eval on a 181x217x181 volume with 120 labels made from
 # the data-samples MR (bench/make_eval_volume.py; regenerated, never committed),
-# and comparison with upstream's algorithm in numpy/scipy (bench/eval_reference.py):
+# plus a synthetic CT-sized case (512x512x200, 5 labels, --big), and
+# comparison with upstream's algorithm in numpy/scipy (bench/eval_reference.py):
 # wall and CPU time, peak RSS, and the largest difference of the metrics.
 # usage: bench/bench_eval.sh BUILD_DIR [WORK_DIR]   (needs /usr/bin/python3 with scipy)
 set -eu
@@ -40,3 +41,11 @@ for line in open(sys.argv[1]):
     dd, dn, n = max(dd, abs(d - rd)), max(dn, abs(s - rs)), n + 1
 print("%d labels: max |DSC diff| %.3g, max |NSD diff| %.3g" % (n, dd, dn))
 PYEOF
+
+echo "== synthetic CT-sized case: 512x512x200, 5 labels (make_eval_volume.py --big)"
+[ -f "$W/big/gts/3DCT_big.npz" ] || "$PY" "$HERE/make_eval_volume.py" "$W/big" --big
+$TIME "$EVAL" -q -s "$W/big/segs" -g "$W/big/gts" -o "$W/big/c.csv" 2>&1 | tr _ ' '
+cat "$W/big/c.csv"
+echo "-- upstream algorithm"
+$TIME "$PY" "$HERE/eval_reference.py" "$W/big/segs" "$W/big/gts" "$W/big/py.csv" 2>&1 | tr _ ' '
+cmp "$W/big/c.csv" "$W/big/py.csv" && echo "metrics CSV identical"

@@ -6,7 +6,11 @@ real volume: the T1 MR of data-samples (ITK example data), resampled to
 parcellation with jittered seeds, a slightly different head threshold and a
 one-voxel shift, so DSC and NSD land in a realistic range.
 
-usage: bench/make_eval_volume.py OUT_DIR      (writes OUT_DIR/{gts,segs}/3DMR_bench.npz)
+With --big: instead a synthetic CT-sized case, 512x512x200 voxels of
+0.8x0.8x2.5 mm (axes z, y, x: spacing (2.5, 0.8, 0.8)) with 5 ellipsoid
+"organs", the prediction shifted and 3 % larger (OUT_DIR/{gts,segs}/3DCT_big.npz).
+
+usage: bench/make_eval_volume.py OUT_DIR [--big]   (writes OUT_DIR/{gts,segs}/3D*.npz)
 Not committed: regenerate with this script (seeded, deterministic).
 """
 import gzip
@@ -50,10 +54,37 @@ def parcels(head, seeds):
     return lab
 
 
+def save(out, name, gts, segs, spacing):
+    for sub, key, arr in (("gts", "gts", gts), ("segs", "segs", segs)):
+        os.makedirs(os.path.join(out, sub), exist_ok=True)
+        kw = {key: arr}
+        if key == "gts":
+            kw["spacing"] = spacing
+        np.savez_compressed(os.path.join(out, sub, name), **kw)
+
+
+def big(out):
+    z, y, x = np.ogrid[:200, :512, :512]
+    gts = np.zeros((200, 512, 512), np.uint8)
+    segs = gts.copy()
+    organs = [(100, 256, 256, 150), (60, 150, 300, 40), (150, 350, 200, 60),
+              (100, 100, 100, 30), (40, 400, 400, 25)]
+    for i, (cz, cy, cx, r) in enumerate(organs):
+        d = ((z - cz) * 2.5) ** 2 + ((y - cy) * 0.8) ** 2 + ((x - cx) * 0.8) ** 2
+        gts[d < (r * 0.8) ** 2] = i + 1
+        d = ((z - cz - 1) * 2.5) ** 2 + ((y - cy) * 0.8) ** 2 + ((x - cx + 2) * 0.8) ** 2
+        segs[d < (r * 0.8 * 1.03) ** 2] = i + 1
+    save(out, "3DCT_big.npz", gts, segs, np.array([2.5, 0.8, 0.8]))
+    print("%s: %s labels 1..5" % (out, gts.shape))
+
+
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3) or (len(sys.argv) == 3 and sys.argv[2] != "--big"):
         sys.exit(__doc__.strip().splitlines()[-2])
     out = sys.argv[1]
+    if len(sys.argv) == 3:
+        big(out)
+        return
     rng = np.random.default_rng(7)
     mr = read_nifti1(MR).astype(np.float32)
     vol = ndi.zoom(mr, [SHAPE[a] / mr.shape[a] for a in range(3)], order=1)[:SHAPE[0], :SHAPE[1], :SHAPE[2]]
@@ -66,13 +97,7 @@ def main():
     gts = parcels(head_gt, seeds)
     jitter = np.clip(seeds + rng.integers(-4, 5, seeds.shape), 0, np.array(SHAPE) - 1)
     segs = np.roll(parcels(head_seg, jitter), 1, axis=1)
-    spacing = np.array([1.0, 1.0, 1.2])
-    for sub, key, arr in (("gts", "gts", gts), ("segs", "segs", segs)):
-        os.makedirs(os.path.join(out, sub), exist_ok=True)
-        kw = {key: arr}
-        if key == "gts":
-            kw["spacing"] = spacing
-        np.savez_compressed(os.path.join(out, sub, "3DMR_bench.npz"), **kw)
+    save(out, "3DMR_bench.npz", gts, segs, np.array([1.0, 1.0, 1.2]))
     print("%s: %s labels %d..%d, head %.1f%% of voxels" % (
         out, gts.shape, gts[gts > 0].min(), gts.max(), 100.0 * head_gt.mean()))
 
