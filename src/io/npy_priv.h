@@ -10,6 +10,23 @@
  * headers over 10000 bytes by default; allow more, but bounded. */
 #define MS__NPY_MAX_HEADER 65536
 
+#define NPY_MAGIC "\x93NUMPY"
+#define NPY_MAGIC_LEN 6
+#define NPY_ALIGN 64
+/* numpy >= 1.23 leaves room for the first axis to grow to 21 digits. */
+#define NPY_GROWTH_DIGITS 21
+
+static inline int ms__host_big_endian(void)
+{
+    const uint16_t one = 1;
+    return *(const unsigned char *)&one == 0;
+}
+
+/* Magic, version and header length from the first len bytes of buf:
+ * *prefix = 10 (v1) or 12 (v2/3), *hlen = dict text length, *utf8 for v3. */
+int ms__npy_preamble(const unsigned char *buf, size_t len, size_t *prefix, size_t *hlen,
+                     int *utf8, const char *what, ms_err *err);
+
 /* A source of bytes: returns the count read (< n only at the end) or -1. */
 typedef struct ms__reader {
     int64_t (*read)(void *ctx, void *buf, size_t n);
