@@ -59,10 +59,10 @@ def dust(lab, threshold, structure):
 
 def preprocess(image, label, modality="CT", wl=40, ww=400, remove=(), tumor_id=None,
                times=None):
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     gt_raw, _ = read_nifti(label)
     gt = np.uint8(gt_raw)
-    t1 = time.perf_counter()
+    t1 = time.process_time()
     for r in remove:
         gt[gt == r] = 0
     if tumor_id is not None:
@@ -74,12 +74,12 @@ def preprocess(image, label, modality="CT", wl=40, ww=400, remove=(), tumor_id=N
     for z in range(gt.shape[0]):
         gt[z] = dust(gt[z], 10, np.ones((3, 3)))
     z_index = np.unique(np.where(gt > 0)[0])
-    t2 = time.perf_counter()
+    t2 = time.process_time()
     if len(z_index) == 0:
         return None
     gt_roi = gt[z_index]
     img, spacing = read_nifti(image)
-    t3 = time.perf_counter()
+    t3 = time.process_time()
     if modality == "CT":
         lower, upper = wl - ww / 2, wl + ww / 2
         pre = np.clip(img, lower, upper)
@@ -91,7 +91,7 @@ def preprocess(image, label, modality="CT", wl=40, ww=400, remove=(), tumor_id=N
         pre = (pre - np.min(pre)) / (np.max(pre) - np.min(pre)) * 255.0
         pre[img == 0] = 0
     img_roi = np.uint8(pre)[z_index]
-    t4 = time.perf_counter()
+    t4 = time.process_time()
     if times is not None:
         times.update(read_label=t1 - t0, labels=t2 - t1, read_image=t3 - t2, normalise=t4 - t3)
     return img_roi, gt_roi, spacing
@@ -107,7 +107,7 @@ def main():
     p.add_argument("--ww", type=float, default=400)
     p.add_argument("--remove", default="")
     p.add_argument("--tumor-id", type=int, default=None)
-    p.add_argument("--times", action="store_true", help="print stage times on stderr")
+    p.add_argument("--times", action="store_true", help="print stage CPU times on stderr")
     a = p.parse_args()
     remove = [int(x) for x in a.remove.split(",") if x]
     wl = int(a.wl) if a.wl == int(a.wl) else a.wl
@@ -117,9 +117,9 @@ def main():
     if r is None:
         print("no labelled slice", file=sys.stderr)
         return 0
-    t = time.perf_counter()
+    t = time.process_time()
     np.savez_compressed(a.out, imgs=r[0], gts=r[1], spacing=r[2])
-    times["write"] = time.perf_counter() - t
+    times["write"] = time.process_time() - t
     if a.times:
         print(" ".join(f"{k}={v:.3f}" for k, v in times.items()), file=sys.stderr)
     return 0
