@@ -163,11 +163,11 @@ static int check_view(const msnn__pk_tensor *t, const char *path, const char *na
     if (count > max_bytes / sizeof(float))
         return ms_seterr(err, MS_ELIMIT, "%s: tensor '%s' has more elements than the "
                          "%zu MiB limit allows", path, name, max_bytes >> 20);
+    if (count == 0)
+        return MS_OK;                       /* no elements: nothing addressed */
     int64_t numel = t->storage->u.storage.numel;
     uint64_t last = (uint64_t)t->offset;    /* offset >= 0, checked by pickle.c */
     for (int d = 0; d < t->ndim; d++) {
-        if (t->shape[d] == 0)
-            return MS_OK;                   /* no elements at all */
         uint64_t span;
         if (__builtin_mul_overflow((uint64_t)(t->shape[d] - 1), (uint64_t)t->stride[d], &span) ||
             __builtin_add_overflow(last, span, &last))

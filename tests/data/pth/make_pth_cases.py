@@ -204,6 +204,8 @@ def good_cases():
     sd["module.q.shared"].values = base24
     sd["module.r.offset300"] = tensor([float(i % 7) for i in range(304)], "float32",
                                       shape=(2, 2), stride=(2, 1), offset=300)   # BININT2
+    sd["module.s.empty_far"] = tensor([1.0, 2.0], "float32", shape=(0, 3), stride=(1 << 62, 1),
+                                      offset=100)   # no elements: strides and offset unchecked
     sd["module.version"] = 3                       # a non-tensor entry: ignored
     sd._metadata = collections.OrderedDict([("", {"version": 1})])
     wrapped = {"epoch": 4, "state_dict": sd, "optimizer": {"lr": 0.1, "state": {}},
