@@ -99,46 +99,6 @@ static int surface_overlap(const uint8_t *from, const uint8_t *to, const size_t 
     return MS_OK;
 }
 
-/* NSD of two padded crops (layout of neighbour_codes). */
-static int nsd_of_crops(const uint8_t *pad_gt, const uint8_t *pad_pred, const size_t c[3],
-                        const double spacing[3], double tol, double *nsd, ms_err *err)
-{
-    double areas[256];
-    size_t n;
-    int rc = MS_OK;
-    uint8_t *code_gt = NULL, *code_pred = NULL, *feature = NULL;
-    double *dist2 = NULL;
-
-    if (crop_elems(c, 0, &n))
-        return ms_seterr(err, MS_ENOMEM, "surface dice: crop too large");
-    code_gt = malloc(n);
-    code_pred = malloc(n);
-    feature = malloc(n);
-    dist2 = malloc(n * sizeof *dist2);
-    if (!code_gt || !code_pred || !feature || !dist2) {
-        rc = ms_seterr(err, MS_ENOMEM, "surface dice: out of memory for a %zux%zux%zu crop",
-                       c[0], c[1], c[2]);
-        goto fail;
-    }
-    ms_surfel_areas(spacing, areas);
-    neighbour_codes(pad_gt, c, code_gt);
-    neighbour_codes(pad_pred, c, code_pred);
-    double in_gt, all_gt, in_pred, all_pred;
-    rc = surface_overlap(code_gt, code_pred, c, n, spacing, tol, areas, feature, dist2,
-                         &in_gt, &all_gt, err);
-    if (!rc)
-        rc = surface_overlap(code_pred, code_gt, c, n, spacing, tol, areas, feature, dist2,
-                             &in_pred, &all_pred, err);
-    if (!rc)
-        *nsd = (in_gt + in_pred) / (all_gt + all_pred);
-fail:
-    free(code_gt);
-    free(code_pred);
-    free(feature);
-    free(dist2);
-    return rc;
-}
-
 int ms__check_spacing_tol(const double spacing[3], double tol, ms_err *err)
 {
     for (int a = 0; a < 3; a++)
@@ -176,27 +136,63 @@ static void fill_crop(const ms__mask_src *src, const size_t shape[3], const size
         }
 }
 
+/* Neighbour codes of src in the crop c of box lo..hi; pad is scratch of
+ * npad bytes ((c0+1)(c1+1)(c2+1)). */
+static void crop_codes(const ms__mask_src *src, const size_t shape[3], const size_t lo[3],
+                       const size_t hi[3], const size_t c[3], uint8_t *pad, size_t npad,
+                       uint8_t *code)
+{
+    memset(pad, 0, npad);
+    fill_crop(src, shape, lo, hi, c, pad);
+    neighbour_codes(pad, c, code);
+}
+
 int ms__nsd_in_box(const ms__mask_src *gt, const ms__mask_src *pred, const size_t shape[3],
                    const size_t lo[3], const size_t hi[3], const double spacing[3],
-                      double tol, double *nsd, ms_err *err)
+                   double tol, double *nsd, ms_err *err)
 {
-    size_t c[3], n;
+    size_t c[3], n, npad;
+    uint8_t *pad = NULL, *code_gt = NULL, *code_pred = NULL, *feature = NULL;
+    double *dist2 = NULL, areas[256];
+    int rc = MS_OK;
+
     for (int a = 0; a < 3; a++)
         c[a] = hi[a] - lo[a] + 2;
-    if (crop_elems(c, 1, &n))
+    if (crop_elems(c, 1, &npad) || crop_elems(c, 0, &n))
         return ms_seterr(err, MS_ENOMEM, "surface dice: crop too large");
-    uint8_t *pg = calloc(n, 1), *pp = calloc(n, 1);
-    int rc;
-    if (!pg || !pp) {
-        rc = ms_seterr(err, MS_ENOMEM, "surface dice: out of memory");
-        goto fail;
-    }
-    fill_crop(gt, shape, lo, hi, c, pg);
-    fill_crop(pred, shape, lo, hi, c, pp);
-    rc = nsd_of_crops(pg, pp, c, spacing, tol, nsd, err);
-fail:
-    free(pg);
-    free(pp);
+    /* peak: two code maps + the feature map + a double per voxel of the crop */
+    pad = malloc(npad);
+    code_gt = malloc(n);
+    code_pred = malloc(n);
+    if (!pad || !code_gt || !code_pred)
+        goto oom;
+    crop_codes(gt, shape, lo, hi, c, pad, npad, code_gt);
+    crop_codes(pred, shape, lo, hi, c, pad, npad, code_pred);
+    free(pad);
+    pad = NULL;
+    feature = malloc(n);
+    dist2 = malloc(n * sizeof *dist2);
+    if (!feature || !dist2)
+        goto oom;
+    ms_surfel_areas(spacing, areas);
+    double in_gt, all_gt, in_pred, all_pred;
+    rc = surface_overlap(code_gt, code_pred, c, n, spacing, tol, areas, feature, dist2,
+                         &in_gt, &all_gt, err);
+    if (!rc)
+        rc = surface_overlap(code_pred, code_gt, c, n, spacing, tol, areas, feature, dist2,
+                             &in_pred, &all_pred, err);
+    if (!rc)
+        *nsd = (in_gt + in_pred) / (all_gt + all_pred);
+    goto done;
+oom:
+    rc = ms_seterr(err, MS_ENOMEM, "surface dice: out of memory for a %zux%zux%zu crop",
+                   c[0], c[1], c[2]);
+done:
+    free(pad);
+    free(code_gt);
+    free(code_pred);
+    free(feature);
+    free(dist2);
     return rc;
 }
 
