@@ -15,7 +15,7 @@
 
 #include "pool.h"
 
-#define SPIN_ITERS 20000
+#define SPIN_ITERS 4000
 
 struct msnn_pool {
     int nth;

@@ -46,7 +46,7 @@
 void msnn__gemm_kernel_avx512(msnn__gemm_kernel *k)
 {
     fill_kernel_avx512(k, "avx512", MSNN_CPU_AVX512);
-    k->kc = 384;
+    k->kc = 256;
     k->mc = 112;
     k->nc = 3072;
 }
