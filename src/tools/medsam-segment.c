@@ -18,7 +18,7 @@
 
 typedef struct opts {
     const char *weights, *outdir, *overlay_dir, *csv;
-    int threads, quiet, nifti, overlay_all;
+    int threads, quiet, verbose, nifti, overlay_all;
     long cache_mb;
     int shard_k, shard_n;
 } opts;
@@ -45,6 +45,7 @@ static void usage(void)
            "      --efficiency-csv FILE  write case,time (seconds per case)\n"
            "      --shard K/N          process only cases i with i %% N == K\n"
            "  -q, --quiet              no progress bar, no notes\n"
+           "  -v, --verbose            one line per case: boxes, encoder and decoder runs, time\n"
            "  -h, --help               show this help and exit\n"
            "  -V, --version            show the version and exit\n"
            "\n"
@@ -67,6 +68,7 @@ static int parse_args(int argc, char **argv, opts *o, int *first_input)
         { "efficiency-csv", required_argument, NULL, OPT_CSV },
         { "shard", required_argument, NULL, OPT_SHARD },
         { "quiet", no_argument, NULL, 'q' },
+        { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -76,7 +78,7 @@ static int parse_args(int argc, char **argv, opts *o, int *first_input)
     memset(o, 0, sizeof *o);
     o->cache_mb = 256;
     o->shard_n = 1;
-    while ((ch = getopt_long(argc, argv, "w:o:t:qhV", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "w:o:t:qvhV", lo, NULL)) != -1) {
         switch (ch) {
         case 'w': o->weights = optarg; break;
         case 'o': o->outdir = optarg; break;
@@ -103,6 +105,7 @@ static int parse_args(int argc, char **argv, opts *o, int *first_input)
                 return cli_usage("invalid --shard '%s' (expected K/N with 0 <= K < N)", optarg);
             break;
         case 'q': o->quiet = 1; break;
+        case 'v': o->verbose = 1; break;
         case 'h': usage(); exit(CLI_EXIT_OK);
         case 'V': cli_print_version(); exit(CLI_EXIT_OK);
         default:   /* getopt has named the bad option */
@@ -260,7 +263,8 @@ static int run_one(const opts *o, const seg_engine *e, const char *path, double 
         goto done;
     if ((rc = seg_case_load(path, &c, err)) != MS_OK)
         goto done;
-    rc = seg_run_case(e, &c, path, &segs, NULL, err);
+    seg_stats st = { 0 };
+    rc = seg_run_case(e, &c, path, &segs, &st, err);
     if (rc == MS_OK) {
         if (segs.dtype == MS_U16 && !o->quiet)
             cli_warn("%s: %zu boxes: segs written as uint16 (upstream would wrap at 256)",
@@ -281,6 +285,9 @@ static int run_one(const opts *o, const seg_engine *e, const char *path, double 
     }
     if (rc == MS_OK && o->overlay_dir)
         rc = write_overlays(o, stem, &c, &segs, err);
+    if (rc == MS_OK && o->verbose)
+        fprintf(stderr, "%s: %s: %zu boxes, %zu encoder runs, %zu decoder runs, %.2f s\n",
+                cli_prog(), path, c.nbox, st.encodes, st.decodes, now_s() - t0);
     ms_array_free(&segs);
     seg_case_free(&c);
 done:

@@ -7,6 +7,7 @@
 #             NIfTI, efficiency CSV
 #   MODE 3d:  3D_kmeans and 3D_stent against upstream (per-label Dice >= 0.995),
 #             overlays of every slice, NIfTI with the npz spacing
+#   MODE many: 300 boxes -> uint16 segs
 set -u
 SEG=$1
 CHK=$2
@@ -48,7 +49,7 @@ case_cli() {
     run 0 --help
     grep -q '^Usage: medsam-segment' "$T/out"; ok "--help prints usage on stdout" $?
     for opt in --weights --output --threads --cache-mb --overlay --overlay-slices --nifti \
-               --efficiency-csv --shard --quiet --help --version; do
+               --efficiency-csv --shard --quiet --verbose --help --version; do
         grep -q -- "$opt" "$T/out"; ok "--help lists $opt" $?
     done
     run 0 --version
@@ -116,6 +117,18 @@ case_cli() {
     "$CHK" nifti "$T/o5/2D_grey.nii.gz" "$S/grey_ok/2D_grey.npz" "$T/o5/2D_grey.npz"
     ok "grey NIfTI" $?
 
+    # 3D: each slice is encoded once and its embedding reused across boxes;
+    # with room for one embedding only, slices are encoded again (as upstream
+    # does), and the result is the same
+    run 0 -v -w "$W" -o "$T/o6" "$S/small3d/3D_small.npz"
+    grep -q '3D_small.npz: 2 boxes, 4 encoder runs, 7 decoder runs' "$T/err"
+    ok "3D: 4 slices encoded once each for 7 decoder runs" $?
+    run 0 -v --cache-mb 0 -w "$W" -o "$T/o7" "$S/small3d/3D_small.npz"
+    grep -q '3D_small.npz: 2 boxes, 7 encoder runs, 7 decoder runs' "$T/err"
+    ok "3D: a one-slice cache encodes as upstream does" $?
+    "$CHK" equal "$T/o6/3D_small.npz" "$T/o7/3D_small.npz" 1 >/dev/null
+    ok "3D: the cache does not change the result" $?
+
     # never over an input
     mkdir -p "$T/same"
     cp "$S/grey_ok/2D_grey.npz" "$T/same/"
@@ -137,7 +150,7 @@ case_2d() {
 }
 
 case_3d() {
-    run 0 -q -w "$W" -o "$T/o" --overlay "$T/ov" --overlay-slices all --nifti --cache-mb 8 \
+    run 0 -q -w "$W" -o "$T/o" --overlay "$T/ov" --overlay-slices all --nifti \
         "$S/3D_kmeans.npz" "$S/3D_stent.npz"
     for c in 3D_kmeans 3D_stent; do
         "$CHK" dice "$T/o/$c.npz" "$S/${c}_segs.npz" 0.995
@@ -153,10 +166,22 @@ case_3d() {
     done
 }
 
+# more than 255 boxes: uint16 segs (upstream would wrap), a warning, int16 NIfTI
+case_many() {
+    run 0 -w "$W" -o "$T/o" --nifti "$S/many/2D_many.npz"
+    grep -q 'warning: .*2D_many.npz: 300 boxes: segs written as uint16' "$T/err"
+    ok "warning about uint16" $?
+    "$CHK" info "$T/o/2D_many.npz" >"$T/info"
+    grep -Eq '^segs u2 max (25[6-9]|2[6-9][0-9]|300)$' "$T/info"; ok "uint16 segs with labels over 255" $?
+    "$CHK" nifti "$T/o/2D_many.nii.gz" "$S/many/2D_many.npz" "$T/o/2D_many.npz"
+    ok "NIfTI of labels over 255" $?
+}
+
 case "$MODE" in
 cli) case_cli ;;
 2d) case_2d ;;
 3d) case_3d ;;
+many) case_many ;;
 *) echo "unknown mode $MODE"; exit 2 ;;
 esac
 echo "$n checks, $fails failed"
