@@ -206,6 +206,42 @@ static double lerp(double a, double b, double d, double t)
     return b - mul_rounded(d, 1.0 - t);
 }
 
+/* The order statistics numpy reads for q: ranks lo and hi (= lo + 1, or lo
+ * at the top end) of the virtual index v = (n - 1) * (q / 100). */
+static double virtual_index(size_t cnt, double q, size_t *lo, size_t *hi)
+{
+    double v = (double)(cnt - 1) * (q / 100.0);
+    *lo = v >= (double)(cnt - 1) ? cnt - 1 : (size_t)floor(v);
+    *hi = *lo + 1 < cnt ? *lo + 1 : *lo;
+    return v;
+}
+
+/* Distinct wanted ranks of all q into tg[]; returns their count. */
+static int wanted_ranks(size_t cnt, const double *q, int nq, target *tg)
+{
+    int nt = 0;
+    for (int k = 0; k < nq; k++) {
+        size_t r[2];
+        virtual_index(cnt, q[k], &r[0], &r[1]);
+        for (int j = 0; j < 2; j++) {
+            int m = 0;
+            while (m < nt && tg[m].rank != r[j])
+                m++;
+            if (m == nt)
+                tg[nt++].rank = r[j];
+        }
+    }
+    return nt;
+}
+
+static uint64_t key_of_rank(const size_t *want, const target *tg, int nt, size_t rank)
+{
+    for (int t = 0; t < nt; t++)
+        if (want[t] == rank)
+            return tg[t].prefix;
+    return 0;   /* not reached: every rank asked for was selected */
+}
+
 int ms_percentile(const ms_array *a, int positive_only, const double *q, int nq,
                   double *out, size_t *count, ms_err *err)
 {
@@ -225,7 +261,6 @@ int ms_percentile(const ms_array *a, int positive_only, const double *q, int nq,
     int groups = nq ? 2 * nq : 1;
     sel s;
     memset(&s, 0, sizeof s);
-    int rc = MS_OK;
     size_t *mem = calloc((size_t)groups * NBINS, sizeof(size_t));
     if (!mem)
         return ms_seterr(err, MS_ENOMEM, "percentile: out of memory");
@@ -248,46 +283,25 @@ int ms_percentile(const ms_array *a, int positive_only, const double *q, int nq,
         goto done;
     }
 
-    /* the ranks wanted: floor(v) and floor(v) + 1 of every q, sorted, distinct */
     target tg[MAX_RANKS];
-    int nt = 0;
-    double vi[MS_PERCENTILE_MAX_Q];
-    for (int k = 0; k < nq; k++) {
-        vi[k] = (double)(cnt - 1) * (q[k] / 100.0);
-        size_t lo = vi[k] >= (double)(cnt - 1) ? cnt - 1 : (size_t)floor(vi[k]);
-        size_t r2[2] = {lo, lo + 1 < cnt ? lo + 1 : lo};
-        for (int j = 0; j < 2; j++) {
-            int m = 0;
-            while (m < nt && tg[m].rank != r2[j])
-                m++;
-            if (m == nt)
-                tg[nt++].rank = r2[j];
-        }
-    }
     size_t want[MAX_RANKS];
+    int nt = wanted_ranks(cnt, q, nq, tg);
     for (int t = 0; t < nt; t++)
         want[t] = tg[t].rank;
     select_keys(a, n, positive_only, kb, &s, tg, nt, pass);
 
     for (int k = 0; k < nq; k++) {
-        size_t lo = vi[k] >= (double)(cnt - 1) ? cnt - 1 : (size_t)floor(vi[k]);
-        size_t hi = lo + 1 < cnt ? lo + 1 : lo;
-        uint64_t ka = 0, kb2 = 0;
-        for (int t = 0; t < nt; t++) {
-            if (want[t] == lo)
-                ka = tg[t].prefix;
-            if (want[t] == hi)
-                kb2 = tg[t].prefix;
-        }
-        if (vi[k] >= (double)(cnt - 1)) {
-            out[k] = key_value(a->dtype, kb2);   /* numpy takes the last value */
+        size_t lo, hi;
+        double v = virtual_index(cnt, q[k], &lo, &hi);
+        uint64_t ka = key_of_rank(want, tg, nt, lo), kh = key_of_rank(want, tg, nt, hi);
+        if (v >= (double)(cnt - 1)) {
+            out[k] = key_value(a->dtype, kh);   /* numpy takes the last value */
             continue;
         }
-        double t = vi[k] - floor(vi[k]);
-        out[k] = lerp(key_value(a->dtype, ka), key_value(a->dtype, kb2),
-                      type_diff(a->dtype, ka, kb2), t);
+        out[k] = lerp(key_value(a->dtype, ka), key_value(a->dtype, kh),
+                      type_diff(a->dtype, ka, kh), v - floor(v));
     }
 done:
     free(mem);
-    return rc;
+    return MS_OK;
 }

@@ -307,6 +307,50 @@ static char *case_base(const opts *o, const char *stem, int part, ms_err *err)
     return base;
 }
 
+/* Case name (the label name up to the first occurrence of the suffix, as
+ * upstream's name.split(suffix)[0]) and the image path; NULL on OOM. */
+static char *case_stem(const opts *o, const char *gt_name, char **img)
+{
+    char *stem = strdup(gt_name);
+    *img = NULL;
+    if (!stem)
+        return NULL;
+    char *cut = strstr(stem, o->gt_suffix);
+    if (cut)
+        *cut = '\0';
+    char *name = malloc(strlen(stem) + strlen(o->img_suffix) + 1);
+    if (name) {
+        sprintf(name, "%s%s", stem, o->img_suffix);
+        *img = cli_join(o->img_dir, name);
+        free(name);
+    }
+    if (!*img) {
+        free(stem);
+        return NULL;
+    }
+    return stem;
+}
+
+/* Fill c from its paths; takes ownership of img. */
+static int fill_case(const opts *o, const char *gt_name, const char *stem, char *img, int missing,
+                     int part, ccase *c, ms_err *err)
+{
+    c->img = img;
+    c->img_missing = missing;
+    c->gt = cli_join(o->gt_dir, gt_name);
+    if (!c->gt)
+        return ms_seterr(err, MS_ENOMEM, "out of memory");
+    c->nii_base = case_base(o, stem, part, err);
+    if (!c->nii_base)
+        return err->code ? err->code : MS_ENOMEM;
+    c->out = malloc(strlen(c->nii_base) + 5);
+    if (!c->out)
+        return ms_seterr(err, MS_ENOMEM, "out of memory");
+    sprintf(c->out, "%s.npz", c->nii_base);
+    return MS_OK;
+}
+
+/* The cases of folder mode, sorted, after --shard; *out has *nout cases. */
 static int build_cases(const opts *o, ccase **out, size_t *nout, ms_err *err)
 {
     char **names = NULL;
@@ -316,59 +360,33 @@ static int build_cases(const opts *o, ccase **out, size_t *nout, ms_err *err)
         return rc;
     ccase *c = calloc(n ? n : 1, sizeof *c);
     if (!c) {
-        cli_free_list(names, n);
-        return ms_seterr(err, MS_ENOMEM, "out of memory");
+        rc = ms_seterr(err, MS_ENOMEM, "out of memory");
+        goto fail;
     }
     for (size_t i = 0; i < n; i++) {
-        /* upstream: case = label name up to the first occurrence of the suffix */
-        char *stem = strdup(names[i]);
-        char *cut = stem ? strstr(stem, o->gt_suffix) : NULL;
+        char *img, *stem = case_stem(o, names[i], &img);
         if (!stem) {
             rc = ms_seterr(err, MS_ENOMEM, "out of memory");
             goto fail;
         }
-        if (cut && *o->gt_suffix)
-            *cut = '\0';
-        char *imgname = malloc(strlen(stem) + strlen(o->img_suffix) + 1);
-        if (imgname)
-            sprintf(imgname, "%s%s", stem, o->img_suffix);
-        char *img = imgname ? cli_join(o->img_dir, imgname) : NULL;
-        free(imgname);
-        int missing = img ? !is_file(img) : 0;
+        int missing = !is_file(img);
         /* the split counts the cases that have an image, as upstream */
-        int part = o->split < 0 ? -1 : missing ? 1 : (long)with_img < o->split ? 0 : 1;
+        int part = o->split < 0 ? -1 : !missing && (long)with_img < o->split ? 0 : 1;
         with_img += !missing;
         if (o->shard_n > 1 && (int)(i % (size_t)o->shard_n) != o->shard_k) {
             free(stem);
             free(img);
             continue;
         }
-        ccase *cc = &c[k];
-        cc->img = img;
-        cc->gt = cli_join(o->gt_dir, names[i]);
-        cc->img_missing = missing;
-        cc->nii_base = case_base(o, stem, part, err);
+        rc = fill_case(o, names[i], stem, img, missing, part, &c[k++], err);
         free(stem);
-        if (!cc->img || !cc->gt || !cc->nii_base) {
-            if (cc->img && cc->gt && !cc->nii_base)
-                rc = err->code ? err->code : MS_ENOMEM;
-            else
-                rc = ms_seterr(err, MS_ENOMEM, "out of memory");
-            k++;
+        if (rc)
             goto fail;
-        }
-        cc->out = malloc(strlen(cc->nii_base) + 5);
-        k++;
-        if (!cc->out) {
-            rc = ms_seterr(err, MS_ENOMEM, "out of memory");
-            goto fail;
-        }
-        sprintf(cc->out, "%s.npz", cc->nii_base);
     }
-    cli_free_list(names, n);
     *out = c;
     *nout = k;
-    return MS_OK;
+    c = NULL;
+    k = 0;
 fail:
     cli_free_list(names, n);
     free_cases(c, k);
