@@ -159,6 +159,10 @@ def main():
     Image.fromarray(many, "L").save(os.path.join(OUT, "bad_many.png"))
     Image.fromarray(np.zeros((40, 40), np.uint8), "L").save(os.path.join(OUT, "grey40.png"))
 
+    # constant 16-bit image: upstream divides 0 by 0; the tool writes zeros and warns
+    Image.fromarray(np.full((40, 40), 1000, np.uint16)).save(os.path.join(OUT, "const16.png"))
+    save("const16", np.zeros((40, 40, 3), np.uint8), np.zeros((40, 40), np.uint8))
+
     with open(os.path.join(OUT, "cases.txt"), "w") as f:
         f.write("\n".join(cases) + "\n")
 

@@ -162,6 +162,12 @@ static int image_to_rgb(const opts *o, const char *path, const ms_array *a, ms_a
         }
         int scale = hi > 255;   /* upstream: only when max > 255 */
         double den = (double)(hi - lo);
+        if (scale && lo == hi) {
+            /* upstream would divide 0 by 0 */
+            if (!o->quiet)
+                cli_warn("%s: constant 16-bit image; imgs are all 0", path);
+            return MS_OK;   /* out is zero-filled */
+        }
         for (size_t i = 0; i < h * w; i++)
             for (size_t k = 0; k < 3; k++) {
                 uint16_t v = s[i * c + (take == 3 ? k : 0)];

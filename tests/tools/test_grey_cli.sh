@@ -57,6 +57,10 @@ ok "--intensity-cutoff changes imgs (the comparison can fail)" $?
 ! "$SAME" "$T/s/t1rgb.npz" "$D/exp_t1rgb_bin.npz" gts 2>/dev/null
 ok "0/255 masks stay 0/255 without --binarize" $?
 
+run 0 "$D/const16.png" "$D/grey40.png" -o "$T/const16.npz"
+one_line "constant 16-bit image: a warning" "const16.png: constant 16-bit image; imgs are all 0"
+"$SAME" "$T/const16.npz" "$D/exp_const16.npz" imgs gts; ok "constant 16-bit image: zeros" $?
+
 # --- folder mode: names, jobs, shard, suffixes
 mkdir -p "$T/f/img" "$T/f/gt"
 cp "$D/brainpd.png" "$T/f/img/a.png"
