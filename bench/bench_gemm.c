@@ -20,27 +20,30 @@
 typedef struct shape {
     const char *name;
     int M, N, K;
-    int nchw;       /* 1: C[Cout][HW] = W[Cout][Cin] X[Cin][HW]; 0: tokens x W^T (packed) */
+    int nchw;       /* 1: plain row-major A and B (C[Cout][HW] = W[Cout][Cin] X[Cin][HW]);
+                     * 0: tokens x W^T with W packed once, as the engine's layers */
     int bt;         /* B stored transposed and not packed (attention Q K^T) */
     int act;
 } shape;
 
 static const shape shapes[] = {
-    { "s0 mbconv 1x1 64->256 (NCHW 256x256)", 256, 65536, 64, 1, 0, MSNN_ACT_GELU },
-    { "s0 mbconv 1x1 256->64 (NCHW 256x256)", 64, 65536, 256, 1, 0, MSNN_ACT_NONE },
+    /* the engine is channels last: every conv is tokens x (Cin -> Cout) */
+    { "s0 mbconv 1x1 64->256 +GELU T=65536", 65536, 256, 64, 0, 0, MSNN_ACT_GELU },
+    { "s0 mbconv 1x1 256->64 +res T=65536", 65536, 64, 256, 0, 0, MSNN_ACT_GELU },
     { "s1 qkv  T=16384 128->384", 16384, 384, 128, 0, 0, MSNN_ACT_NONE },
     { "s1 proj T=16384 128->128", 16384, 128, 128, 0, 0, MSNN_ACT_NONE },
-    { "s1 fc1  T=16384 128->512", 16384, 512, 128, 0, 0, MSNN_ACT_GELU },
+    { "s1 fc1  T=16384 128->512 +GELU", 16384, 512, 128, 0, 0, MSNN_ACT_GELU },
     { "s1 fc2  T=16384 512->128", 16384, 128, 512, 0, 0, MSNN_ACT_NONE },
     { "s2 qkv  T=4096 160->480", 4096, 480, 160, 0, 0, MSNN_ACT_NONE },
-    { "s2 fc1  T=4096 160->640", 4096, 640, 160, 0, 0, MSNN_ACT_GELU },
+    { "s2 fc1  T=4096 160->640 +GELU", 4096, 640, 160, 0, 0, MSNN_ACT_GELU },
     { "s2 fc2  T=4096 640->160", 4096, 160, 640, 0, 0, MSNN_ACT_NONE },
     { "s3 qkv  T=4096 320->960", 4096, 960, 320, 0, 0, MSNN_ACT_NONE },
     { "s3 proj T=4096 320->320", 4096, 320, 320, 0, 0, MSNN_ACT_NONE },
-    { "s3 fc1  T=4096 320->1280", 4096, 1280, 320, 0, 0, MSNN_ACT_GELU },
+    { "s3 fc1  T=4096 320->1280 +GELU", 4096, 1280, 320, 0, 0, MSNN_ACT_GELU },
     { "s3 fc2  T=4096 1280->320", 4096, 320, 1280, 0, 0, MSNN_ACT_NONE },
-    { "neck 1x1 320->256 (NCHW 64x64)", 256, 4096, 320, 1, 0, MSNN_ACT_NONE },
-    { "neck 3x3 256->256 im2col", 256, 4096, 2304, 1, 0, MSNN_ACT_NONE },
+    { "neck 1x1 320->256 T=4096", 4096, 256, 320, 0, 0, MSNN_ACT_NONE },
+    { "neck 3x3 256->256 im2col T=4096", 4096, 256, 2304, 0, 0, MSNN_ACT_NONE },
+    { "NCHW 1x1 64->256 (256 x 65536 x 64)", 256, 65536, 64, 1, 0, MSNN_ACT_NONE },
     { "attn 7x7 QK^T (49x49x32)", 49, 49, 32, 0, 1, MSNN_ACT_NONE },
     { "attn 7x7 AV (49x32x49)", 49, 32, 49, 1, 0, MSNN_ACT_NONE },
     { "attn 14x14 QK^T (196x196x32)", 196, 196, 32, 0, 1, MSNN_ACT_NONE },
@@ -52,6 +55,15 @@ static double now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* CPU time of the process (all threads): excludes time spent waiting for a
+ * core on a busy machine. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -73,8 +85,9 @@ static float *fill(size_t n)
     return p;
 }
 
-/* Median seconds of reps runs of one shape (small shapes batched to ~1 ms). */
-static double time_shape(const shape *s, msnn_pool *pool, int reps)
+/* Median seconds of reps runs of one shape (small shapes batched to ~1 ms);
+ * *cpu: the median CPU seconds (all threads) of the same runs. */
+static double time_shape(const shape *s, msnn_pool *pool, int reps, double *cpu)
 {
     float *a = fill((size_t)s->M * s->K), *b = fill((size_t)s->K * s->N);
     float *c = fill((size_t)s->M * s->N), *bias = fill(s->M > s->N ? s->M : s->N);
@@ -85,21 +98,25 @@ static double time_shape(const shape *s, msnn_pool *pool, int reps)
     msnn_packed_b *bp = s->nchw || s->bt ? NULL : msnn_gemm_pack_b(s->K, s->N, W);
     double flops = 2.0 * s->M * s->N * s->K;
     int inner = flops < 2e7 ? (int)(2e7 / flops) + 1 : 1;
-    double *t = malloc(reps * sizeof *t);
+    double *t = malloc(reps * sizeof *t), *tc = malloc(reps * sizeof *tc);
     for (int r = -1; r < reps; r++) {       /* r = -1: warm-up */
-        double t0 = now();
+        double t0 = now(), c0 = cpu_now();
         for (int i = 0; i < inner; i++) {
             if (bp)
                 msnn_gemm_packed(s->M, bp, A, c, s->N, &e, pool);
             else
                 msnn_gemm(s->M, s->N, s->K, A, B, c, s->N, &e, pool);
         }
-        if (r >= 0)
+        if (r >= 0) {
             t[r] = (now() - t0) / inner;
+            tc[r] = (cpu_now() - c0) / inner;
+        }
     }
     qsort(t, reps, sizeof *t, cmp_d);
+    qsort(tc, reps, sizeof *tc, cmp_d);
     double med = t[reps / 2];
-    free(t);
+    *cpu = tc[reps / 2];
+    free(t), free(tc);
     msnn_gemm_packed_free(&bp);
     free(a), free(b), free(c), free(bias);
     return med;
@@ -142,7 +159,8 @@ int main(int argc, char **argv)
             if (msnn__gemm_kernel_get(l))
                 lv[nlv++] = l;
     }
-    printf("%-40s %-6s %3s %10s %9s\n", "shape (M x N x K)", "path", "thr", "ms", "GFLOP/s");
+    printf("%-40s %-6s %3s %10s %9s %10s %12s\n", "shape (M x N x K)", "path", "thr", "ms",
+           "GFLOP/s", "cpu ms", "GFLOP/s/thr");
     char tb[64];
     snprintf(tb, sizeof tb, "%s", threads);
     int nth[8], nnth = 0;
@@ -152,20 +170,23 @@ int main(int argc, char **argv)
         msnn_pool *pool = nth[ti] > 1 ? msnn_pool_new(nth[ti]) : NULL;
         for (int li = 0; li < nlv; li++) {
             msnn_cpu_set_level(lv[li]);
-            double tot_t = 0, tot_f = 0;
+            double tot_t = 0, tot_f = 0, tot_c = 0;
             for (int si = 0; si < NSHAPES; si++) {
                 const shape *s = &shapes[si];
                 if (filter && !strstr(s->name, filter))
                     continue;
-                double sec = time_shape(s, pool, lv[li] == MSNN_CPU_REF ? 1 : reps);
+                double cpu;
+                double sec = time_shape(s, pool, lv[li] == MSNN_CPU_REF ? 1 : reps, &cpu);
                 double fl = 2.0 * s->M * s->N * s->K;
-                tot_t += sec, tot_f += fl;
-                printf("%-40s %-6s %3d %10.3f %9.1f\n", s->name, msnn_cpu_level_name(lv[li]),
-                       nth[ti], sec * 1e3, fl / sec * 1e-9);
+                tot_t += sec, tot_f += fl, tot_c += cpu;
+                printf("%-40s %-6s %3d %10.3f %9.1f %10.3f %12.1f\n", s->name,
+                       msnn_cpu_level_name(lv[li]), nth[ti], sec * 1e3, fl / sec * 1e-9,
+                       cpu * 1e3, fl / cpu * 1e-9);
                 fflush(stdout);
             }
-            printf("%-40s %-6s %3d %10.3f %9.1f\n", "(all shapes, one each)",
-                   msnn_cpu_level_name(lv[li]), nth[ti], tot_t * 1e3, tot_f / tot_t * 1e-9);
+            printf("%-40s %-6s %3d %10.3f %9.1f %10.3f %12.1f\n", "(all shapes, one each)",
+                   msnn_cpu_level_name(lv[li]), nth[ti], tot_t * 1e3, tot_f / tot_t * 1e-9,
+                   tot_c * 1e3, tot_f / tot_c * 1e-9);
         }
         msnn_pool_free(&pool);
     }
