@@ -93,6 +93,20 @@ def main():
     save("brainpd_cut", cutoff(as_rgb(pd)), mask_labels(pdm))
     cases += ["brainpd brainpd.png brainpd_mask.png", "brainpd_cut brainpd.png brainpd_mask.png --intensity-cutoff"]
 
+    # 1b. plain 8-bit grey PNG (ITK BrainMidSagittalSlice) + a 1-bit mask (bright tissue)
+    sgsrc = os.path.join(debs, ITK, "BrainMidSagittalSlice.png") if debs else os.path.join(OUT, "sagittal.png")
+    if os.path.abspath(sgsrc) != os.path.join(OUT, "sagittal.png"):
+        shutil.copy(sgsrc, os.path.join(OUT, "sagittal.png"))
+    sg = np.array(Image.open(os.path.join(OUT, "sagittal.png")))
+    assert sg.dtype == np.uint8 and sg.ndim == 2
+    Image.fromarray(sg > 120).save(os.path.join(OUT, "sagittal_mask.png"))   # mode "1"
+    sgm = np.array(Image.open(os.path.join(OUT, "sagittal_mask.png")), dtype=np.uint8)
+    assert set(np.unique(sgm)) <= {0, 1}
+    save("sagittal", as_rgb(sg), mask_labels(sgm))
+    save("sagittal_cut", cutoff(as_rgb(sg)), mask_labels(sgm, tumor=1, offset=10))
+    cases += ["sagittal sagittal.png sagittal_mask.png",
+              "sagittal_cut sagittal.png sagittal_mask.png --intensity-cutoff --tumor-id 1 --label-offset 10"]
+
     # 2. RGB PNG (ITK BrainT1Slice) + a 0/255 mask (bright tissue), RGBA variant
     t1src = os.path.join(debs, ITK, "BrainT1Slice.png") if debs else os.path.join(OUT, "t1rgb.png")
     if os.path.abspath(t1src) != os.path.join(OUT, "t1rgb.png"):
