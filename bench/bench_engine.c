@@ -154,8 +154,10 @@ int main(int argc, char **argv)
 
     float *emb = malloc((size_t)MSNN_EMB_C * MSNN_EMB * MSNN_EMB * sizeof *emb);
     float *logits = malloc(256 * 256 * sizeof *logits);
+    size_t emb_n = (size_t)MSNN_EMB_C * MSNN_EMB * MSNN_EMB;
+    float *emb0 = malloc(emb_n * sizeof *emb0);     /* first thread count's result */
     double *t = malloc((size_t)runs * sizeof *t), *tc = malloc((size_t)runs * sizeof *tc);
-    if (!emb || !logits || !t || !tc)
+    if (!emb || !logits || !emb0 || !t || !tc)
         return 1;
     printf("%-6s %3s %9s %11s %11s %9s %6s %11s %11s\n", "path", "thr", "load ms",
            "encoder ms", "enc cpu ms", "GFLOP/s", "%peak", "decoder ms", "dec cpu ms");
@@ -215,6 +217,14 @@ int main(int argc, char **argv)
                 dec_cpu = median(tdc, nd);
                 free(td), free(tdc);
             }
+            if (ti == 0)
+                memcpy(emb0, emb, emb_n * sizeof *emb);
+            else if (memcmp(emb0, emb, emb_n * sizeof *emb))
+                printf("       (embedding with %d threads DIFFERS from %d threads)\n", nth[ti],
+                       nth[0]);
+            else
+                printf("       (embedding with %d threads bitwise identical to %d threads)\n",
+                       nth[ti], nth[0]);
             double gf = 2.0 * macs / enc * 1e-9;
             double pk = peak1 * nth[ti];
             printf("%-6s %3d %9.1f %11.1f %11.1f %9.1f %5.0f%% %11.2f %11.2f\n",
@@ -233,7 +243,7 @@ int main(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("peak RSS %.1f MB\n", ru.ru_maxrss / 1024.0);
-    free(emb), free(logits), free(t), free(tc);
+    free(emb), free(emb0), free(logits), free(t), free(tc);
     ms_array_free(&in);
     ms_array_free(&boxes);
     return 0;

@@ -47,7 +47,7 @@ static void count_macs(int M, int N, int K)
 }
 
 /* Below this many multiply-adds a GEMM runs on the calling thread. */
-#define GEMM_MIN_PARALLEL 65536.0
+#define GEMM_MIN_PARALLEL 2e6
 
 /* The epilogue for one element: act(acc + bias + residual), in that order. */
 static inline float epi_one(float v, const msnn_epi *e, int i, int j)
