@@ -380,6 +380,8 @@ static char *base_name(const char *path)
     return s;
 }
 
+/* slice_jobs > 0: the slices on that many threads with a progress bar per
+ * file (files taken one at a time); 0: one thread, no bar of its own. */
 static int convert(const opts *o, const char *path, int slice_jobs, ms_err *err)
 {
     job j;
@@ -393,7 +395,9 @@ static int convert(const opts *o, const char *path, int slice_jobs, ms_err *err)
     int rc = load(&j, err);
     if (!rc) {
         pthread_mutex_init(&j.lock, NULL);
-        cli_run_jobs(j.nslices, slice_jobs, slice_worker, &j, NULL);
+        cli_progress *p = slice_jobs ? cli_progress_new(name, j.nslices, o->quiet) : NULL;
+        cli_run_jobs(j.nslices, slice_jobs ? slice_jobs : 1, slice_worker, &j, p);
+        cli_progress_free(&p);
         pthread_mutex_destroy(&j.lock);
         if (j.failed) {
             *err = j.err;
@@ -500,8 +504,8 @@ static int run(const opts *o, char **args, int nargs)
     /* Enough files: one per worker.  Fewer files than workers (e.g. one big
      * volume): files one after the other, their slices in parallel. */
     int by_file = n >= (size_t)jobs;
-    run_ctx r = {.o = o, .paths = paths, .slice_jobs = by_file ? 1 : jobs};
-    cli_progress *p = cli_progress_new("files", n, o->quiet);
+    run_ctx r = {.o = o, .paths = paths, .slice_jobs = by_file ? 0 : jobs};
+    cli_progress *p = by_file ? cli_progress_new("files", n, o->quiet) : NULL;
     size_t failed = cli_run_jobs(n, by_file ? jobs : 1, file_worker, &r, p);
     cli_progress_free(&p);
     if (!o->quiet && n > 1)
