@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -359,6 +360,11 @@ static int load(job *j, ms_err *err)
     }
     if (j->gts.shape[j->is3d] == 0 || j->gts.shape[j->is3d + 1] == 0) {
         rc = ms_seterr(err, MS_ESHAPE, "%s: empty image", j->path);
+        goto fail;
+    }
+    if (j->o->resize && (j->gts.shape[j->is3d] > INT_MAX || j->gts.shape[j->is3d + 1] > INT_MAX)) {
+        rc = ms_seterr(err, MS_ELIMIT, "%s: image side over %d pixels; cannot --resize", j->path,
+                       INT_MAX);
         goto fail;
     }
     if (j->is3d && (rc = ms_labels_to_u8(gt, j->path, err)))
