@@ -154,29 +154,6 @@ const msnn__gemm_kernel *msnn__gemm_kernel_get(int level)
 
 /* ------------------------------------------------------------ packing */
 
-/* B rows [k0, k0+kc) x columns [j0, j0+n) -> panels of kc x NR, zero padded. */
-static void pack_b(const msnn__gemm_kernel *kn, msnn_mat B, int k0, int kc, int j0, int n,
-                   float *dst)
-{
-    const int nr = kn->nr;
-    for (int jp = 0; jp < n; jp += nr) {
-        int w = n - jp < nr ? n - jp : nr;
-        for (int k = 0; k < kc; k++) {
-            const float *src = B.p + (ptrdiff_t)(k0 + k) * B.rs + (ptrdiff_t)(j0 + jp) * B.cs;
-            float *d = dst + (size_t)k * nr;
-            if (B.cs == 1) {
-                memcpy(d, src, (size_t)w * sizeof *d);
-            } else {
-                for (int c = 0; c < w; c++)
-                    d[c] = src[(ptrdiff_t)c * B.cs];
-            }
-            for (int c = w; c < nr; c++)
-                d[c] = 0.0f;
-        }
-        dst += (size_t)kc * nr;
-    }
-}
-
 /* A rows [i0, i0+m) x columns [k0, k0+kc) -> panels of MR x kc, zero padded. */
 static void pack_a(const msnn__gemm_kernel *kn, msnn_mat A, int i0, int m, int k0, int kc,
                    float *dst)
@@ -292,7 +269,7 @@ static void fast_region(const fast_task *t, int m0, int m1, int n0, int n1, floa
             int kc = K - pc < kcb ? K - pc : kcb;
             int last = pc + kc == K;
             if (!t->bpk)
-                pack_b(kn, t->B, pc, kc, jc, nc, bbuf);
+                kn->pack_b(t->B, pc, kc, jc, nc, bbuf);
             for (int ic = m0; ic < m1; ic += kn->mc) {
                 int mc = m1 - ic < kn->mc ? m1 - ic : kn->mc;
                 /* Row-major A is read in place for whole MR-row panels; only
@@ -412,7 +389,7 @@ msnn_packed_b *msnn_gemm_pack_b(int K, int N, msnn_mat B)
     if (!bp->data)
         goto fail;
     if (kn) {
-        pack_b(kn, B, 0, K, 0, N, bp->data);
+        kn->pack_b(B, 0, K, 0, N, bp->data);
     } else {
         for (int k = 0; k < K; k++)
             for (int j = 0; j < N; j++)

@@ -46,6 +46,8 @@ typedef struct msnn__gemm_kernel {
     msnn__ukr_fn ukr;
     msnn__ukr_rows_fn ukr_rows;
     msnn__epi_fn epi;
+    /* B rows [k0, k0+kc) x columns [j0, j0+n) -> NR-column panels, zero padded */
+    void (*pack_b)(msnn_mat B, int k0, int kc, int j0, int n, float *dst);
     void (*erf)(const float *x, float *y, size_t n);   /* y = erf(x) */
     void (*gelu)(float *x, size_t n);                  /* in place, exact-erf form */
 } msnn__gemm_kernel;

@@ -204,6 +204,46 @@ static void SFX(ukr_rows)(int kc, const float *a, ptrdiff_t lda, const float *b,
     SFX(ukr_body)(kc, a, lda, 1, b, c, ldc, load, te);
 }
 
+/* ------------------------------------------------------------ packing */
+
+/* B rows [k0, k0+kc) x columns [j0, j0+n) -> panels of kc x NR, zero padded
+ * (the layout of gemm_kern.h); row-major B is copied a vector at a time. */
+static void SFX(pack_b)(msnn_mat B, int k0, int kc, int j0, int n, float *dst)
+{
+    for (int jp = 0; jp < n; jp += NR) {
+        int w = n - jp < NR ? n - jp : NR;
+        const float *src = B.p + (ptrdiff_t)k0 * B.rs + (ptrdiff_t)(j0 + jp) * B.cs;
+        if (B.cs == 1 && w == NR) {
+            for (int k = 0; k < kc; k++) {
+                const float *s = src + (ptrdiff_t)k * B.rs;
+#pragma GCC unroll 4
+                for (int v = 0; v < NV; v++)
+                    VSTOREU(dst + (size_t)k * NR + v * VL, VLOADU(s + v * VL));
+            }
+        } else if (B.rs == 1) {
+            /* transposed B (e.g. K^T in attention): column c is contiguous in k */
+            for (int k = 0; k < kc; k++)
+                for (int c = w; c < NR; c++)
+                    dst[(size_t)k * NR + c] = 0.0f;
+            for (int c = 0; c < w; c++) {
+                const float *col = src + (ptrdiff_t)c * B.cs;
+                for (int k = 0; k < kc; k++)
+                    dst[(size_t)k * NR + c] = col[k];
+            }
+        } else {
+            for (int k = 0; k < kc; k++) {
+                const float *s = src + (ptrdiff_t)k * B.rs;
+                float *d = dst + (size_t)k * NR;
+                for (int c = 0; c < w; c++)
+                    d[c] = s[(ptrdiff_t)c * B.cs];
+                for (int c = w; c < NR; c++)
+                    d[c] = 0.0f;
+            }
+        }
+        dst += (size_t)kc * NR;
+    }
+}
+
 /* ------------------------------------------------------------ epilogue */
 
 /* One vector of row i, columns j..j+VL-1: act(c + bias + residual). */
@@ -260,6 +300,7 @@ static void SFX(fill_kernel)(msnn__gemm_kernel *k, const char *name, int level)
     k->nr = NR;
     k->ukr = SFX(ukr);
     k->ukr_rows = SFX(ukr_rows);
+    k->pack_b = SFX(pack_b);
     k->epi = SFX(epi);
     k->erf = SFX(erf_array);
     k->gelu = SFX(gelu_array);
