@@ -356,3 +356,43 @@ size_t cli_run_jobs(size_t n, int jobs, int (*fn)(size_t i, void *ctx), void *ct
     pthread_mutex_destroy(&j.lock);
     return j.failed;
 }
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    uint64_t v = 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    int shift = 0;
+    switch (*s) {
+    case '\0': break;
+    case 'k': case 'K': shift = 10; break;
+    case 'M': shift = 20; break;
+    case 'G': shift = 30; break;
+    case 'T': shift = 40; break;
+    default: return -1;
+    }
+    if (*s) {
+        s++;
+        if (strcmp(s, "") && strcmp(s, "B") && strcmp(s, "iB"))
+            return -1;
+    }
+    if (v == 0 || v > (UINT64_MAX >> shift))
+        return -1;
+    *out = v << shift;
+    return 0;
+}
+
+int cli_parse_max_memory(const char *s, ms_limits *lim)
+{
+    uint64_t v;
+    if (cli_parse_size(s, &v))
+        return -1;
+    lim->max_bytes = v;
+    return 0;
+}

@@ -11,6 +11,8 @@
 #define MS_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include "ms_array.h"
 #include "ms_error.h"
 
 #define CLI_EXIT_OK 0
@@ -34,6 +36,27 @@ int cli_parse_long(const char *s, long min, long max, long *out);
 int cli_parse_double(const char *s, double *out);
 /* "1,2,12" -> list of ints in [0,255]; returns count or -1 on a bad list. */
 int cli_parse_labels(const char *s, int *out, int cap);
+
+/* A byte count: digits with an optional binary suffix K, M, G or T (also
+ * KiB/MiB/GiB/TiB, KB..TB, k; all powers of 1024), e.g. "4G", "512MiB",
+ * "1048576".  Refuses 0, signs, fractions and overflow.  Returns 0 or -1. */
+int cli_parse_size(const char *s, uint64_t *out);
+
+/* --max-memory SIZE: the memory budget for one input.  Every reader refuses
+ * an array whose declared size exceeds it, before allocating (ms_limits).
+ * Convention for a tool:
+ *     ms_limits lim = {0};                  // 0 = MS_DEFAULT_MAX_BYTES (4 GiB)
+ *     { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
+ *     case OPT_MAX_MEMORY:
+ *         if (cli_parse_max_memory(optarg, &lim))
+ *             return cli_usage("invalid --max-memory '%s'", optarg);
+ * then &lim goes to every ms_npz_open / ms_npy_read / ms_nifti_read /
+ * ms_image_read / ms_array_alloc of that input; CLI_MAX_MEMORY_HELP is the
+ * --help line and the man page says the same. */
+int cli_parse_max_memory(const char *s, ms_limits *lim);
+#define CLI_MAX_MEMORY_HELP \
+    "      --max-memory SIZE    refuse an input array larger than SIZE bytes\n" \
+    "                           (suffix K, M, G, T: powers of 1024); default 4G\n"
 
 /* --shard K/N: 0 <= K < N.  Returns 0 or -1. */
 int cli_parse_shard(const char *s, int *k, int *n);
