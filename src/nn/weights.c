@@ -31,7 +31,7 @@ typedef struct loader {
     unsigned char *used;       /* [n] */
     char name[160];
     int n_missing, n_shape, n_dtype;
-    char missing[LIST_MAX][176], shape[LIST_MAX][300], dtype[LIST_MAX][300];
+    char missing[LIST_MAX][176], shape[LIST_MAX][320], dtype[LIST_MAX][320];
     int fatal;                 /* MS_ENOMEM or a conversion error code */
     msnn__linear *lin[MAX_LINEAR];   /* every GEMM weight, packed at the end */
     int n_lin;

@@ -92,7 +92,7 @@ static void check_save(void)
     io_test_tmpdir(dir, sizeof dir);
     while (fgets(line, sizeof line, f)) {
         char name[100], dts[8], shp[200];
-        size_t shape[MS_MAX_NDIM], ref_len, our_len;
+        size_t shape[MS_MAX_NDIM], ref_len = 0, our_len = 0;
         ms_array a;
         ms_err err;
         if (line[0] == '#' || sscanf(line, "%99s %7s %199s", name, dts, shp) != 3)
