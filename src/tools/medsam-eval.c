@@ -32,6 +32,8 @@ static const char usage_text[] =
     "  -j, --jobs N           threads (default 1; 0 = all CPUs): cases in parallel,\n"
     "                         and the labels of a case when there are fewer cases\n"
     "      --shard K/N        only the cases i with i % N == K (0 <= K < N)\n"
+    "      --max-memory SIZE  refuse an array in an input larger than SIZE bytes\n"
+    "                         (suffix K, M, G, T: powers of 1024); default 4G\n"
     "  -q, --quiet            no progress bar\n"
     "  -h, --help             show this help and exit\n"
     "  -V, --version          show the version and exit\n"
@@ -44,6 +46,7 @@ typedef struct eval_opts {
     int nsd;
     double tolerance;
     int jobs, quiet, shard_k, shard_n;
+    ms_limits lim;        /* --max-memory: budget of one array read (0 = 4 GiB) */
 } eval_opts;
 
 typedef struct eval_case {
@@ -136,10 +139,11 @@ done:
 }
 
 /* Ground truth: 'gts' (and 'spacing' for 3D cases, as upstream). */
-static int load_gt(const char *path, int is3d, ms_array *gts, double spacing[3], ms_err *err)
+static int load_gt(const char *path, int is3d, ms_array *gts, double spacing[3],
+                   const ms_limits *lim, ms_err *err)
 {
     ms_npz *z = NULL;
-    int rc = ms_npz_open(path, &z, NULL, err);
+    int rc = ms_npz_open(path, &z, lim, err);
     if (rc)
         return rc;
     if ((rc = ms_npz_read(z, "gts", gts, err)))
@@ -186,8 +190,8 @@ static int eval_one(size_t i, void *vctx)
                        gpath, spath);
         goto done;
     }
-    if ((rc = load_gt(gpath, strncmp(c->name, "3D", 2) == 0, &gts, spacing, &err))
-        || (rc = ms_npz_load(spath, "segs", &segs, NULL, &err)))
+    if ((rc = load_gt(gpath, strncmp(c->name, "3D", 2) == 0, &gts, spacing, &o->lim, &err))
+        || (rc = ms_npz_load(spath, "segs", &segs, &o->lim, &err)))
         goto done;
     int mode = !o->nsd ? MS_EVAL_NSD_NONE : o->per_label ? MS_EVAL_NSD_ALL
                                                          : MS_EVAL_NSD_UPSTREAM;
@@ -374,7 +378,7 @@ static int check_outputs(const eval_opts *o, const eval_case *cases, size_t n, m
 
 /* ------------------------------------------------------------ options */
 
-enum { OPT_NO_NSD = 256, OPT_TOLERANCE, OPT_PER_LABEL, OPT_SHARD };
+enum { OPT_NO_NSD = 256, OPT_TOLERANCE, OPT_PER_LABEL, OPT_SHARD, OPT_MAX_MEMORY };
 
 static int parse_args(int argc, char **argv, eval_opts *o, int *exit_now)
 {
@@ -387,6 +391,7 @@ static int parse_args(int argc, char **argv, eval_opts *o, int *exit_now)
         { "per-label", required_argument, NULL, OPT_PER_LABEL },
         { "jobs", required_argument, NULL, 'j' },
         { "shard", required_argument, NULL, OPT_SHARD },
+        { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
@@ -414,6 +419,11 @@ static int parse_args(int argc, char **argv, eval_opts *o, int *exit_now)
             if (cli_parse_long(optarg, 0, 1024, &v))
                 return cli_usage("--jobs: '%s' is not a number from 0 to 1024", optarg);
             o->jobs = (int)v;
+            break;
+        case OPT_MAX_MEMORY:
+            if (cli_parse_max_memory(optarg, &o->lim))
+                return cli_usage("--max-memory: '%s' is not a size such as 4G or 512M",
+                                 optarg);
             break;
         case OPT_SHARD:
             if (cli_parse_shard(optarg, &o->shard_k, &o->shard_n))

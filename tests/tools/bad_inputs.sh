@@ -227,6 +227,20 @@ if [ -f "$T/eo/m.csv" ]; then
         fail "medsam-eval folder run: the CSV should hold the good case only"
 fi
 
+# --max-memory: a real zip bomb (64 MiB of zeros in 65 KB) refused under 1M
+rm -rf "$T/es" "$T/eg" "$T/eo"
+mkdir -p "$T/es" "$T/eg" "$T/eo"
+cp "$C/npz/bomb64m_segs.npz" "$T/es/case.npz"
+cp "$G/2D_good.npz" "$T/eg/case.npz"
+csv_ok=m.csv
+run_bad "case.npz" "$T/eo" "$EVAL" -q --max-memory 1M -s "$T/es" -g "$T/eg" -o "$T/eo/m.csv"
+csv_ok=
+n=$((n + 1))
+grep -q 'limit' "$T/stderr" || fail "medsam-eval --max-memory 1M: no limit message: $(cat "$T/stderr")"
+n=$((n + 1))
+"$EVAL" -q --max-memory 1.5G -s "$T/es" -g "$T/eg" -o "$T/eo/m.csv" >/dev/null 2>&1
+[ $? -eq 2 ] || fail "medsam-eval --max-memory 1.5G: not a usage error"
+
 # ------------------------------------------------- outputs over inputs
 mkdir -p "$T/ow"
 cp "$G/ct_0000.nii.gz" "$G/ct.nii.gz" "$G/grey.png" "$G/grey_mask.png" "$G/2D_good.npz" "$T/ow/"

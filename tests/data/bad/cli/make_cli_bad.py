@@ -153,3 +153,6 @@ write("nifti/truncated_gz.nii.gz", full[:len(full) // 2])
 Image.fromarray(gts2[:-3]).save(os.path.join(HERE, "img/mask_other_size.png"), optimize=False)
 write("img/npy_named_png.png", npy_bytes(img2))
 write("img/empty.png", b"")
+
+# ---- a real zip bomb for --max-memory: 64 MiB of zeros in ~65 KB ----------
+npz("npz/bomb64m_segs.npz", {"segs": np.zeros((8192, 8192), np.uint8)})
