@@ -338,8 +338,43 @@ static void fast_task_fn(void *arg, int ith, int nth)
 
 static void gemm_fast(const msnn__gemm_kernel *kn, int M, int N, int K, msnn_mat A, msnn_mat B,
                       const float *bpk, float *C, ptrdiff_t ldc, const msnn_epi *e,
+                      msnn_pool *pool);
+
+/* A few rows times a transposed B (attention scores of a few query tokens
+ * against many keys): packing B would cost as much as the product, so
+ * compute T = B^T A^T (N x M: B^T is read in place, A^T is tiny), then
+ * C = epi(T^T).  Each sum is the same fused multiply-add chain over k as
+ * in the direct path, and the epilogue the same vector code, so the result
+ * is bitwise the same.  Returns 0 if it does not apply (or on OOM). */
+static int gemm_small_m_bt(const msnn__gemm_kernel *kn, int M, int N, int K, msnn_mat A,
+                           msnn_mat B, float *C, ptrdiff_t ldc, const msnn_epi *e,
+                           msnn_pool *pool)
+{
+    if (M >= 2 * kn->mr || N < 4 * kn->nr || K < 1 || B.rs != 1 || (e && e->residual))
+        return 0;
+    float *T = malloc((size_t)N * M * sizeof *T);
+    if (!T)
+        return 0;
+    msnn_mat At = { B.p, B.cs, 1 };        /* (j, k) = B(k, j): rows of B^T */
+    msnn_mat Bt = { A.p, A.cs, A.rs };     /* (k, i) = A(i, k) */
+    gemm_fast(kn, N, M, K, At, Bt, NULL, T, M, NULL, pool);
+    for (int i = 0; i < M; i++) {
+        float *c = C + (ptrdiff_t)i * ldc;
+        for (int j = 0; j < N; j++)
+            c[j] = T[(size_t)j * M + i];
+    }
+    free(T);
+    if (e)
+        kn->epi(C, ldc, M, N, 0, 0, e);
+    return 1;
+}
+
+static void gemm_fast(const msnn__gemm_kernel *kn, int M, int N, int K, msnn_mat A, msnn_mat B,
+                      const float *bpk, float *C, ptrdiff_t ldc, const msnn_epi *e,
                       msnn_pool *pool)
 {
+    if (!bpk && gemm_small_m_bt(kn, M, N, K, A, B, C, ldc, e, pool))
+        return;
     static const msnn_epi no_epi = { 0 };
     fast_task t = { kn, M, N, K, A, B, bpk, C, ldc, e ? e : &no_epi, 1 };
     int nth = msnn_pool_size(pool);

@@ -254,6 +254,27 @@ static void test_threads(msnn_pool *p2, msnn_pool *p3)
     }
 }
 
+/* A few rows against a transposed B (attention scores of the decoder's
+ * tokens): gemm.c computes them as B^T A^T; the result must be bitwise the
+ * direct one (packed B never takes that route). */
+static void test_small_m(msnn_pool *p2)
+{
+    static const int ms[] = { 1, 5, 7, 11, 13 };
+    for (int li = 0; li < nlevels; li++) {
+        msnn_cpu_set_level(levels[li]);
+        for (int mi = 0; mi < 5; mi++) {
+            gcase g;
+            case_make(&g, ms[mi], 700, 40, mi & 1, 1, 1 + (mi & 1), 0, mi % 3);
+            float *c = run_case(&g, mi & 1 ? p2 : NULL, 0), *cp = run_case(&g, NULL, 1);
+            CHECKF(check_case(&g, c, "small M") == 0 &&
+                   !memcmp(c, cp, (size_t)g.M * g.ldc * sizeof *c),
+                   "%s: M=%d x transposed B differs", msnn_cpu_level_name(levels[li]), g.M);
+            free(c), free(cp);
+            case_free(&g);
+        }
+    }
+}
+
 /* The ulp distance between two finite floats. */
 static long long ulp_diff(float a, float b)
 {
@@ -476,6 +497,7 @@ int main(int argc, char **argv)
     test_erf();
     test_random_cases(p2);
     test_threads(p2, p3);
+    test_small_m(p2);
     test_table_kernels();
     msnn_pool_free(&p2);
     msnn_pool_free(&p3);
