@@ -106,12 +106,15 @@ $$(MEDSAM_STAMPS)/segs/%.done: $(1)/%.npz $$(WEIGHTS)
 endef
 medsam_segment_dir = $(eval $(call medsam_segment_rules,$(1)))
 
+# (The including Makefile's first target stays the default goal.)
+medsam_saved_goal := $(.DEFAULT_GOAL)
 # Metrics of every segmentation against $(GT_DIR) (one ground truth per case);
 # its prerequisites are expanded again once all datasets are declared.
 .SECONDEXPANSION:
 $(MEDSAM_OUT)/metrics.csv: $$(MEDSAM_SEGS) $$(wildcard $$(GT_DIR)/*.npz)
 	@$(call medsam_rm_temps,$@)
 	$(EVAL) -q $(EVAL_FLAGS) --seg-dir $(MEDSAM_OUT)/segs --gt-dir $(GT_DIR) -o $@
+.DEFAULT_GOAL := $(medsam_saved_goal)
 
 # ---------------------------------------------------------------- targets
 # Expanded where used, after the datasets are declared.
