@@ -19,6 +19,8 @@
 typedef struct opts {
     const char *weights, *outdir, *overlay_dir, *csv;
     int threads, quiet, verbose, nifti, overlay_all;
+    int segs_as_labels;
+    seg_load_opts load;
     long cache_mb;
     int shard_k, shard_n;
 } opts;
@@ -42,6 +44,12 @@ static void usage(void)
            "      --overlay-slices WHICH  3D overlays: 'mid' (middle slice of each box,\n"
            "                           default) or 'all'\n"
            "      --nifti              also write OUT_DIR/<name>.nii.gz with the spacing\n"
+           "      --boxes-from-gts     an input without boxes but with gts (medsam-pre-ct,\n"
+           "                           medsam-pre-grey-rgb output) gets one box per label,\n"
+           "                           ascending; 3D when gts has 3 dimensions, whatever\n"
+           "                           the name; the output also holds labels and boxes\n"
+           "      --box-margin N       widen derived boxes by N pixels in x and y (default 0)\n"
+           "      --segs-as-labels     derived boxes paint their gts label, not their index\n"
            "      --efficiency-csv FILE  write case,time (seconds per case)\n"
            "      --shard K/N          process only cases i with i %% N == K\n"
            "  -q, --quiet              no progress bar, no notes\n"
@@ -53,7 +61,8 @@ static void usage(void)
            cli_prog());
 }
 
-enum { OPT_CACHE = 256, OPT_OVERLAY, OPT_OVERLAY_SLICES, OPT_NIFTI, OPT_CSV, OPT_SHARD };
+enum { OPT_CACHE = 256, OPT_OVERLAY, OPT_OVERLAY_SLICES, OPT_NIFTI, OPT_CSV, OPT_SHARD,
+       OPT_FROM_GTS, OPT_MARGIN, OPT_AS_LABELS };
 
 static int parse_args(int argc, char **argv, opts *o, int *first_input)
 {
@@ -67,6 +76,9 @@ static int parse_args(int argc, char **argv, opts *o, int *first_input)
         { "nifti", no_argument, NULL, OPT_NIFTI },
         { "efficiency-csv", required_argument, NULL, OPT_CSV },
         { "shard", required_argument, NULL, OPT_SHARD },
+        { "boxes-from-gts", no_argument, NULL, OPT_FROM_GTS },
+        { "box-margin", required_argument, NULL, OPT_MARGIN },
+        { "segs-as-labels", no_argument, NULL, OPT_AS_LABELS },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -74,7 +86,7 @@ static int parse_args(int argc, char **argv, opts *o, int *first_input)
         { NULL, 0, NULL, 0 },
     };
     long v;
-    int ch;
+    int ch, margin_given = 0;
     memset(o, 0, sizeof *o);
     o->cache_mb = 256;
     o->shard_n = 1;
@@ -104,6 +116,14 @@ static int parse_args(int argc, char **argv, opts *o, int *first_input)
             if (cli_parse_shard(optarg, &o->shard_k, &o->shard_n) != 0)
                 return cli_usage("invalid --shard '%s' (expected K/N with 0 <= K < N)", optarg);
             break;
+        case OPT_FROM_GTS: o->load.boxes_from_gts = 1; break;
+        case OPT_MARGIN:
+            if (cli_parse_long(optarg, 0, 1L << 20, &v) != 0)
+                return cli_usage("invalid --box-margin '%s'", optarg);
+            o->load.margin = (int)v;
+            margin_given = 1;
+            break;
+        case OPT_AS_LABELS: o->segs_as_labels = 1; break;
         case 'q': o->quiet = 1; break;
         case 'v': o->verbose = 1; break;
         case 'h': usage(); exit(CLI_EXIT_OK);
@@ -113,6 +133,9 @@ static int parse_args(int argc, char **argv, opts *o, int *first_input)
             return CLI_EXIT_USAGE;
         }
     }
+    if ((margin_given || o->segs_as_labels) && !o->load.boxes_from_gts)
+        return cli_usage("%s needs --boxes-from-gts",
+                         margin_given ? "--box-margin" : "--segs-as-labels");
     if (!o->weights)
         return cli_usage("no checkpoint given (-w CHECKPOINT.pth)");
     if (!o->outdir)
@@ -176,9 +199,9 @@ static int write_nifti(const char *path, const seg_case *c, const ms_array *segs
     size_t shape[3] = { (size_t)c->d, (size_t)c->h, (size_t)c->w };
     int rc;
     if (segs->dtype == MS_U16) {
-        if (c->nbox > 32767)
-            return ms_seterr(err, MS_EUNSUPP, "%s: %zu labels do not fit NIfTI int16",
-                             path, c->nbox);
+        if (seg_max_value(c) > 32767)
+            return ms_seterr(err, MS_EUNSUPP, "%s: label %zu does not fit NIfTI int16",
+                             path, seg_max_value(c));
         if ((rc = ms_array_alloc(&v, MS_I16, 3, shape, NULL, err)) != MS_OK)
             return rc;
         size_t n = ms_array_nelem(segs);
@@ -192,6 +215,36 @@ static int write_nifti(const char *path, const seg_case *c, const ms_array *segs
     v.ndim = 3;
     memcpy(v.shape, shape, sizeof shape);
     return ms_nifti_write(path, &v, c->spacing, NULL, err);
+}
+
+/* segs; for boxes derived from gts also `labels` (N,) and `boxes` (N,4|6) int64. */
+static int write_segs(const char *path, const seg_case *c, const ms_array *segs, ms_err *err)
+{
+    ms_array lab = { 0 }, box = { 0 };
+    int nc = c->is3d ? 6 : 4, maxl = 0;
+    size_t ln[1] = { c->nbox }, bn[2] = { c->nbox, (size_t)nc };
+    ms_npz_entry ent[3] = { { "segs", segs }, { "labels", &lab }, { "boxes", &box } };
+    if (!c->labels)
+        return ms_npz_write(path, ent, 1, 6, err);
+    for (size_t k = 0; k < c->nbox; k++)
+        maxl = c->labels[k] > maxl ? c->labels[k] : maxl;
+    int rc = ms_array_alloc(&lab, maxl > 255 ? MS_U16 : MS_U8, 1, ln, NULL, err);
+    if (rc == MS_OK)
+        rc = ms_array_alloc(&box, MS_I64, 2, bn, NULL, err);
+    if (rc == MS_OK) {
+        for (size_t k = 0; k < c->nbox; k++) {
+            if (lab.dtype == MS_U16)
+                ((uint16_t *)lab.data)[k] = c->labels[k];
+            else
+                ((uint8_t *)lab.data)[k] = (uint8_t)c->labels[k];
+            for (int i = 0; i < nc; i++)
+                ((int64_t *)box.data)[k * nc + i] = (int64_t)c->boxes[k][i];
+        }
+        rc = ms_npz_write(path, ent, 3, 6, err);
+    }
+    ms_array_free(&lab);
+    ms_array_free(&box);
+    return rc;
 }
 
 static int write_overlays(const opts *o, const char *stem, const seg_case *c,
@@ -261,16 +314,16 @@ static int run_one(const opts *o, const seg_engine *e, const char *path, double 
     }
     if ((rc = ms_outfile_check_not_input(out, path, err)) != MS_OK)
         goto done;
-    if ((rc = seg_case_load(path, &c, err)) != MS_OK)
+    if ((rc = seg_case_load_opts(path, &o->load, &c, err)) != MS_OK)
         goto done;
+    c.paint_labels = o->segs_as_labels;
     seg_stats st = { 0 };
     rc = seg_run_case(e, &c, path, &segs, &st, err);
     if (rc == MS_OK) {
-        if (segs.dtype == MS_U16 && !o->quiet)
+        if (c.nbox > 255 && !c.paint_labels && !o->quiet)
             cli_warn("%s: %zu boxes: segs written as uint16 (upstream would wrap at 256)",
                      path, c.nbox);
-        ms_npz_entry ent = { "segs", &segs };
-        rc = ms_npz_write(out, &ent, 1, 6, err);
+        rc = write_segs(out, &c, &segs, err);
     }
     if (rc == MS_OK && o->nifti) {
         nii = cli_join(o->outdir, stem);

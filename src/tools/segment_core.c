@@ -163,7 +163,106 @@ static int load_spacing(const char *path, ms_npz *z, seg_case *c, ms_err *err)
     return rc;
 }
 
-int seg_case_load(const char *path, seg_case *c, ms_err *err)
+/* gts: an integer label map of the image's spatial shape. */
+static int check_gts(const char *path, const seg_case *c, const ms_array *g, ms_err *err)
+{
+    switch (g->dtype) {
+    case MS_BOOL: case MS_U8: case MS_I8: case MS_U16: case MS_I16:
+    case MS_U32: case MS_I32: case MS_U64: case MS_I64: break;
+    default:
+        return ms_seterr(err, MS_EUNSUPP, "%s: gts has dtype %s, expected integer labels",
+                         path, ms_dtype_name(g->dtype));
+    }
+    size_t want[3] = { (size_t)c->d, (size_t)c->h, (size_t)c->w };
+    const size_t *w = c->is3d ? want : want + 1;
+    int nd = c->is3d ? 3 : 2;
+    for (int i = 0; i < nd; i++)
+        if (g->shape[i] != w[i])
+            return ms_seterr(err, MS_ESHAPE, "%s: gts dimension %d is %zu but imgs has %zu",
+                             path, i, g->shape[i], w[i]);
+    return MS_OK;
+}
+
+/* Tight inclusive box of every label present in gts, ascending labels;
+ * bb[l] = x0 y0 z0 x1 y1 z1 (x1 = -1: label absent). */
+static int boxes_of_gts(const char *path, seg_case *c, const ms_array *g, int margin,
+                        ms_err *err)
+{
+    enum { NL = 65536 };
+    int (*bb)[6] = malloc(NL * sizeof *bb);
+    if (!bb)
+        return ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
+    for (int l = 0; l < NL; l++)
+        bb[l][0] = bb[l][1] = bb[l][2] = INT32_MAX, bb[l][3] = bb[l][4] = bb[l][5] = -1;
+    size_t i = 0;
+    for (int z = 0; z < c->d; z++)
+        for (int y = 0; y < c->h; y++)
+            for (int x = 0; x < c->w; x++, i++) {
+                double v = elem_f64(g, i);
+                if (v == 0)
+                    continue;
+                if (!(v > 0 && v < NL)) {
+                    free(bb);
+                    return ms_seterr(err, MS_EINVAL, "%s: gts label %.0f at (z %d, y %d, x %d) "
+                                     "is outside 0..65535", path, v, z, y, x);
+                }
+                int *b = bb[(int)v];
+                b[0] = x < b[0] ? x : b[0], b[3] = x > b[3] ? x : b[3];
+                b[1] = y < b[1] ? y : b[1], b[4] = y > b[4] ? y : b[4];
+                b[2] = z < b[2] ? z : b[2], b[5] = z > b[5] ? z : b[5];
+            }
+    size_t nb = 0;
+    for (int l = 1; l < NL; l++)
+        nb += bb[l][3] >= 0;
+    c->boxes = calloc(nb ? nb : 1, sizeof *c->boxes);
+    c->labels = calloc(nb ? nb : 1, sizeof *c->labels);
+    if (!c->boxes || !c->labels) {
+        free(bb);
+        return ms_seterr(err, MS_ENOMEM, "%s: out of memory for %zu boxes", path, nb);
+    }
+    for (int l = 1; l < NL; l++) {
+        const int *b = bb[l];
+        if (b[3] < 0)
+            continue;
+        double *o = c->boxes[c->nbox];
+        double x0 = b[0] - margin < 0 ? 0 : b[0] - margin;
+        double y0 = b[1] - margin < 0 ? 0 : b[1] - margin;
+        double x1 = b[3] > c->w - 1 - margin ? c->w - 1 : b[3] + margin;
+        double y1 = b[4] > c->h - 1 - margin ? c->h - 1 : b[4] + margin;
+        if (c->is3d)
+            o[0] = x0, o[1] = y0, o[2] = b[2], o[3] = x1, o[4] = y1, o[5] = b[5];
+        else
+            o[0] = x0, o[1] = y0, o[2] = x1, o[3] = y1;
+        c->labels[c->nbox++] = (uint16_t)l;
+    }
+    free(bb);
+    return MS_OK;
+}
+
+/* No `boxes`: gts decides 2D/3D by its rank, then gives the boxes. */
+static int load_gts_boxes(const char *path, ms_npz *z, seg_case *c, int margin, ms_err *err)
+{
+    ms_array g = { 0 };
+    int rc = ms_npz_read(z, "gts", &g, err);
+    if (rc != MS_OK)
+        return rc;
+    if (g.ndim != 2 && g.ndim != 3) {
+        rc = ms_seterr(err, MS_ESHAPE, "%s: gts has %d dimensions, expected (H, W) or "
+                       "(D, H, W)", path, g.ndim);
+        goto fail;
+    }
+    c->is3d = g.ndim == 3;
+    if ((rc = ms_npz_read(z, "imgs", &c->imgs, err)) != MS_OK ||
+        (rc = check_imgs(path, c, err)) != MS_OK ||
+        (rc = check_gts(path, c, &g, err)) != MS_OK)
+        goto fail;
+    rc = boxes_of_gts(path, c, &g, margin, err);
+fail:
+    ms_array_free(&g);
+    return rc;
+}
+
+int seg_case_load_opts(const char *path, const seg_load_opts *o, seg_case *c, ms_err *err)
 {
     ms_npz *z = NULL;
     memset(c, 0, sizeof *c);
@@ -171,12 +270,17 @@ int seg_case_load(const char *path, seg_case *c, ms_err *err)
     int rc = ms_npz_open(path, &z, NULL, err);
     if (rc != MS_OK)
         goto fail;
-    if ((rc = ms_npz_read(z, "imgs", &c->imgs, err)) != MS_OK)
-        goto fail;
-    if ((rc = check_imgs(path, c, err)) != MS_OK)
-        goto fail;
-    if ((rc = load_boxes(path, z, c, err)) != MS_OK)
-        goto fail;
+    if (o && o->boxes_from_gts && !ms_npz_has(z, "boxes") && ms_npz_has(z, "gts")) {
+        if ((rc = load_gts_boxes(path, z, c, o->margin, err)) != MS_OK)
+            goto fail;
+    } else {
+        if ((rc = ms_npz_read(z, "imgs", &c->imgs, err)) != MS_OK)
+            goto fail;
+        if ((rc = check_imgs(path, c, err)) != MS_OK)
+            goto fail;
+        if ((rc = load_boxes(path, z, c, err)) != MS_OK)
+            goto fail;
+    }
     rc = load_spacing(path, z, c, err);
 fail:
     ms_npz_close(&z);
@@ -185,11 +289,31 @@ fail:
     return rc;
 }
 
+int seg_case_load(const char *path, seg_case *c, ms_err *err)
+{
+    return seg_case_load_opts(path, NULL, c, err);
+}
+
+size_t seg_box_value(const seg_case *c, size_t k)
+{
+    return c->paint_labels && c->labels ? c->labels[k] : k + 1;
+}
+
+size_t seg_max_value(const seg_case *c)
+{
+    size_t m = 0;
+    for (size_t k = 0; k < c->nbox; k++)
+        m = seg_box_value(c, k) > m ? seg_box_value(c, k) : m;
+    return m;
+}
+
 void seg_case_free(seg_case *c)
 {
     ms_array_free(&c->imgs);
     free(c->boxes);
+    free(c->labels);
     c->boxes = NULL;
+    c->labels = NULL;
     c->nbox = 0;
 }
 

@@ -3,6 +3,7 @@
  * the engine so that tests can check them on their own.
  *
  *   seg_case_load()     read + validate imgs / boxes / spacing of a challenge npz
+ *   seg_case_load_opts() the same, optionally deriving boxes from `gts`
  *   seg_prep_image()    uint8 image -> encoder input (1,3,256,256) f32
  *   seg_box256()        box in pixels -> box in the 256 frame (truncation)
  *   seg_postprocess()   low-res logits (256,256) -> mask (H,W) 0/1
@@ -26,13 +27,35 @@ typedef struct seg_case {
     double (*boxes)[6];  /* 2D: x0 y0 x1 y1; 3D: x0 y0 z0 x1 y1 z1 (as stored) */
     double spacing[3];   /* npz `spacing` (x, y, z order as stored); 1,1,1 if absent */
     int has_spacing;
+    uint16_t *labels;    /* (nbox): gts label of each derived box; NULL if boxes were read */
+    int paint_labels;    /* segs get labels[k] instead of k+1 (set by the caller) */
 } seg_case;
+
+typedef struct seg_load_opts {
+    int boxes_from_gts;  /* no `boxes` but a `gts`: one box per label present */
+    int margin;          /* pixels added around a derived box in x and y, clamped */
+} seg_load_opts;
 
 /* Read and validate.  Errors name the file: wrong rank for a 2D/3D name,
  * non-uint8 imgs, boxes not (N,4)/(N,6), non-finite, inverted or outside
  * the image, z_min >= z_max. */
 int seg_case_load(const char *path, seg_case *c, ms_err *err);
 void seg_case_free(seg_case *c);
+
+/* As seg_case_load(); with o->boxes_from_gts, a file without `boxes` but with
+ * an integer `gts` (labels 0..65535, same spatial shape as imgs) gets one box
+ * per label value present, in ascending order, as the challenge organisers
+ * made them: the tight, inclusive bounding box in pixels, (x0 y0 x1 y1) in 2D
+ * or (x0 y0 z0 x1 y1 z1) over the whole volume in 3D, widened by o->margin in
+ * x and y and clamped to the image.  Such a case is 3D when gts has rank 3,
+ * whatever its name; a label on one slice only gives z0 == z1.
+ * c->labels receives the label of each box.  o may be NULL. */
+int seg_case_load_opts(const char *path, const seg_load_opts *o, seg_case *c, ms_err *err);
+
+/* The value box k (0-based) paints into segs: its label, or k + 1. */
+size_t seg_box_value(const seg_case *c, size_t k);
+/* The largest value any box paints (0 without boxes). */
+size_t seg_max_value(const seg_case *c);
 
 /* img: (h, w, cn) u8, cn 1 (repeated to 3 channels) or 3.
  * x: (3, 256, 256) f32 written completely.  newh, neww: receive the resized size. */

@@ -71,7 +71,7 @@ int seg_overlay_write(const char *path, const seg_case *c, const ms_array *segs,
     for (size_t k = 0; k < c->nbox; k++) {
         const double *b = c->boxes[k];
         uint8_t col[3];
-        seg_label_colour(k + 1, col);
+        seg_label_colour(seg_box_value(c, k), col);
         if (!c->is3d) {
             draw_box(rgb, c->h, c->w, b, col);
         } else if (z >= b[2] && z <= b[5]) {

@@ -130,8 +130,9 @@ static void paint(ms_array *segs, size_t off, const uint8_t *mask, size_t n, siz
     }
 }
 
-/* One 3D box: middle slice, then up to z_max, then down to z_min. */
-static int run_box3d(emb_cache *k, const double *b, size_t label, ms_array *segs,
+/* One 3D box: middle slice, then up to z_max, then down to z_min.
+ * label: the box's 1-based index; segs receive `value`. */
+static int run_box3d(emb_cache *k, const double *b, size_t label, size_t value, ms_array *segs,
                      uint8_t *prev, uint8_t *cur, uint8_t *mid, float *logits, ms_err *err)
 {
     const seg_case *c = k->c;
@@ -154,7 +155,7 @@ static int run_box3d(emb_cache *k, const double *b, size_t label, ms_array *segs
         rc = infer_slice(k, z, got ? box : mid256, logits, val, cur, err);
         if (rc != MS_OK)
             return rc;
-        paint(segs, (size_t)z * n, cur, n, label);
+        paint(segs, (size_t)z * n, cur, n, value);
         if (z == zm)
             memcpy(mid, cur, n);
         uint8_t *t = prev; prev = cur; cur = t;
@@ -167,7 +168,7 @@ static int run_box3d(emb_cache *k, const double *b, size_t label, ms_array *segs
         rc = infer_slice(k, z, got ? box : mid256, logits, val, cur, err);
         if (rc != MS_OK)
             return rc;
-        paint(segs, (size_t)z * n, cur, n, label);
+        paint(segs, (size_t)z * n, cur, n, value);
         uint8_t *t = prev; prev = cur; cur = t;
     }
     return MS_OK;
@@ -181,7 +182,7 @@ int seg_run_case(const seg_engine *e, const seg_case *c, const char *what,
     uint8_t *bufs = NULL;
     float *logits = NULL;
     size_t shape[3] = { (size_t)c->d, (size_t)c->h, (size_t)c->w };
-    int rc = ms_array_alloc(segs, c->nbox > 255 ? MS_U16 : MS_U8, c->is3d ? 3 : 2,
+    int rc = ms_array_alloc(segs, seg_max_value(c) > 255 ? MS_U16 : MS_U8, c->is3d ? 3 : 2,
                             c->is3d ? shape : shape + 1, NULL, err);
     if (rc != MS_OK)
         return rc;
@@ -195,14 +196,14 @@ int seg_run_case(const seg_engine *e, const seg_case *c, const char *what,
     }
     for (size_t b = 0; b < c->nbox; b++) {
         if (c->is3d) {
-            rc = run_box3d(&k, c->boxes[b], b + 1, segs, bufs, bufs + n, bufs + 2 * n,
+            rc = run_box3d(&k, c->boxes[b], b + 1, seg_box_value(c, b), segs, bufs, bufs + n, bufs + 2 * n,
                            logits, err);
         } else {
             float box[4];
             seg_box256(c->boxes[b], c->h, c->w, box);
             rc = infer_slice(&k, 0, box, logits, 1, bufs, err);
             if (rc == MS_OK)
-                paint(segs, 0, bufs, n, b + 1);
+                paint(segs, 0, bufs, n, seg_box_value(c, b));
         }
         if (rc != MS_OK)
             goto fail;

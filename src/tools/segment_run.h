@@ -18,8 +18,9 @@ typedef struct seg_stats {
 } seg_stats;
 
 /* Segment a loaded case.  On success *segs is a new (H,W) or (D,H,W) array,
- * u8, or u16 when the case has more than 255 boxes; value k = box k (1-based),
- * later boxes overwrite earlier ones.  stats may be NULL. */
+ * u8, or u16 when a value exceeds 255; box k paints seg_box_value(c, k)
+ * (k + 1, or its gts label), later boxes overwrite earlier ones.
+ * stats may be NULL. */
 int seg_run_case(const seg_engine *e, const seg_case *c, const char *what,
                  ms_array *segs, seg_stats *stats, ms_err *err);
 

@@ -8,11 +8,16 @@
 #   MODE 3d:  3D_kmeans and 3D_stent against upstream (per-label Dice >= 0.995),
 #             overlays of every slice, NIfTI with the npz spacing
 #   MODE many: 300 boxes -> uint16 segs
+#   MODE gts: --boxes-from-gts on pre-ct / pre-grey-rgb style inputs; needs
+#             EVAL (medsam-eval), PYTHON (with numpy) and the check script
 set -u
 SEG=$1
 CHK=$2
 DATA=$3
 MODE=$4
+EVAL=${5:-}
+PY=${6:-}
+GTSCHK=${7:-}
 W="$DATA/model/random_seed7.pth"
 S="$DATA/segment"
 T=$(mktemp -d "${TMPDIR:-/tmp}/test_segment_cli.XXXXXX") || exit 1
@@ -49,6 +54,7 @@ case_cli() {
     run 0 --help
     grep -q '^Usage: medsam-segment' "$T/out"; ok "--help prints usage on stdout" $?
     for opt in --weights --output --threads --cache-mb --overlay --overlay-slices --nifti \
+               --boxes-from-gts --box-margin --segs-as-labels \
                --efficiency-csv --shard --quiet --verbose --help --version; do
         grep -q -- "$opt" "$T/out"; ok "--help lists $opt" $?
     done
@@ -177,8 +183,43 @@ case_many() {
     ok "NIfTI of labels over 255" $?
 }
 
+# boxes derived from gts: exact boxes, labels, segs mapping, medsam-eval
+case_gts() {
+    G="$S/gts"
+    run 2 -w "$W" -o "$T/o" --segs-as-labels "$G"
+    grep -q 'needs --boxes-from-gts' "$T/err"; ok "--segs-as-labels alone is a usage error" $?
+    run 1 -q -w "$W" -o "$T/o" "$G/2D_kmeansrgb.npz"
+    grep -q 'boxes' "$T/err"; ok "without --boxes-from-gts a file without boxes fails" $?
+    # box indices, with overlays; the '3D' name of a 2D gts does not make it 3D
+    run 0 -q --boxes-from-gts -w "$W" -o "$T/idx" --overlay "$T/ov" "$G" "$S/rank"
+    for c in 3D_kmeans3 2D_kmeansrgb; do
+        "$PY" "$GTSCHK" boxes "$G/$c.npz" "$T/idx/$c.npz" 0; ok "$c: derived boxes" $?
+    done
+    "$PY" "$GTSCHK" boxes "$S/rank/3D_named2d.npz" "$T/idx/3D_named2d.npz" 0
+    ok "gts rank 2 under a 3D name: a 2D case" $?
+    [ -s "$T/ov/2D_kmeansrgb.png" ] && [ -s "$T/ov/3D_kmeans3_z001.png" ]
+    ok "overlays of derived boxes" $?
+    # gts labels in segs; margins clamp at the image edge
+    run 0 -q --boxes-from-gts --segs-as-labels -w "$W" -o "$T/lab" --nifti "$G"
+    for c in 3D_kmeans3 2D_kmeansrgb; do
+        "$PY" "$GTSCHK" mapped "$G/$c.npz" "$T/idx/$c.npz" "$T/lab/$c.npz"
+        ok "$c: --segs-as-labels = labels[index - 1]" $?
+    done
+    run 0 -q --boxes-from-gts --box-margin 5 -w "$W" -o "$T/m5" "$G/2D_kmeansrgb.npz"
+    "$PY" "$GTSCHK" boxes "$G/2D_kmeansrgb.npz" "$T/m5/2D_kmeansrgb.npz" 5
+    ok "--box-margin 5, clamped" $?
+    # medsam-eval scores the labelled segs against gts directly
+    "$EVAL" -q -s "$T/lab" -g "$G" -o "$T/m.csv" --per-label "$T/pl.csv" 2>"$T/err"
+    ok "medsam-eval reads the outputs" $?
+    for c in 3D_kmeans3 2D_kmeansrgb; do
+        "$PY" "$GTSCHK" perlabel "$G/$c.npz" "$T/lab/$c.npz" "$T/pl.csv"
+        ok "$c: medsam-eval pairs segs and gts labels" $?
+    done
+}
+
 case "$MODE" in
 cli) case_cli ;;
+gts) case_gts ;;
 2d) case_2d ;;
 3d) case_3d ;;
 many) case_many ;;
