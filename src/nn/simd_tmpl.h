@@ -225,10 +225,13 @@ static void SFX(pack_b)(msnn_mat B, int k0, int kc, int j0, int n, float *dst)
             for (int k = 0; k < kc; k++)
                 for (int c = w; c < NR; c++)
                     dst[(size_t)k * NR + c] = 0.0f;
-            for (int c = 0; c < w; c++) {
-                const float *col = src + (ptrdiff_t)c * B.cs;
-                for (int k = 0; k < kc; k++)
-                    dst[(size_t)k * NR + c] = col[k];
+            for (int kb = 0; kb < kc; kb += 16) {  /* 16 rows of the panel at a time */
+                int ke = kc - kb < 16 ? kc : kb + 16;
+                for (int c = 0; c < w; c++) {
+                    const float *col = src + (ptrdiff_t)c * B.cs;
+                    for (int k = kb; k < ke; k++)
+                        dst[(size_t)k * NR + c] = col[k];
+                }
             }
         } else {
             for (int k = 0; k < kc; k++) {
