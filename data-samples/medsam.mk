@@ -32,6 +32,8 @@ MEDSAM_GT_SUFFIX ?= .nii.gz
 ifneq ($(BUILD),)
 ifneq ($(wildcard $(BUILD)/src/tools/medsam-pre-ct),)
 MEDSAM_BIN ?= $(BUILD)/src/tools/
+else
+$(warning BUILD=$(BUILD) has no src/tools/medsam-pre-ct: using the medsam-* tools on PATH)
 endif
 endif
 MEDSAM_BIN ?=
@@ -76,8 +78,8 @@ $$(MEDSAM_OUT)/npz/$(1)_$(2)_%.npz: $(3)/%$$(MEDSAM_IMG_SUFFIX) $(4)/%$$(MEDSAM_
 endef
 medsam_nifti = $(eval $(call medsam_nifti_rules,$(1),$(2),$(3),$(4),$(5)))
 
-# 2D images and masks of the same name (PNG; JPEG images need $(5) with
-# --img-suffix handled by the caller's own rule).
+# 2D PNG images and PNG masks of the same name, arguments as above (for JPEG
+# images write a rule like the one in medsam-pre-grey-rgb(1)).
 define medsam_png_rules
 MEDSAM_NPZ += $$(patsubst $(4)/%.png,$$(MEDSAM_OUT)/npz/$(1)_$(2)_%.npz,$$(sort $$(wildcard $(4)/*.png)))
 $$(MEDSAM_OUT)/npz/$(1)_$(2)_%.npz: $(3)/%.png $(4)/%.png
