@@ -5,7 +5,8 @@
  *   segcheck overlay PNG CASE.npz OUT.npz Z  the overlay of slice Z: size, blend, boxes
  *   segcheck nifti NII CASE.npz OUT.npz      NIfTI equals segs, spacing from the case
  *   segcheck info OUT.npz                    prints "segs DTYPE max N" (exit 0)
- * Prints what it measured; exit 0 when the check holds, 1 otherwise. */
+ * CASE.npz may have gts instead of boxes (boxes derived as medsam-segment
+ * --boxes-from-gts does).  Prints what it measured; exit 0 when the check holds, 1 otherwise. */
 #include <stdint.h>
 #include <stdio.h>
 #include <math.h>
@@ -17,6 +18,10 @@
 #include "ms_npz.h"
 #include "segment_core.h"
 #include "segment_run.h"
+
+/* Cases without boxes get them from gts, as with --boxes-from-gts (overlay
+ * checks then expect box indices, not --segs-as-labels). */
+static const seg_load_opts from_gts = { 1, 0 };
 
 static int load(const char *p, const char *name, ms_array *a)
 {
@@ -95,7 +100,7 @@ static int cmd_overlay(const char *png, const char *casep, const char *out, int 
     ms_array segs = { 0 }, im = { 0 };
     ms_err err;
     int ok = 0;
-    if (seg_case_load(casep, &c, &err) != MS_OK) {
+    if (seg_case_load_opts(casep, &from_gts, &c, &err) != MS_OK) {
         fprintf(stderr, "segcheck: %s\n", err.msg);
         return 1;
     }
@@ -166,7 +171,7 @@ static int cmd_nifti(const char *nii, const char *casep, const char *out)
     ms_volume v = { 0 };
     ms_err err;
     int ok = 0;
-    if (seg_case_load(casep, &c, &err) != MS_OK || ms_nifti_read(nii, &v, NULL, &err) != MS_OK) {
+    if (seg_case_load_opts(casep, &from_gts, &c, &err) != MS_OK || ms_nifti_read(nii, &v, NULL, &err) != MS_OK) {
         fprintf(stderr, "segcheck: %s\n", err.msg);
         return 1;
     }

@@ -46,13 +46,14 @@ grey = (128 + 100 * np.sin(yy / 6.0) * np.cos(xx / 9.0)).astype(np.uint8)
 np.savez_compressed(os.path.join("grey_ok", "2D_grey.npz"), imgs=grey,
                     boxes=np.array([[5.5, 4.2, 40.9, 30.0], [10, 10, 60, 47]], np.float32))
 
-# a small valid 3D case (4 slices of 3D_kmeans) for the embedding-cache test:
-# slices 0..3 are covered by the two boxes, upstream would encode 4 + 3 times
+# a small valid 3D case (3 slices of 3D_kmeans) for the embedding-cache test:
+# box 0 visits slices 1, 2, 0 and box 1 slices 1, 2: 3 slices to encode,
+# where upstream (and a one-embedding cache) encodes 3 + 2 times
 if os.path.exists("3D_kmeans.npz"):
     k = np.load("3D_kmeans.npz")
     os.makedirs("small3d", exist_ok=True)
-    np.savez_compressed(os.path.join("small3d", "3D_small.npz"), imgs=k["imgs"][5:9],
-                        boxes=np.array([[30, 30, 0, 90, 90, 3], [40, 20, 1, 100, 80, 3]]),
+    np.savez_compressed(os.path.join("small3d", "3D_small.npz"), imgs=k["imgs"][5:8],
+                        boxes=np.array([[30, 30, 0, 90, 90, 2], [40, 20, 1, 100, 80, 2]]),
                         spacing=k["spacing"])
 
 # more than 255 boxes: segs must become uint16 (upstream wraps label 256 to 0)
