@@ -36,6 +36,12 @@ cleanup() {
             [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }
         done
     fi
+    # Jobs still there (a failed or timed-out wait): cancel them while the
+    # daemons are up, so that no task outlives the test.
+    if [ -s "$T/run/slurmctld.pid" ] && [ -n "$(squeue -h 2>/dev/null)" ]; then
+        scancel --full --user=root 2>/dev/null
+        for _ in $(seq 30); do [ -z "$(squeue -h 2>/dev/null)" ] && break; sleep 0.5; done
+    fi
     stop "$T/run/slurmd.pid"
     stop "$T/run/slurmctld.pid"
     stop "$T/run/munged.pid"
