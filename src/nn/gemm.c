@@ -301,6 +301,55 @@ static void fast_region(const fast_task *t, int m0, int m1, int n0, int n1, floa
     }
 }
 
+/* Per-thread packing scratch, kept between calls (a fresh 100 KB - 5 MB
+ * buffer per GEMM would be mapped and page-faulted every time); freed when
+ * the thread exits. */
+typedef struct scratch {
+    void *p;
+    size_t cap;
+} scratch;
+
+static pthread_key_t g_scratch_key;
+static pthread_once_t g_scratch_once = PTHREAD_ONCE_INIT;
+static int g_scratch_ok;
+
+static void scratch_free(void *v)
+{
+    scratch *sc = v;
+    free(sc->p);
+    free(sc);
+}
+
+static void scratch_init(void)
+{
+    g_scratch_ok = pthread_key_create(&g_scratch_key, scratch_free) == 0;
+}
+
+static void *scratch_get(size_t bytes)
+{
+    bytes = (bytes + 63) & ~(size_t)63;
+    pthread_once(&g_scratch_once, scratch_init);
+    if (!g_scratch_ok)
+        return NULL;
+    scratch *sc = pthread_getspecific(g_scratch_key);
+    if (!sc) {
+        sc = calloc(1, sizeof *sc);
+        if (!sc || pthread_setspecific(g_scratch_key, sc) != 0) {
+            free(sc);
+            return NULL;
+        }
+    }
+    if (sc->cap < bytes) {
+        void *p = aligned_alloc(64, bytes);
+        if (!p)
+            return NULL;
+        free(sc->p);
+        sc->p = p;
+        sc->cap = bytes;
+    }
+    return sc->p;
+}
+
 static void fast_task_fn(void *arg, int ith, int nth)
 {
     const fast_task *t = arg;
@@ -324,7 +373,7 @@ static void fast_task_fn(void *arg, int ith, int nth)
     size_t na = (size_t)((mcr + kn->mr - 1) / kn->mr) * kn->mr * (size_t)(kc ? kc : 1);
     size_t nb = t->bpk ? 0 : (size_t)((ncr + kn->nr - 1) / kn->nr) * kn->nr * (size_t)(kc ? kc : 1);
     size_t nt = (size_t)kn->mr * kn->nr;
-    float *buf = aligned_alloc(64, ((na + nb + nt) * sizeof(float) + 63) & ~(size_t)63);
+    float *buf = scratch_get((na + nb + nt) * sizeof(float));
     if (!buf) {
         /* Out of memory for 100 KB of scratch: fall back to the reference
          * loop for this region (still deterministic for this thread split). */
@@ -333,7 +382,6 @@ static void fast_task_fn(void *arg, int ith, int nth)
         return;
     }
     fast_region(t, m0, m1, n0, n1, buf, buf + na, buf + na + nb);
-    free(buf);
 }
 
 static void gemm_fast(const msnn__gemm_kernel *kn, int M, int N, int K, msnn_mat A, msnn_mat B,
