@@ -160,8 +160,13 @@ case_2d() {
 }
 
 case_3d() {
-    run 0 -q -w "$W" -o "$T/o" --overlay "$T/ov" --overlay-slices all --nifti \
+    run 0 -q -v -w "$W" -o "$T/o" --overlay "$T/ov" --overlay-slices all --nifti \
         "$S/3D_kmeans.npz" "$S/3D_stent.npz"
+    # nothing encoded twice: one encoder run per slice that a box covers
+    grep -q '3D_kmeans.npz: 3 boxes, 16 encoder runs, 31 decoder runs' "$T/err"
+    ok "3D_kmeans: 16 slices encoded once each for 31 decoder runs" $?
+    grep -q '3D_stent.npz: 2 boxes, 15 encoder runs, 26 decoder runs' "$T/err"
+    ok "3D_stent: 15 slices encoded once each for 26 decoder runs" $?
     for c in 3D_kmeans 3D_stent; do
         "$CHK" dice "$T/o/$c.npz" "$S/${c}_segs.npz" 0.995
         ok "$c per-label Dice >= 0.995" $?
@@ -178,7 +183,9 @@ case_3d() {
 
 # more than 255 boxes: uint16 segs (upstream would wrap), a warning, int16 NIfTI
 case_many() {
-    run 0 -w "$W" -o "$T/o" --nifti "$S/many/2D_many.npz"
+    run 0 -v -w "$W" -o "$T/o" --nifti "$S/many/2D_many.npz"
+    grep -q '2D_many.npz: 300 boxes, 1 encoder runs, 300 decoder runs' "$T/err"
+    ok "one encoder run for 300 boxes" $?
     grep -q 'warning: .*2D_many.npz: 300 boxes: segs written as uint16' "$T/err"
     ok "warning about uint16" $?
     "$CHK" info "$T/o/2D_many.npz" >"$T/info"
