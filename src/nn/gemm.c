@@ -10,6 +10,10 @@
  * between KC blocks.  An element's value therefore depends only on K and the
  * path, not on the blocking, the tile position or the thread split.
  *
+ * Row-major A is read in place (only a partial last row panel is packed); a
+ * few rows times a transposed B are computed as B^T A^T so that B needs no
+ * packing.  Packing scratch is kept per thread between calls.
+ *
  * Threads split the output by rows (or by columns when M is small), in whole
  * tiles, so the result never depends on the thread count.
  */
@@ -423,6 +427,27 @@ static void gemm_fast(const msnn__gemm_kernel *kn, int M, int N, int K, msnn_mat
 {
     if (!bpk && gemm_small_m_bt(kn, M, N, K, A, B, C, ldc, e, pool))
         return;
+    /* A residual that overlaps C (in-place "x = x + f(x)") would be read
+     * after C holds partial sums: give the kernels a copy. */
+    if (e && e->residual) {
+        const char *r0 = (const char *)e->residual, *c0 = (const char *)C;
+        const char *r1 = (const char *)(e->residual + (ptrdiff_t)(M - 1) * e->ldr + N);
+        const char *c1 = (const char *)(C + (ptrdiff_t)(M - 1) * ldc + N);
+        if (r0 < c1 && c0 < r1) {
+            float *rc = malloc((size_t)M * N * sizeof *rc);
+            if (rc) {
+                for (int i = 0; i < M; i++)
+                    memcpy(rc + (size_t)i * N, e->residual + (ptrdiff_t)i * e->ldr,
+                           (size_t)N * sizeof *rc);
+                msnn_epi e2 = *e;
+                e2.residual = rc;
+                e2.ldr = N;
+                gemm_fast(kn, M, N, K, A, B, bpk, C, ldc, &e2, pool);
+                free(rc);
+                return;
+            }
+        }
+    }
     static const msnn_epi no_epi = { 0 };
     fast_task t = { kn, M, N, K, A, B, bpk, C, ldc, e ? e : &no_epi, 1 };
     int nth = msnn_pool_size(pool);

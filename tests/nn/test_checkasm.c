@@ -275,6 +275,32 @@ static void test_small_m(msnn_pool *p2)
     }
 }
 
+/* The residual may be C itself (in place x = x + f(x)), with several K
+ * blocks so C holds partial sums before the epilogue. */
+static void test_inplace_residual(void)
+{
+    for (int li = 0; li < nlevels; li++) {
+        msnn_cpu_set_level(levels[li]);
+        int M = 37, N = 45, K = 900;
+        gcase g;
+        case_make(&g, M, N, K, 0, 1, 1, 1, MSNN_ACT_GELU);
+        g.ldr = g.ldc;
+        float *c = malloc((size_t)M * g.ldc * sizeof *c);
+        for (size_t i = 0; i < (size_t)M * g.ldc; i++)
+            c[i] = i % (size_t)g.ldc < (size_t)N ? frand() : NAN;
+        free(g.res);
+        g.res = malloc((size_t)M * g.ldc * sizeof *g.res);
+        memcpy(g.res, c, (size_t)M * g.ldc * sizeof *c);  /* the expected residual */
+        msnn_epi e = case_epi(&g);
+        e.residual = c;
+        msnn_gemm(M, N, K, g.A, g.B, c, g.ldc, &e, NULL);
+        CHECKF(check_case(&g, c, "in-place residual") == 0, "%s: in-place residual",
+               msnn_cpu_level_name(levels[li]));
+        free(c);
+        case_free(&g);
+    }
+}
+
 /* The ulp distance between two finite floats. */
 static long long ulp_diff(float a, float b)
 {
@@ -498,6 +524,7 @@ int main(int argc, char **argv)
     test_random_cases(p2);
     test_threads(p2, p3);
     test_small_m(p2);
+    test_inplace_residual();
     test_table_kernels();
     msnn_pool_free(&p2);
     msnn_pool_free(&p3);
