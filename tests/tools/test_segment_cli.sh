@@ -203,12 +203,12 @@ case_gts() {
     grep -q 'boxes' "$T/err"; ok "without --boxes-from-gts a file without boxes fails" $?
     # box indices, with overlays
     run 0 -q --boxes-from-gts -w "$W" -o "$T/idx" --overlay "$T/ov" "$G"
-    for c in 3D_kmeans3 2D_kmeansrgb; do
+    for c in 3D_kmeans2 2D_kmeansrgb; do
         "$PY" "$GTSCHK" boxes "$G/$c.npz" "$T/idx/$c.npz" 0; ok "$c: derived boxes" $?
     done
     "$CHK" overlay "$T/ov/2D_kmeansrgb.png" "$G/2D_kmeansrgb.npz" "$T/idx/2D_kmeansrgb.npz" 0
     ok "overlay of derived 2D boxes" $?
-    "$CHK" overlay "$T/ov/3D_kmeans3_z001.png" "$G/3D_kmeans3.npz" "$T/idx/3D_kmeans3.npz" 1
+    "$CHK" overlay "$T/ov/3D_kmeans2_z000.png" "$G/3D_kmeans2.npz" "$T/idx/3D_kmeans2.npz" 0
     ok "overlay of derived 3D boxes" $?
     # the '3D' name of a 2D gts does not make it 3D; margins clamp at the edge
     run 0 -q --boxes-from-gts --box-margin 5 -w "$W" -o "$T/m5" "$S/rank"
@@ -216,7 +216,7 @@ case_gts() {
     ok "gts rank 2 under a 3D name: a 2D case; --box-margin 5, clamped" $?
     # gts labels in segs
     run 0 -q --boxes-from-gts --segs-as-labels -w "$W" -o "$T/lab" --nifti "$G"
-    for c in 3D_kmeans3 2D_kmeansrgb; do
+    for c in 3D_kmeans2 2D_kmeansrgb; do
         "$PY" "$GTSCHK" mapped "$G/$c.npz" "$T/idx/$c.npz" "$T/lab/$c.npz"
         ok "$c: --segs-as-labels = labels[index - 1]" $?
         "$CHK" nifti "$T/lab/$c.nii.gz" "$G/$c.npz" "$T/lab/$c.npz"
@@ -225,7 +225,7 @@ case_gts() {
     # medsam-eval scores the labelled segs against gts directly
     "$EVAL" -q -s "$T/lab" -g "$G" -o "$T/m.csv" --per-label "$T/pl.csv" 2>"$T/err"
     ok "medsam-eval reads the outputs" $?
-    for c in 3D_kmeans3 2D_kmeansrgb; do
+    for c in 3D_kmeans2 2D_kmeansrgb; do
         "$PY" "$GTSCHK" perlabel "$G/$c.npz" "$T/lab/$c.npz" "$T/pl.csv"
         ok "$c: medsam-eval pairs segs and gts labels" $?
     done
