@@ -29,7 +29,7 @@ typedef struct shape {
 static const shape shapes[] = {
     /* the engine is channels last: every conv is tokens x (Cin -> Cout) */
     { "s0 mbconv 1x1 64->256 +GELU T=65536", 65536, 256, 64, 0, 0, MSNN_ACT_GELU },
-    { "s0 mbconv 1x1 256->64 +res T=65536", 65536, 64, 256, 0, 0, MSNN_ACT_GELU },
+    { "s0 mbconv 1x1 256->64 +GELU T=65536", 65536, 64, 256, 0, 0, MSNN_ACT_GELU },
     { "s1 qkv  T=16384 128->384", 16384, 384, 128, 0, 0, MSNN_ACT_NONE },
     { "s1 proj T=16384 128->128", 16384, 128, 128, 0, 0, MSNN_ACT_NONE },
     { "s1 fc1  T=16384 128->512 +GELU", 16384, 512, 128, 0, 0, MSNN_ACT_GELU },
