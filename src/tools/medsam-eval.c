@@ -20,7 +20,9 @@ static const char usage_text[] =
     "Usage: medsam-eval --seg-dir DIR --gt-dir DIR -o FILE [OPTIONS]\n"
     "Compute the challenge's accuracy metrics (DSC, NSD) of every case: the\n"
     "prediction DIR/NAME.npz ('segs') against the ground truth NAME.npz ('gts',\n"
-    "and 'spacing' for names starting with 3D), as upstream compute_metrics.py.\n"
+    "and 'spacing' for 3D cases), as upstream compute_metrics.py.  A name starting\n"
+    "with 3D is a 3D case, with 2D a 2D case; any other name (medsam-pre-ct,\n"
+    "medsam-pre-grey-rgb output) is 3D when its 'gts' has 3 dimensions.\n"
     "\n"
     "  -s, --seg-dir DIR      predictions (npz with 'segs')\n"
     "  -g, --gt-dir DIR       ground truth (npz with 'gts', 'spacing')\n"
@@ -138,7 +140,8 @@ done:
     return rc;
 }
 
-/* Ground truth: 'gts' (and 'spacing' for 3D cases, as upstream). */
+/* Ground truth: 'gts' (and 'spacing' for 3D cases, as upstream).  is3d: 1 or
+ * 0 from the name's 3D / 2D prefix, -1 (no prefix) decided by the rank of gts. */
 static int load_gt(const char *path, int is3d, ms_array *gts, double spacing[3],
                    const ms_limits *lim, ms_err *err)
 {
@@ -148,6 +151,13 @@ static int load_gt(const char *path, int is3d, ms_array *gts, double spacing[3],
         return rc;
     if ((rc = ms_npz_read(z, "gts", gts, err)))
         goto done;
+    if (is3d < 0 && gts->ndim != 2 && gts->ndim != 3) {
+        rc = ms_seterr(err, MS_ESHAPE, "%s: 'gts' has %d dimensions, expected 2 or 3",
+                       path, gts->ndim);
+        goto done;
+    }
+    if (is3d < 0)
+        is3d = gts->ndim == 3;
     if (is3d) {
         if ((rc = read_spacing(z, path, spacing, err)))
             goto done;
@@ -157,7 +167,7 @@ static int load_gt(const char *path, int is3d, ms_array *gts, double spacing[3],
     } else {
         spacing[0] = spacing[1] = spacing[2] = 1.0;
         if (gts->ndim != 2)
-            rc = ms_seterr(err, MS_ESHAPE, "%s: a 2D case (name not starting with 3D) needs "
+            rc = ms_seterr(err, MS_ESHAPE, "%s: a 2D case (name starting with 2D) needs "
                            "a 2D 'gts', found %d dimensions", path, gts->ndim);
     }
 done:
@@ -190,7 +200,8 @@ static int eval_one(size_t i, void *vctx)
                        gpath, spath);
         goto done;
     }
-    if ((rc = load_gt(gpath, strncmp(c->name, "3D", 2) == 0, &gts, spacing, &o->lim, &err))
+    int is3d = strncmp(c->name, "3D", 2) == 0 ? 1 : strncmp(c->name, "2D", 2) == 0 ? 0 : -1;
+    if ((rc = load_gt(gpath, is3d, &gts, spacing, &o->lim, &err))
         || (rc = ms_npz_load(spath, "segs", &segs, &o->lim, &err)))
         goto done;
     int mode = !o->nsd ? MS_EVAL_NSD_NONE : o->per_label ? MS_EVAL_NSD_ALL
@@ -310,7 +321,8 @@ static int has_name(char **v, size_t n, const char *name)
 }
 
 /* Every name in either folder, sorted, sharded, with where it was found. */
-static int list_cases(const eval_opts *o, eval_case **out, size_t *nout, ms_err *err)
+static int list_cases(const eval_opts *o, eval_case **out, size_t *nout, size_t *nall,
+                      ms_err *err)
 {
     char **g = NULL, **s = NULL, **u = NULL;
     size_t ng = 0, ns = 0, nu = 0;
@@ -334,6 +346,7 @@ static int list_cases(const eval_opts *o, eval_case **out, size_t *nout, ms_err 
         a += c <= 0;
         b += c >= 0;
     }
+    *nall = nu;
     cli_apply_shard(u, &nu, o->shard_k, o->shard_n);
     cases = calloc(nu ? nu : 1, sizeof *cases);
     if (!cases)
@@ -456,7 +469,7 @@ int main(int argc, char **argv)
 {
     eval_opts o = { .nsd = 1, .tolerance = 2.0, .jobs = 1, .shard_k = 0, .shard_n = 1 };
     eval_case *cases = NULL;
-    size_t n = 0;
+    size_t n = 0, nall = 0;
     ms_err err = { 0 };
     int exit_now, status;
 
@@ -464,12 +477,15 @@ int main(int argc, char **argv)
     status = parse_args(argc, argv, &o, &exit_now);
     if (status || exit_now)
         return status;
-    if (list_cases(&o, &cases, &n, &err) || check_outputs(&o, cases, n, &err)) {
+    if (list_cases(&o, &cases, &n, &nall, &err) || check_outputs(&o, cases, n, &err)) {
         cli_error("%s", err.msg);
         status = CLI_EXIT_FAIL;
         goto done;
     }
-    if (n == 0 && !o.quiet)
+    if (n == 0 && nall > 0 && !o.quiet)
+        fprintf(stderr, "%s: shard %d/%d selects no case (%zu in all)\n", cli_prog(),
+                o.shard_k, o.shard_n, nall);
+    else if (n == 0 && !o.quiet)
         cli_warn("%s: no .npz files", o.gt_dir);
     /* fewer cases than jobs: the spare threads share the labels of a case */
     int jobs = o.jobs;

@@ -499,8 +499,12 @@ static int run(const opts *o, char **args, int nargs)
         cli_error("%s", err.msg);
         return CLI_EXIT_FAIL;
     }
+    size_t nall = n;
     cli_apply_shard(paths, &n, o->shard_k, o->shard_n);
-    if (n == 0 && !o->quiet)
+    if (n == 0 && nall > 0 && !o->quiet)
+        fprintf(stderr, "%s: shard %d/%d selects no case (%zu in all)\n", cli_prog(),
+                o->shard_k, o->shard_n, nall);
+    else if (n == 0 && !o->quiet)
         cli_warn("no .npz file to convert");
     int jobs = o->jobs;
     if (jobs <= 0) {

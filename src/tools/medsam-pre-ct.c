@@ -351,13 +351,14 @@ static int fill_case(const opts *o, const char *gt_name, const char *stem, char 
 }
 
 /* The cases of folder mode, sorted, after --shard; *out has *nout cases. */
-static int build_cases(const opts *o, ccase **out, size_t *nout, ms_err *err)
+static int build_cases(const opts *o, ccase **out, size_t *nout, size_t *nall, ms_err *err)
 {
     char **names = NULL;
     size_t n = 0, k = 0, with_img = 0;
     int rc = cli_list_dir(o->gt_dir, o->gt_suffix, &names, &n, err);
     if (rc)
         return rc;
+    *nall = n;
     ccase *c = calloc(n ? n : 1, sizeof *c);
     if (!c) {
         rc = ms_seterr(err, MS_ENOMEM, "out of memory");
@@ -396,17 +397,20 @@ fail:
 static int folder_mode(const opts *o)
 {
     ccase *cases = NULL;
-    size_t n = 0;
+    size_t n = 0, nall = 0;
     ms_err err;
     ms_err_clear(&err);
     int rc = ms_mkdirs(o->out_dir, &err);
     if (!rc)
-        rc = build_cases(o, &cases, &n, &err);
+        rc = build_cases(o, &cases, &n, &nall, &err);
     if (rc) {
         cli_error("%s", err.msg);
         return CLI_EXIT_FAIL;
     }
-    if (n == 0 && !o->quiet)
+    if (n == 0 && nall > 0 && !o->quiet)
+        fprintf(stderr, "%s: shard %d/%d selects no case (%zu in all)\n", cli_prog(),
+                o->shard_k, o->shard_n, nall);
+    else if (n == 0 && !o->quiet)
         cli_warn("%s: no label file ending in '%s'", o->gt_dir, o->gt_suffix);
     run_ctx r = {.o = o, .cases = cases};
     pthread_mutex_init(&r.lock, NULL);

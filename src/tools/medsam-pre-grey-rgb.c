@@ -262,7 +262,7 @@ static char *join3(const char *dir, const char *a, const char *b, const char *c)
     return p;
 }
 
-static int build_cases(const opts *o, gcase **out, size_t *nout, ms_err *err)
+static int build_cases(const opts *o, gcase **out, size_t *nout, size_t *nall, ms_err *err)
 {
     char **names = NULL;
     size_t n = 0;
@@ -270,6 +270,7 @@ static int build_cases(const opts *o, gcase **out, size_t *nout, ms_err *err)
     int rc = cli_list_dir(o->gt_dir, o->gt_suffix, &names, &n, err);
     if (rc)
         return rc;
+    *nall = n;
     cli_apply_shard(names, &n, o->shard_k, o->shard_n);
     gcase *c = calloc(n ? n : 1, sizeof *c);
     char *prefix = malloc(strlen(o->modality) + strlen(o->anatomy) + 3);
@@ -306,17 +307,20 @@ oom:
 static int folder_mode(const opts *o)
 {
     gcase *cases = NULL;
-    size_t n = 0;
+    size_t n = 0, nall = 0;
     ms_err err;
     ms_err_clear(&err);
     int rc = ms_mkdirs(o->out_dir, &err);
     if (!rc)
-        rc = build_cases(o, &cases, &n, &err);
+        rc = build_cases(o, &cases, &n, &nall, &err);
     if (rc) {
         cli_error("%s", err.msg);
         return CLI_EXIT_FAIL;
     }
-    if (n == 0 && !o->quiet)
+    if (n == 0 && nall > 0 && !o->quiet)
+        fprintf(stderr, "%s: shard %d/%d selects no case (%zu in all)\n", cli_prog(),
+                o->shard_k, o->shard_n, nall);
+    else if (n == 0 && !o->quiet)
         cli_warn("%s: no mask file ending in '%s'", o->gt_dir, o->gt_suffix);
     run_ctx r = {.o = o, .cases = cases};
     cli_progress *p = cli_progress_new("cases", n, o->quiet);

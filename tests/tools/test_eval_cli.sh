@@ -58,6 +58,31 @@ run 0 -s "$DATA/segs" -g "$DATA/gts" -o "$T/s1.csv" --shard 1/2 -q
     { read -r h; echo "$h"; sort; } > "$T/s.csv"
 cmp -s "$T/s.csv" "$DATA/metrics.csv"; ok "--shard 0/2 + 1/2 = all rows" $?
 [ "$(wc -l < "$T/s0.csv")" -eq 4 ]; ok "--shard 0/2 has 3 rows" $?
+run 0 -s "$DATA/segs" -g "$DATA/gts" -o "$T/s5.csv" --shard 7/9
+[ "$(cat "$T/err")" = "medsam-eval: shard 7/9 selects no case (6 in all)" ]
+ok "an empty shard says so, and only that" $?
+[ "$(cat "$T/s5.csv")" = "case,dsc,nsd" ]; ok "an empty shard writes the header only" $?
+
+# --- names without a 2D/3D prefix (medsam-pre-ct, medsam-pre-grey-rgb
+# output): the rank of gts decides, 3D cases use their spacing
+mkdir -p "$T/ng" "$T/ns"
+for c in 2DMR_Brain_kmeans_mid 3DMR_Brain_kmeans 3DCT_Stent_stent_half; do
+    cp "$DATA/gts/$c.npz" "$T/ng/X${c#??}.npz"
+    cp "$DATA/segs/$c.npz" "$T/ns/X${c#??}.npz"
+done
+run 0 -s "$T/ns" -g "$T/ng" -o "$T/np.csv" -q
+for c in 2DMR_Brain_kmeans_mid 3DMR_Brain_kmeans 3DCT_Stent_stent_half; do
+    [ "$(grep "^X${c#??}.npz," "$T/np.csv" | cut -d, -f2-)" = \
+      "$(grep "^$c.npz," "$DATA/metrics.csv" | cut -d, -f2-)" ]
+    ok "no prefix: $c decided by rank, same metrics" $?
+done
+# a 2D prefix still means 2D
+mkdir -p "$T/pg" "$T/ps"
+cp "$DATA/gts/3DMR_Brain_kmeans.npz" "$T/pg/2DMR_vol.npz"
+cp "$DATA/segs/3DMR_Brain_kmeans.npz" "$T/ps/2DMR_vol.npz"
+run 1 -s "$T/ps" -g "$T/pg" -o "$T/pv.csv"
+grep -q "2DMR_vol.npz: a 2D case (name starting with 2D) needs a 2D 'gts', found 3" "$T/err"
+ok "2D prefix with a 3D gts refused" $?
 
 # --- no NSD: the dsc column only
 run 0 -s "$DATA/segs" -g "$DATA/gts" -o "$T/d.csv" --no-nsd

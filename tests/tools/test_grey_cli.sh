@@ -82,6 +82,10 @@ run 1 -q --img-dir "$T/f/img" --gt-dir "$T/f/gt" --out-dir "$T/f/h0" --shard 0/2
 run 0 -q --img-dir "$T/f/img" --gt-dir "$T/f/gt" --out-dir "$T/f/h1" --shard 1/2
 [ "$(ls "$T/f/h0")" = "Grey_Anatomy_a.npz" ] && [ "$(ls "$T/f/h1")" = "Grey_Anatomy_b.npz" ]
 ok "--shard 0/2 and 1/2 split the sorted masks" $?
+run 0 --img-dir "$T/f/img" --gt-dir "$T/f/gt" --out-dir "$T/f/h5" --shard 5/7
+[ "$(cat "$T/err")" = "medsam-pre-grey-rgb: shard 5/7 selects no case (3 in all)" ]
+ok "an empty shard says so, and only that" $?
+[ -z "$(ls -A "$T/f/h5")" ]; ok "an empty shard writes nothing" $?
 
 # --- bad inputs: exit 1, one line naming the file, nothing written
 mkdir "$T/b"

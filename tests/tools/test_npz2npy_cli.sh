@@ -69,6 +69,10 @@ same_as_upstream "one file at a time, slices in parallel" "$T/c"
 run 0 -q --shard 0/2 "$T/in" -o "$T/h"
 [ -f "$T/h/imgs/CT_Stent_stent_half-000.npy" ] && [ ! -f "$T/h/imgs/MR_Brain_kmeans-000.npy" ]
 ok "--shard 0/2 takes the first of the sorted files" $?
+run 0 --shard 5/7 "$T/in" -o "$T/h5"
+[ "$(cat "$T/err")" = "medsam-npz2npy: shard 5/7 selects no case (2 in all)" ]
+ok "an empty shard says so, and only that" $?
+[ -z "$(ls -A "$T/h5/imgs" "$T/h5/gts" | grep -v ':$' | grep .)" ]; ok "an empty shard writes nothing" $?
 
 # --- options and the 2D path against numpy + OpenCV
 if [ -n "$PY" ] && "$PY" -c "import numpy, cv2" 2>/dev/null; then

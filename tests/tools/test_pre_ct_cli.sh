@@ -87,6 +87,10 @@ run 0 -q --img-dir "$IN/images" --gt-dir "$IN/labels" --out-dir "$T/h0" --shard 
 run 0 -q --img-dir "$IN/images" --gt-dir "$IN/labels" --out-dir "$T/h1" --shard 1/2
 [ "$(ls "$T/h0")" = "CT_Abd_kmeans.npz" ] && [ "$(ls "$T/h1")" = "CT_Abd_stent_half.npz" ]
 ok "--shard 0/2 and 1/2 split the sorted cases" $?
+run 0 --img-dir "$IN/images" --gt-dir "$IN/labels" --out-dir "$T/h5" --shard 5/7
+[ "$(cat "$T/err")" = "medsam-pre-ct: shard 5/7 selects no case (2 in all)" ]
+ok "an empty shard says so, and only that" $?
+[ -z "$(ls -A "$T/h5")" ]; ok "an empty shard writes nothing" $?
 
 # --- labels: float labels with integer values, removal, empty result
 run 0 "$C/small_0000.nii.gz" "$C/small.nii.gz" -o "$T/small.npz"
