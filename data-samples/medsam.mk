@@ -8,6 +8,11 @@
 #   $(call medsam_segment_dir,challenge)                  # npz   -> out/segs/ (needs WEIGHTS=)
 #   all: $(MEDSAM_ALL)
 #
+# With WEIGHTS= the npz of SEGMENT_CASES (default: all of out/npz/) are also
+# segmented with one box per label of their own gts (medsam-segment
+# --boxes-from-gts --segs-as-labels) into out/segs-gts/ (overlays in
+# out/overlay-gts/) and scored against those gts: out/metrics.csv.
+#
 # Every output is written atomically by the tools (a temp file renamed into
 # place), the npy and segmentation steps leave a stamp in $(MEDSAM_OUT)/.stamps
 # only after the tool succeeded, and .DELETE_ON_ERROR removes a target whose
@@ -19,10 +24,14 @@
 #                the tools, otherwise the medsam-* on PATH
 #   MEDSAM_OUT   output folder (default out)
 #   WEIGHTS      LiteMedSAM checkpoint; segmentation runs only when it is set
+#   SEGMENT_CASES  with WEIGHTS: the out/npz cases (names without .npz) to
+#                segment with boxes from their gts and score; 'all' (default)
+#                for every one, empty for none
 #   GT_DIR       ground truth npz ('gts', 'spacing') named as the segmented
-#                cases; metrics ($(MEDSAM_OUT)/metrics.csv) only when it exists
+#                challenge cases; when it exists they are scored too
 #   PRE_CT_FLAGS, PRE_GREY_FLAGS, NPZ2NPY_FLAGS, SEGMENT_FLAGS, EVAL_FLAGS
-#                extra options for each tool
+#                extra options for each tool; SEGMENT_GTS_FLAGS only for the
+#                boxes-from-gts segmentations (e.g. --box-margin 5)
 
 MEDSAM_OUT ?= out
 MEDSAM_STAMPS = $(MEDSAM_OUT)/.stamps
@@ -48,7 +57,9 @@ PRE_CT_FLAGS ?=
 PRE_GREY_FLAGS ?=
 NPZ2NPY_FLAGS ?=
 SEGMENT_FLAGS ?=
+SEGMENT_GTS_FLAGS ?=
 EVAL_FLAGS ?=
+SEGMENT_CASES ?= all
 
 ifneq ($(WEIGHTS),)
 ifeq ($(wildcard $(WEIGHTS)),)
@@ -108,18 +119,43 @@ $$(MEDSAM_STAMPS)/segs/%.done: $(1)/%.npz $$(WEIGHTS)
 endef
 medsam_segment_dir = $(eval $(call medsam_segment_rules,$(1)))
 
+# ---------------------------------------------------------------- segmentation from gts
+# $(MEDSAM_OUT)/npz/<name>.npz (imgs, gts) -> $(MEDSAM_OUT)/segs-gts/<name>.npz
+# with one box per gts label (3D when gts is), segs holding the label values.
+$(MEDSAM_STAMPS)/segs-gts/%.done: $(MEDSAM_OUT)/npz/%.npz $(WEIGHTS)
+	@$(call medsam_rm_temps,$(MEDSAM_OUT)/segs-gts/$*.npz $(MEDSAM_OUT)/overlay-gts/$*.png $(MEDSAM_OUT)/overlay-gts/$*_z[0-9]*.png)
+	$(SEGMENT) -q $(SEGMENT_FLAGS) $(SEGMENT_GTS_FLAGS) --boxes-from-gts --segs-as-labels -w $(WEIGHTS) $< -o $(MEDSAM_OUT)/segs-gts --overlay $(MEDSAM_OUT)/overlay-gts
+	@mkdir -p $(@D) && touch $@
+
 # (The including Makefile's first target stays the default goal.)
 medsam_saved_goal := $(.DEFAULT_GOAL)
-# Metrics of every segmentation against $(GT_DIR) (one ground truth per case);
-# its prerequisites are expanded again once all datasets are declared.
+# Metrics: the segs-gts cases against their own gts in out/npz, and (when
+# $(GT_DIR) exists) every challenge segmentation against $(GT_DIR)/<name>.npz.
+# medsam-eval scores whole folders, so the recipe links exactly these pairs
+# into a scratch folder under .stamps.  Prerequisites are expanded again once
+# all datasets are declared.
 .SECONDEXPANSION:
-$(MEDSAM_OUT)/metrics.csv: $$(MEDSAM_SEGS) $$(wildcard $$(GT_DIR)/*.npz)
+$(MEDSAM_OUT)/metrics.csv: $$(MEDSAM_GTSEG_STAMPS) $$(if $$(wildcard $$(GT_DIR)),$$(MEDSAM_SEGS) $$(wildcard $$(GT_DIR)/*.npz))
 	@$(call medsam_rm_temps,$@)
-	$(EVAL) -q $(EVAL_FLAGS) --seg-dir $(MEDSAM_OUT)/segs --gt-dir $(GT_DIR) -o $@
+	@rm -rf $(MEDSAM_METRICS_IN) && mkdir -p $(MEDSAM_METRICS_IN)/segs $(MEDSAM_METRICS_IN)/gts
+	@set -e; cd $(MEDSAM_METRICS_IN); \
+	for n in $(patsubst $(MEDSAM_STAMPS)/segs-gts/%.done,%,$(MEDSAM_GTSEG_STAMPS)); do \
+	    ln -s $(abspath $(MEDSAM_OUT))/segs-gts/$$n.npz segs/; ln -s $(abspath $(MEDSAM_OUT))/npz/$$n.npz gts/; \
+	done; \
+	for n in $(if $(wildcard $(GT_DIR)),$(patsubst $(MEDSAM_STAMPS)/segs/%.done,%,$(MEDSAM_SEGS))); do \
+	    ln -s $(abspath $(MEDSAM_OUT))/segs/$$n.npz segs/; \
+	    if [ -f $(abspath $(GT_DIR))/$$n.npz ]; then ln -s $(abspath $(GT_DIR))/$$n.npz gts/; fi; \
+	done
+	$(EVAL) -q $(EVAL_FLAGS) --seg-dir $(MEDSAM_METRICS_IN)/segs --gt-dir $(MEDSAM_METRICS_IN)/gts -o $@
+	@rm -rf $(MEDSAM_METRICS_IN)
 .DEFAULT_GOAL := $(medsam_saved_goal)
 
 # ---------------------------------------------------------------- targets
 # Expanded where used, after the datasets are declared.
 MEDSAM_NPY_STAMPS = $(patsubst $(MEDSAM_OUT)/npz/%.npz,$(MEDSAM_STAMPS)/npy/%.done,$(MEDSAM_NPZ))
+MEDSAM_METRICS_IN = $(MEDSAM_STAMPS)/metrics-in
+MEDSAM_GTSEG_NAMES = $(if $(filter all,$(SEGMENT_CASES)),$(patsubst $(MEDSAM_OUT)/npz/%.npz,%,$(MEDSAM_NPZ)),$(SEGMENT_CASES))
+MEDSAM_GTSEG_STAMPS = $(if $(WEIGHTS),$(patsubst %,$(MEDSAM_STAMPS)/segs-gts/%.done,$(MEDSAM_GTSEG_NAMES)))
 MEDSAM_ALL = $(MEDSAM_NPZ) $(MEDSAM_NPY_STAMPS) \
-	$(if $(WEIGHTS),$(MEDSAM_SEGS) $(if $(wildcard $(GT_DIR)),$(MEDSAM_OUT)/metrics.csv))
+	$(if $(WEIGHTS),$(MEDSAM_SEGS) $(MEDSAM_GTSEG_STAMPS) \
+	  $(if $(or $(MEDSAM_GTSEG_STAMPS),$(wildcard $(GT_DIR))),$(MEDSAM_OUT)/metrics.csv))
