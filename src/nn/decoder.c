@@ -67,6 +67,106 @@ oom:
     return MS_ENOMEM;
 }
 
+/* Token queries over image keys, keys and values not projected (t2i of the
+ * second layer, final attention), reassociated so that no 4096-row
+ * projection is needed.  With G_h = q_h Wk_h (nq x 256) the scores are
+ * q_h . (kin Wk_h^T + bk_h) = G_h kin^T + const per query row, and the row
+ * constant cancels in the softmax; the values sum as P_h (kin Wv_h^T + bv_h)
+ * = (P_h vin) Wv_h^T + bv_h because each softmax row sums to 1.  Costs
+ * 2 x (heads * nq) x 4096 x 256 multiply-adds instead of 2 x 4096 x 256 x I. */
+static int attention_tok(const msnn__attn *a, const float *qin, int nq, const float *kin,
+                         const float *vin, int nk, const float *res, float *out, msnn__run *r)
+{
+    int I = a->q.out, H = a->heads, hd = I / H, nr = H * nq;
+    size_t mark = msnn__arena_mark(r->arena);
+    float *q, *g, *s, *px, *o;
+    ALLOC(q, (size_t)nq * I);
+    ALLOC(g, (size_t)nr * D);
+    ALLOC(s, (size_t)nr * nk);
+    ALLOC(px, (size_t)nr * D);
+    ALLOC(o, (size_t)nq * I);
+    msnn__linear_fwd(&a->q, nq, qin, D, q, I, NULL, 0, MSNN_ACT_NONE, NULL);
+    for (int h = 0; h < H; h++) {   /* g rows h*nq..: q_h (nq x hd) . Wk_h (hd x 256) */
+        msnn_mat Q = { q + h * hd, I, 1 }, W = { a->k.w + (size_t)h * hd * D, D, 1 };
+        msnn_gemm(nq, D, hd, Q, W, g + (size_t)h * nq * D, D, NULL, NULL);
+    }
+    msnn_mat G = { g, D, 1 }, Kt = { kin, 1, D };
+    msnn_gemm(nr, nk, D, G, Kt, s, nk, NULL, r->pool);          /* s: nr x nk */
+    r->k->softmax(s, nr, nk, nk);
+    msnn_mat S = { s, nk, 1 }, V = { vin, D, 1 };
+    msnn_gemm(nr, D, nk, S, V, px, D, NULL, r->pool);            /* px: nr x 256 */
+    for (int h = 0; h < H; h++) {   /* o_h = px_h (nq x 256) . Wv_h^T (256 x hd) + bv_h */
+        msnn_mat P = { px + (size_t)h * nq * D, D, 1 };
+        msnn_mat Wt = { a->v.w + (size_t)h * hd * D, 1, D };
+        msnn_epi e = { 0 };
+        e.bias = a->v.b ? a->v.b + h * hd : NULL;
+        msnn_gemm(nq, hd, D, P, Wt, o + h * hd, I, &e, NULL);
+    }
+    msnn__linear_fwd(&a->o, nq, o, I, out, D, res, D, MSNN_ACT_NONE, r->pool);
+    msnn__arena_release(r->arena, mark);
+    return MS_OK;
+oom:
+    return MS_ENOMEM;
+}
+
+/* Image queries (nq = 4096) over nk token keys, reassociated: the output
+ * projection is folded into the values, VW_(h,t) = v_h[t] Wo_h^T (256 wide),
+ * so out = P VW + bo + res with P (nq x heads*nk); and, unless the query
+ * projection is given (qpre), the scores are qin (Wq_h^T k_h^T) + bq_h . k_h,
+ * one nq x 256 x heads*nk product instead of nq x 256 x I. */
+static int attention_img(const msnn__attn *a, const float *qin, int nq, const float *qpre,
+                         const float *kin, const float *vin, int nk, const float *res,
+                         float *out, msnn__run *r)
+{
+    int I = a->q.out, H = a->heads, hd = I / H, nc = H * nk;
+    size_t mark = msnn__arena_mark(r->arena);
+    float *k, *v, *s, *vw, *bm = NULL, *bb = NULL;
+    ALLOC(k, (size_t)nk * I);
+    ALLOC(v, (size_t)nk * I);
+    ALLOC(s, (size_t)nq * nc);
+    ALLOC(vw, (size_t)nc * D);
+    msnn__linear_fwd(&a->k, nk, kin, D, k, I, NULL, 0, MSNN_ACT_NONE, NULL);
+    msnn__linear_fwd(&a->v, nk, vin, D, v, I, NULL, 0, MSNN_ACT_NONE, NULL);
+    if (qpre) {
+        for (int h = 0; h < H; h++) {   /* s[:, h*nk..] = q_h . k_h^T */
+            msnn_mat Q = { qpre + h * hd, I, 1 }, Kt = { k + h * hd, 1, I };
+            msnn_gemm(nq, nk, hd, Q, Kt, s + h * nk, nc, NULL, r->pool);
+        }
+    } else {
+        ALLOC(bm, (size_t)D * nc);
+        ALLOC(bb, (size_t)nc);
+        for (int h = 0; h < H; h++) {   /* bm[:, h*nk..] = Wq_h^T (256 x hd) . k_h^T (hd x nk) */
+            msnn_mat Wt = { a->q.w + (size_t)h * hd * D, 1, D }, Kt = { k + h * hd, 1, I };
+            msnn_gemm(D, nk, hd, Wt, Kt, bm + h * nk, nc, NULL, NULL);
+            for (int t = 0; t < nk; t++) {
+                float acc = 0.0f;
+                for (int c = 0; c < hd; c++)
+                    acc += (a->q.b ? a->q.b[h * hd + c] : 0.0f) * k[(size_t)t * I + h * hd + c];
+                bb[h * nk + t] = acc;
+            }
+        }
+        msnn_mat X = { qin, D, 1 }, Bm = { bm, nc, 1 };
+        msnn_epi e = { 0 };
+        e.bias = bb;
+        msnn_gemm(nq, nc, D, X, Bm, s, nc, &e, r->pool);
+    }
+    r->k->softmax(s, nq * H, nk, nk);   /* rows of nk per (query, head) */
+    for (int h = 0; h < H; h++) {       /* vw rows h*nk..: v_h (nk x hd) . Wo_h^T (hd x 256) */
+        msnn_mat Vh = { v + h * hd, I, 1 }, Wt = { a->o.w + h * hd, 1, I };
+        msnn_gemm(nk, D, hd, Vh, Wt, vw + (size_t)h * nk * D, D, NULL, NULL);
+    }
+    msnn_mat P = { s, nc, 1 }, VW = { vw, D, 1 };
+    msnn_epi e = { 0 };
+    e.bias = a->o.b;
+    e.residual = res;
+    e.ldr = D;
+    msnn_gemm(nq, D, nc, P, VW, out, D, &e, r->pool);
+    msnn__arena_release(r->arena, mark);
+    return MS_OK;
+oom:
+    return MS_ENOMEM;
+}
+
 static void add(const float *a, const float *b, float *y, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -111,9 +211,13 @@ static int twoway(const msnn__twoway *l, int first, float *q, float *kx, const f
         add(kx, pe, t, (size_t)HW * D);
         kp = t;
     }
-    const float *t2i_pre[3] = { NULL, c ? c->t2i_k : NULL, c ? c->t2i_v : NULL };
-    if (attention(&l->t2i, qp, NTOK, kp, kx, HW, t2i_pre, q, qn, r) < 0)
+    if (c) {
+        const float *t2i_pre[3] = { NULL, c->t2i_k, c->t2i_v };
+        if (attention(&l->t2i, qp, NTOK, kp, kx, HW, t2i_pre, q, qn, r) < 0)
+            goto oom;
+    } else if (attention_tok(&l->t2i, qp, NTOK, kp, kx, HW, q, qn, r) < 0) {
         goto oom;
+    }
     norm(r, &l->norm2, qn, q, NTOK);
     /* MLP (ReLU) */
     msnn__linear_fwd(&l->lin1, NTOK, q, D, h, 2048, NULL, 0, MSNN_ACT_RELU, r->pool);
@@ -121,8 +225,7 @@ static int twoway(const msnn__twoway *l, int first, float *q, float *kx, const f
     norm(r, &l->norm3, qn, q, NTOK);
     /* the image attends to the tokens */
     add(q, tpe, qp, NTOK * D);
-    const float *i2t_pre[3] = { c ? c->i2t_q : NULL, NULL, NULL };
-    if (attention(&l->i2t, kp, HW, qp, q, NTOK, i2t_pre, kx, kn, r) < 0)
+    if (attention_img(&l->i2t, kp, HW, c ? c->i2t_q : NULL, qp, q, NTOK, kx, kn, r) < 0)
         goto oom;
     r->k->layernorm(kn, D, kx, D, HW, D, l->norm4.g, l->norm4.b, LN_EPS);
     msnn__arena_release(r->arena, mark);
@@ -228,7 +331,7 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
     ALLOC(qn, NTOK * D);
     add(q, tok, qp, NTOK * D);
     add(kx, p->dense_pe, kp, (size_t)HW * D);
-    if (attention(&d->final_attn, qp, NTOK, kp, kx, HW, NULL, q, qn, r) < 0)
+    if (attention_tok(&d->final_attn, qp, NTOK, kp, kx, HW, q, qn, r) < 0)
         goto oom;
     norm(r, &d->norm_final, qn, q, NTOK);
     /* q[0]: iou token, q[1]: mask token 0 */

@@ -253,7 +253,17 @@ static void linear(loader *L, msnn__linear *l, int in, int out, int bias, const 
 {
     l->in = in;
     l->out = out;
-    add_linear(L, l);
+    add_linear(L, l);   /* packed (and w freed) after loading */
+    l->w = get(L, 2, out, in, 0, 0, "%s.weight", prefix);
+    l->b = bias ? get(L, 1, out, 0, 0, 0, "%s.bias", prefix) : NULL;
+}
+
+/* A linear whose [out][in] weight stays unpacked: the mask decoder's
+ * attention reads per-head slices of it (decoder.c). */
+static void linear_raw(loader *L, msnn__linear *l, int in, int out, int bias, const char *prefix)
+{
+    l->in = in;
+    l->out = out;
     l->w = get(L, 2, out, in, 0, 0, "%s.weight", prefix);
     l->b = bias ? get(L, 1, out, 0, 0, 0, "%s.bias", prefix) : NULL;
 }
@@ -409,13 +419,13 @@ static void load_attn(loader *L, msnn__attn *a, int internal, const char *prefix
     char name[200];
     a->heads = 8;
     snprintf(name, sizeof name, "%.180s.q_proj", prefix);
-    linear(L, &a->q, 256, internal, 1, name);
+    linear_raw(L, &a->q, 256, internal, 1, name);
     snprintf(name, sizeof name, "%.180s.k_proj", prefix);
-    linear(L, &a->k, 256, internal, 1, name);
+    linear_raw(L, &a->k, 256, internal, 1, name);
     snprintf(name, sizeof name, "%.180s.v_proj", prefix);
-    linear(L, &a->v, 256, internal, 1, name);
+    linear_raw(L, &a->v, 256, internal, 1, name);
     snprintf(name, sizeof name, "%.180s.out_proj", prefix);
-    linear(L, &a->o, internal, 256, 1, name);
+    linear_raw(L, &a->o, internal, 256, 1, name);
     scale_rows(&a->q, 0, internal, 1.0f / sqrtf((float)(internal / a->heads)));
 }
 
