@@ -178,10 +178,12 @@ static void norm(msnn__run *r, const msnn__norm *n, const float *x, float *y, in
     r->k->layernorm(x, D, y, D, rows, D, n->g, n->b, LN_EPS);
 }
 
-/* One TwoWayAttentionBlock.  q: tokens (7 x 256), kx: image (4096 x 256);
+/* One TwoWayAttentionBlock.  q: tokens (7 x 256), updated in place;
+ * kin: image (4096 x 256), kx: the updated image (may be kin);
  * tpe: the token embedding used as query PE; pe: the dense image PE.
  * c (first layer only): the image-side values that do not depend on the box. */
-static int twoway(const msnn__twoway *l, int first, float *q, float *kx, const float *tpe,
+static int twoway(const msnn__twoway *l, int first, float *q, const float *kin, float *kx,
+                  const float *tpe,
                   const float *pe, const msnn__dec_cache *c, msnn__run *r)
 {
     size_t mark = msnn__arena_mark(r->arena);
@@ -208,14 +210,14 @@ static int twoway(const msnn__twoway *l, int first, float *q, float *kx, const f
     } else {
         float *t;
         ALLOC(t, (size_t)HW * D);
-        add(kx, pe, t, (size_t)HW * D);
+        add(kin, pe, t, (size_t)HW * D);
         kp = t;
     }
     if (c) {
         const float *t2i_pre[3] = { NULL, c->t2i_k, c->t2i_v };
-        if (attention(&l->t2i, qp, NTOK, kp, kx, HW, t2i_pre, q, qn, r) < 0)
+        if (attention(&l->t2i, qp, NTOK, kp, kin, HW, t2i_pre, q, qn, r) < 0)
             goto oom;
-    } else if (attention_tok(&l->t2i, qp, NTOK, kp, kx, HW, q, qn, r) < 0) {
+    } else if (attention_tok(&l->t2i, qp, NTOK, kp, kin, HW, q, qn, r) < 0) {
         goto oom;
     }
     norm(r, &l->norm2, qn, q, NTOK);
@@ -225,7 +227,7 @@ static int twoway(const msnn__twoway *l, int first, float *q, float *kx, const f
     norm(r, &l->norm3, qn, q, NTOK);
     /* the image attends to the tokens */
     add(q, tpe, qp, NTOK * D);
-    if (attention_img(&l->i2t, kp, HW, c ? c->i2t_q : NULL, qp, q, NTOK, kx, kn, r) < 0)
+    if (attention_img(&l->i2t, kp, HW, c ? c->i2t_q : NULL, qp, q, NTOK, kin, kn, r) < 0)
         goto oom;
     r->k->layernorm(kn, D, kx, D, HW, D, l->norm4.g, l->norm4.b, LN_EPS);
     msnn__arena_release(r->arena, mark);
@@ -322,9 +324,9 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
     memcpy(tok + D, d->mask_tokens, 4 * D * sizeof(float));
     msnn__prompt_box(p, box, tok + 5 * D);
     memcpy(q, tok, NTOK * D * sizeof(float));
-    memcpy(kx, cache->kx, (size_t)HW * D * sizeof(float));
-    for (int i = 0; i < 2; i++)
-        if (twoway(&d->layer[i], i == 0, q, kx, tok, p->dense_pe, i == 0 ? cache : NULL, r) < 0)
+    for (int i = 0; i < 2; i++)     /* layer 0 reads the cached image, writes kx */
+        if (twoway(&d->layer[i], i == 0, q, i == 0 ? cache->kx : kx, kx, tok, p->dense_pe,
+                   i == 0 ? cache : NULL, r) < 0)
             goto oom;
     ALLOC(qp, NTOK * D);
     ALLOC(kp, (size_t)HW * D);

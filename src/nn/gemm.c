@@ -402,7 +402,10 @@ static int gemm_small_m_bt(const msnn__gemm_kernel *kn, int M, int N, int K, msn
                            msnn_mat B, float *C, ptrdiff_t ldc, const msnn_epi *e,
                            msnn_pool *pool)
 {
-    if (M >= 2 * kn->mr || N < 4 * kn->nr || K < 1 || B.rs != 1 || (e && e->residual))
+    /* few rows: up to 2 row panels, or up to 64 rows against 16 times as many
+     * columns (the decoder's 8 heads x 7 tokens against 4096 image keys) */
+    int few = M < 2 * kn->mr || (M <= 64 && N >= 16 * M);
+    if (!few || N < 4 * kn->nr || K < 1 || B.rs != 1 || (e && e->residual))
         return 0;
     float *T = malloc((size_t)N * M * sizeof *T);
     if (!T)
