@@ -193,9 +193,15 @@ static void SFX(k_softmax)(float *x, int rows, int n, ptrdiff_t ld)
             s = VADD(s, e);
         }
         float sum = VHSUM(s);
-        for (int i = nv; i < n; i++) {
-            xr[i] = expf(xr[i] - mx);
-            sum += xr[i];
+        if (nv < n) {   /* the tail through one padded vector (same exp as the body) */
+            float tl[VL];
+            for (int i = 0; i < VL; i++)
+                tl[i] = nv + i < n ? xr[nv + i] : mx;
+            VSTOREU(tl, SFX(vexp_le0)(VSUB(VLOADU(tl), vm)));
+            for (int i = nv; i < n; i++) {
+                xr[i] = tl[i - nv];
+                sum += xr[i];
+            }
         }
         float inv = 1.0f / sum;
         VEC vi = VSET1(inv);
