@@ -236,21 +236,33 @@ oom:
     return MS_ENOMEM;
 }
 
-/* Mask embedding: kx (64x64x256) -> up (256x256x32), channels-last. */
-static int upscale(const msnn__decoder *d, const float *kx, float *up, msnn__run *r)
+/* Mask embedding kx (64x64x256) -> upscaled (256x256x32, channels-last),
+ * dotted with hyper (32) -> logits (256x256).  The last ConvT's output stays
+ * in its GEMM layout (128x128 pixels x [2x2 sub-pixel][32]): the dot with
+ * hyper is one more GEMM against a block-diagonal 128 x 4 matrix (the zero
+ * products add exact zeros), then a 2x2 scatter of single values. */
+static int upscale(const msnn__decoder *d, const float *kx, const float hyper[32],
+                   float *logits, msnn__run *r)
 {
     size_t mark = msnn__arena_mark(r->arena);
-    float *t0, *u1, *t1;
+    float *t0, *u1, *t1, *t2;
+    float hb[128 * 4] = { 0 };
     ALLOC(t0, (size_t)HW * 4 * 64);
     ALLOC(u1, (size_t)4 * HW * 64);
     ALLOC(t1, (size_t)4 * HW * 4 * 32);
+    ALLOC(t2, (size_t)4 * HW * 4);
     msnn__linear_fwd(&d->up0, HW, kx, D, t0, 4 * 64, NULL, 0, MSNN_ACT_NONE, r->pool);
     r->k->convt2x2_scatter(t0, MSNN_EMB, 64, u1, 0, HW);              /* 128x128x64 */
     r->k->layernorm(u1, 64, u1, 64, 4 * HW, 64, d->up1.g, d->up1.b, LN2D_EPS);
     r->k->gelu(u1, (size_t)4 * HW * 64);
     /* GELU commutes with the scatter (a permutation): fused in the GEMM */
     msnn__linear_fwd(&d->up3, 4 * HW, u1, 64, t1, 4 * 32, NULL, 0, MSNN_ACT_GELU, r->pool);
-    r->k->convt2x2_scatter(t1, 2 * MSNN_EMB, 32, up, 0, 4 * HW);      /* 256x256x32 */
+    for (int g = 0; g < 4; g++)
+        for (int c = 0; c < 32; c++)
+            hb[(g * 32 + c) * 4 + g] = hyper[c];
+    msnn_mat T1 = { t1, 4 * 32, 1 }, Hb = { hb, 4, 1 };
+    msnn_gemm(4 * HW, 4, 4 * 32, T1, Hb, t2, 4, NULL, r->pool);   /* 16384 x 4 */
+    r->k->convt2x2_scatter(t2, 2 * MSNN_EMB, 1, logits, 0, 4 * HW);   /* 256x256 */
     msnn__arena_release(r->arena, mark);
     return MS_OK;
 oom:
@@ -314,7 +326,7 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
                           const float box[4], float *logits, float *iou,
                           msnn__dec_cache *cache, msnn__run *r, ms_err *err)
 {
-    float *tok, *q, *kx, *qp, *kp, *qn, *up;
+    float *tok, *q, *kx, *qp, *kp, *qn;
     if (cache_prepare(cache, d, p, emb, r) < 0)
         goto oom;
     ALLOC(tok, NTOK * D);
@@ -337,13 +349,10 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
         goto oom;
     norm(r, &d->norm_final, qn, q, NTOK);
     /* q[0]: iou token, q[1]: mask token 0 */
-    ALLOC(up, (size_t)16 * HW * 32);
-    if (upscale(d, kx, up, r) < 0)
-        goto oom;
     float hyper[32], iou4[4];
     mlp3(d->hyper[0], q + D, hyper, r);
-    msnn_mat A = { up, 32, 1 }, B = { hyper, 1, 1 };
-    msnn_gemm(16 * HW, 1, 32, A, B, logits, 1, NULL, r->pool);
+    if (upscale(d, kx, hyper, logits, r) < 0)
+        goto oom;
     mlp3(d->iou_head, q, iou4, r);
     *iou = iou4[0];
     return MS_OK;
