@@ -39,6 +39,7 @@ typedef struct opts {
     int save_nii, jobs, quiet;
     const char *output, *img_dir, *gt_dir, *out_dir;
     int shard_k, shard_n;
+    ms_limits lim;              /* --max-memory: budget of one input array */
 } opts;
 
 /* One case of folder mode (or the single case). */
@@ -83,6 +84,7 @@ static void usage(FILE *f)
         "                           MedSAM_test/ (upstream uses 40); default: no split\n"
         "      --save-nii           also write _img.nii.gz and _gt.nii.gz\n"
         "      --shard K/N          folder mode: only cases i with i %% N == K\n"
+        CLI_MAX_MEMORY_HELP
         "  -j, --jobs N             cases in parallel (folder mode); 0 = all CPUs;\n"
         "                           default 1\n"
         "  -q, --quiet              no progress bar, notes or warnings\n"
@@ -106,7 +108,7 @@ static void note(const opts *o, const char *fmt, const char *a, const char *b)
 static int load_labels(const opts *o, const char *path, ms_volume *lab, size_t **zk, size_t *nz,
                        ms_err *err)
 {
-    int rc = ms_nifti_read(path, lab, NULL, err);
+    int rc = ms_nifti_read(path, lab, &o->lim, err);
     if (rc)
         return rc;
     if ((rc = ms_labels_to_u8(&lab->a, path, err)))
@@ -136,7 +138,7 @@ ctx: {
 static int check_grid(const opts *o, const ccase *c, const ms_volume *lab, ms_volume *img,
                       ms_err *err)
 {
-    int rc = ms_nifti_peek(c->img, img, NULL, err);
+    int rc = ms_nifti_peek(c->img, img, &o->lim, err);
     if (rc)
         return rc;
     const size_t *a = img->a.shape, *b = lab->a.shape;
@@ -219,11 +221,11 @@ static int process_case(const opts *o, const ccase *c, int *outcome, ms_err *err
         note(o, "%s: %s", c->gt, "no labelled slice left after clean-up; nothing written");
         goto fail;   /* rc == MS_OK */
     }
-    if ((rc = ms_nifti_read(c->img, &img, NULL, err)))
+    if ((rc = ms_nifti_read(c->img, &img, &o->lim, err)))
         goto fail;
     size_t h = lab.a.shape[1], w = lab.a.shape[2];
     size_t shape[3] = {nz, h, w};
-    if ((rc = ms_array_alloc(&imgs, MS_U8, 3, shape, NULL, err)) ||
+    if ((rc = ms_array_alloc(&imgs, MS_U8, 3, shape, &o->lim, err)) ||
         (rc = normalise(o, c->img, &img, zk, nz, imgs.data, err)))
         goto fail;
     double spacing[3];      /* upstream writes the image's spacing */
@@ -458,6 +460,7 @@ static int single_mode(const opts *o, const char *img, const char *gt)
 enum {
     OPT_IMG_DIR = 256, OPT_GT_DIR, OPT_OUT_DIR, OPT_MODALITY, OPT_ANATOMY, OPT_WL, OPT_WW,
     OPT_REMOVE, OPT_TUMOR, OPT_IMG_SUFFIX, OPT_GT_SUFFIX, OPT_SPLIT, OPT_SAVE_NII, OPT_SHARD,
+    OPT_MAX_MEMORY,
     OPT_HELP, OPT_VERSION,
 };
 
@@ -477,6 +480,7 @@ static const struct option long_opts[] = {
     {"split", required_argument, NULL, OPT_SPLIT},
     {"save-nii", no_argument, NULL, OPT_SAVE_NII},
     {"shard", required_argument, NULL, OPT_SHARD},
+    {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
     {"jobs", required_argument, NULL, 'j'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, OPT_HELP},
@@ -539,6 +543,10 @@ static int parse_opt(opts *o, int c, const char *arg)
     case OPT_SHARD:
         if (cli_parse_shard(arg, &o->shard_k, &o->shard_n))
             return cli_usage("--shard: '%s' is not K/N with 0 <= K < N", arg);
+        break;
+    case OPT_MAX_MEMORY:
+        if (cli_parse_max_memory(arg, &o->lim))
+            return cli_usage("--max-memory: '%s' is not a size such as 4G or 512M", arg);
         break;
     case 'j':
         if (cli_parse_long(arg, 0, 4096, &v))

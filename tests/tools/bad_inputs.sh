@@ -240,6 +240,21 @@ grep -q 'limit' "$T/stderr" || fail "medsam-eval --max-memory 1M: no limit messa
 n=$((n + 1))
 "$EVAL" -q --max-memory 1.5G -s "$T/es" -g "$T/eg" -o "$T/eo/m.csv" >/dev/null 2>&1
 [ $? -eq 2 ] || fail "medsam-eval --max-memory 1.5G: not a usage error"
+# the other tools: a small good input is refused under a budget below its
+# size (exit 1, one line naming the file, no output) and accepted without
+mem_ok() {   # mem_ok WHAT OUT-FILE CMD...: exit 0 and OUT-FILE written
+    what=$1 outf=$2
+    shift 2
+    n=$((n + 1))
+    "$@" >/dev/null 2>"$T/stderr" </dev/null
+    rc=$?
+    [ $rc -eq 0 ] && [ -s "$outf" ] || fail "$what without --max-memory: exit $rc: $(head -n 2 "$T/stderr")"
+    rm -rf "$T/o"
+    mkdir -p "$T/o"
+}
+run_bad "ct.nii.gz" "$T/o" "$PRECT" -q --max-memory 1K "$G/ct_0000.nii.gz" "$G/ct.nii.gz" -o "$T/o/x.npz"
+grep -q 'limit' "$T/stderr" || fail "medsam-pre-ct --max-memory 1K: no limit message"
+mem_ok medsam-pre-ct "$T/o/x.npz" "$PRECT" -q "$G/ct_0000.nii.gz" "$G/ct.nii.gz" -o "$T/o/x.npz"
 
 # ------------------------------------------------- outputs over inputs
 mkdir -p "$T/ow"
