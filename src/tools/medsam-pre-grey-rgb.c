@@ -38,6 +38,7 @@ typedef struct opts {
     int cutoff, binarize, jobs, quiet;
     const char *output, *img_dir, *gt_dir, *out_dir;
     int shard_k, shard_n;
+    ms_limits lim;              /* --max-memory: budget of one input array */
 } opts;
 
 typedef struct gcase {
@@ -74,6 +75,7 @@ static void usage(FILE *f)
         "      --label-offset N     OFFSET for --tumor-id; default 0\n"
         "      --binarize           any non-zero mask value becomes 1 (after removal)\n"
         "      --shard K/N          folder mode: only cases i with i %% N == K\n"
+        CLI_MAX_MEMORY_HELP
         "  -j, --jobs N             cases in parallel (folder mode); 0 = all CPUs;\n"
         "                           default 1\n"
         "  -q, --quiet              no progress bar, notes or summary\n"
@@ -120,7 +122,7 @@ static int mask_to_plane(ms_array *m, const char *path, ms_err *err)
 
 static int load_mask(const opts *o, const char *path, ms_array *m, ms_err *err)
 {
-    int rc = ms_image_read(path, m, MS_PALETTE_INDEX, NULL, NULL, err);
+    int rc = ms_image_read(path, m, MS_PALETTE_INDEX, NULL, &o->lim, err);
     if (rc || (rc = mask_to_plane(m, path, err)) || (rc = ms_labels_to_u8(m, path, err)))
         return rc;
     size_t h = m->shape[0], w = m->shape[1], n = h * w;
@@ -147,9 +149,10 @@ static int image_to_rgb(const opts *o, const char *path, const ms_array *a, ms_a
 {
     size_t h = a->shape[0], w = a->shape[1], c = a->ndim == 3 ? a->shape[2] : 1;
     size_t n = h * w * c, shape[3] = {h, w, 3};
-    int rc = ms_array_alloc(out, MS_U8, 3, shape, NULL, err);
-    if (rc)
-        return rc;
+    size_t nbytes;
+    int rc = ms_shape_bytes(MS_U8, 3, shape, &o->lim, &nbytes, path, err);
+    if (rc || (rc = ms_array_alloc(out, MS_U8, 3, shape, &o->lim, err)))
+        return name_file(err, rc, path);
     /* colour channels taken: grey (+alpha) -> 1, RGB(A) -> 3 */
     size_t take = c >= 3 ? 3 : 1;
     uint8_t *d = out->data;
@@ -209,7 +212,7 @@ static int process_case(const opts *o, const gcase *c, ms_err *err)
         (rc = ms_outfile_check_not_input(c->out, c->gt, err)))
         goto fail;
     if ((rc = load_mask(o, c->gt, &mask, err)) ||
-        (rc = ms_image_read(c->img, &raw, MS_PALETTE_RGB, NULL, NULL, err)))
+        (rc = ms_image_read(c->img, &raw, MS_PALETTE_RGB, NULL, &o->lim, err)))
         goto fail;
     if (raw.shape[0] != mask.shape[0] || raw.shape[1] != mask.shape[1]) {
         rc = ms_seterr(err, MS_ESHAPE, "%s: image is %zux%zu (WxH) but mask %s is %zux%zu",
@@ -338,7 +341,7 @@ static int folder_mode(const opts *o)
 enum {
     OPT_IMG_DIR = 256, OPT_GT_DIR, OPT_OUT_DIR, OPT_MODALITY, OPT_ANATOMY, OPT_IMG_SUFFIX,
     OPT_GT_SUFFIX, OPT_CUTOFF, OPT_REMOVE, OPT_TUMOR, OPT_OFFSET, OPT_BINARIZE, OPT_SHARD,
-    OPT_HELP, OPT_VERSION,
+    OPT_MAX_MEMORY, OPT_HELP, OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -356,6 +359,7 @@ static const struct option long_opts[] = {
     {"label-offset", required_argument, NULL, OPT_OFFSET},
     {"binarize", no_argument, NULL, OPT_BINARIZE},
     {"shard", required_argument, NULL, OPT_SHARD},
+    {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
     {"jobs", required_argument, NULL, 'j'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, OPT_HELP},
@@ -411,6 +415,10 @@ static int parse_opt(opts *o, int c, const char *arg)
     case OPT_SHARD:
         if (cli_parse_shard(arg, &o->shard_k, &o->shard_n))
             return cli_usage("--shard: '%s' is not K/N with 0 <= K < N", arg);
+        break;
+    case OPT_MAX_MEMORY:
+        if (cli_parse_max_memory(arg, &o->lim))
+            return cli_usage("--max-memory: '%s' is not a size such as 4G or 512M", arg);
         break;
     case 'j':
         if (cli_parse_long(arg, 0, 4096, &v))

@@ -255,6 +255,9 @@ mem_ok() {   # mem_ok WHAT OUT-FILE CMD...: exit 0 and OUT-FILE written
 run_bad "ct.nii.gz" "$T/o" "$PRECT" -q --max-memory 1K "$G/ct_0000.nii.gz" "$G/ct.nii.gz" -o "$T/o/x.npz"
 grep -q 'limit' "$T/stderr" || fail "medsam-pre-ct --max-memory 1K: no limit message"
 mem_ok medsam-pre-ct "$T/o/x.npz" "$PRECT" -q "$G/ct_0000.nii.gz" "$G/ct.nii.gz" -o "$T/o/x.npz"
+run_bad "grey.png" "$T/o" "$GREY" -q --max-memory 1K "$G/grey.png" "$G/grey_mask.png" -o "$T/o/x.npz"
+grep -q 'limit' "$T/stderr" || fail "medsam-pre-grey-rgb --max-memory 1K: no limit message"
+mem_ok medsam-pre-grey-rgb "$T/o/x.npz" "$GREY" -q "$G/grey.png" "$G/grey_mask.png" -o "$T/o/x.npz"
 
 # ------------------------------------------------- outputs over inputs
 mkdir -p "$T/ow"
