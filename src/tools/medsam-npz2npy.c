@@ -50,6 +50,7 @@ typedef struct opts {
     int resize;         /* --resize S; 0 = keep the size */
     int jobs, quiet;
     int shard_k, shard_n;
+    ms_limits lim;              /* --max-memory: budget of one input array */
 } opts;
 
 /* One input file being converted. */
@@ -325,7 +326,7 @@ static int slice_worker(size_t i, void *ctx)
 static int load(job *j, ms_err *err)
 {
     ms_npz *z = NULL;
-    int rc = ms_npz_open(j->path, &z, NULL, err);
+    int rc = ms_npz_open(j->path, &z, &j->o->lim, err);
     if (rc)
         return rc;
     if ((rc = ms_npz_read(z, "imgs", &j->imgs, err)) || (rc = ms_npz_read(z, "gts", &j->gts, err)))
@@ -549,6 +550,7 @@ static void usage(FILE *f)
         "      --resize S           longest side to S (INTER_AREA, as inference), then\n"
         "                           zero-pad to S x S; gts resized with nearest neighbour\n"
         "      --shard K/N          only input files i with i %% N == K\n"
+        CLI_MAX_MEMORY_HELP
         "  -j, --jobs N             files (or, for fewer files, slices) in parallel;\n"
         "                           0 = all CPUs; default 1\n"
         "  -q, --quiet              no progress bar or summary\n"
@@ -559,13 +561,14 @@ static void usage(FILE *f)
         "2 usage error.\n");
 }
 
-enum { OPT_DTYPE = 256, OPT_RESIZE, OPT_SHARD, OPT_HELP, OPT_VERSION };
+enum { OPT_DTYPE = 256, OPT_RESIZE, OPT_SHARD, OPT_MAX_MEMORY, OPT_HELP, OPT_VERSION };
 
 static const struct option long_opts[] = {
     {"output", required_argument, NULL, 'o'},
     {"dtype", required_argument, NULL, OPT_DTYPE},
     {"resize", required_argument, NULL, OPT_RESIZE},
     {"shard", required_argument, NULL, OPT_SHARD},
+    {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
     {"jobs", required_argument, NULL, 'j'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, OPT_HELP},
@@ -594,6 +597,10 @@ static int parse_opt(opts *o, int c, const char *arg)
     case OPT_SHARD:
         if (cli_parse_shard(arg, &o->shard_k, &o->shard_n))
             return cli_usage("--shard: '%s' is not K/N with 0 <= K < N", arg);
+        break;
+    case OPT_MAX_MEMORY:
+        if (cli_parse_max_memory(arg, &o->lim))
+            return cli_usage("--max-memory: '%s' is not a size such as 4G or 512M", arg);
         break;
     case 'j':
         if (cli_parse_long(arg, 0, 4096, &v))

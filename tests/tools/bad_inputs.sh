@@ -258,6 +258,9 @@ mem_ok medsam-pre-ct "$T/o/x.npz" "$PRECT" -q "$G/ct_0000.nii.gz" "$G/ct.nii.gz"
 run_bad "grey.png" "$T/o" "$GREY" -q --max-memory 1K "$G/grey.png" "$G/grey_mask.png" -o "$T/o/x.npz"
 grep -q 'limit' "$T/stderr" || fail "medsam-pre-grey-rgb --max-memory 1K: no limit message"
 mem_ok medsam-pre-grey-rgb "$T/o/x.npz" "$GREY" -q "$G/grey.png" "$G/grey_mask.png" -o "$T/o/x.npz"
+run_bad "2D_good.npz" "$T/o" "$N2N" -q --max-memory 1K "$G/2D_good.npz" -o "$T/o"
+grep -q 'limit' "$T/stderr" || fail "medsam-npz2npy --max-memory 1K: no limit message"
+mem_ok medsam-npz2npy "$T/o/imgs/2D_good.npy" "$N2N" -q "$G/2D_good.npz" -o "$T/o"
 
 # ------------------------------------------------- outputs over inputs
 mkdir -p "$T/ow"
