@@ -38,6 +38,7 @@ static void usage(void)
            "  -w, --weights FILE       LiteMedSAM checkpoint (lite_medsam.pth); required\n"
            "  -o, --output DIR         output folder (created); required\n"
            "  -t, --threads N          engine threads (default: all CPUs)\n"
+           CLI_MAX_MEMORY_HELP
            "      --cache-mb N         3D: memory for cached slice embeddings, MiB\n"
            "                           (default 256; 4 MiB per slice, at least one)\n"
            "      --overlay DIR        also write PNG overlays (image, labels, boxes)\n"
@@ -62,7 +63,7 @@ static void usage(void)
 }
 
 enum { OPT_CACHE = 256, OPT_OVERLAY, OPT_OVERLAY_SLICES, OPT_NIFTI, OPT_CSV, OPT_SHARD,
-       OPT_FROM_GTS, OPT_MARGIN, OPT_AS_LABELS };
+       OPT_FROM_GTS, OPT_MARGIN, OPT_AS_LABELS, OPT_MAX_MEMORY };
 
 static int parse_args(int argc, char **argv, opts *o, int *first_input)
 {
@@ -71,6 +72,7 @@ static int parse_args(int argc, char **argv, opts *o, int *first_input)
         { "output", required_argument, NULL, 'o' },
         { "threads", required_argument, NULL, 't' },
         { "cache-mb", required_argument, NULL, OPT_CACHE },
+        { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
         { "overlay", required_argument, NULL, OPT_OVERLAY },
         { "overlay-slices", required_argument, NULL, OPT_OVERLAY_SLICES },
         { "nifti", no_argument, NULL, OPT_NIFTI },
@@ -117,6 +119,10 @@ static int parse_args(int argc, char **argv, opts *o, int *first_input)
                 return cli_usage("invalid --shard '%s' (expected K/N with 0 <= K < N)", optarg);
             break;
         case OPT_FROM_GTS: o->load.boxes_from_gts = 1; break;
+        case OPT_MAX_MEMORY:
+            if (cli_parse_max_memory(optarg, &o->load.lim))
+                return cli_usage("--max-memory: '%s' is not a size such as 4G or 512M", optarg);
+            break;
         case OPT_MARGIN:
             if (cli_parse_long(optarg, 0, 1L << 20, &v) != 0)
                 return cli_usage("invalid --box-margin '%s'", optarg);
@@ -318,7 +324,7 @@ static int run_one(const opts *o, const seg_engine *e, const char *path, double 
         goto done;
     c.paint_labels = o->segs_as_labels;
     seg_stats st = { 0 };
-    rc = seg_run_case(e, &c, path, &segs, &st, err);
+    rc = seg_run_case(e, &c, path, &segs, &st, &o->load.lim, err);
     if (rc == MS_OK) {
         if (c.nbox > 255 && !c.paint_labels && !o->quiet)
             cli_warn("%s: %zu boxes: segs written as uint16 (upstream would wrap at 256)",

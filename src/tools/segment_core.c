@@ -267,7 +267,7 @@ int seg_case_load_opts(const char *path, const seg_load_opts *o, seg_case *c, ms
     ms_npz *z = NULL;
     memset(c, 0, sizeof *c);
     c->is3d = strncmp(base_name(path), "3D", 2) == 0;
-    int rc = ms_npz_open(path, &z, NULL, err);
+    int rc = ms_npz_open(path, &z, o ? &o->lim : NULL, err);
     if (rc != MS_OK)
         goto fail;
     if (o && o->boxes_from_gts && !ms_npz_has(z, "boxes") && ms_npz_has(z, "gts")) {

@@ -34,6 +34,7 @@ typedef struct seg_case {
 typedef struct seg_load_opts {
     int boxes_from_gts;  /* no `boxes` but a `gts`: one box per label present */
     int margin;          /* pixels added around a derived box in x and y, clamped */
+    ms_limits lim;       /* budget of one array read (0 = MS_DEFAULT_MAX_BYTES) */
 } seg_load_opts;
 
 /* Read and validate.  Errors name the file: wrong rank for a 2D/3D name,

@@ -175,16 +175,19 @@ static int run_box3d(emb_cache *k, const double *b, size_t label, size_t value, 
 }
 
 int seg_run_case(const seg_engine *e, const seg_case *c, const char *what,
-                 ms_array *segs, seg_stats *stats, ms_err *err)
+                 ms_array *segs, seg_stats *stats, const ms_limits *lim, ms_err *err)
 {
     emb_cache k;
     size_t n = (size_t)c->h * c->w;
     uint8_t *bufs = NULL;
     float *logits = NULL;
     size_t shape[3] = { (size_t)c->d, (size_t)c->h, (size_t)c->w };
-    int rc = ms_array_alloc(segs, seg_max_value(c) > 255 ? MS_U16 : MS_U8, c->is3d ? 3 : 2,
-                            c->is3d ? shape : shape + 1, NULL, err);
-    if (rc != MS_OK)
+    ms_dtype st = seg_max_value(c) > 255 ? MS_U16 : MS_U8;
+    size_t nbytes;
+    int rc = ms_shape_bytes(st, c->is3d ? 3 : 2, c->is3d ? shape : shape + 1, lim, &nbytes,
+                            what, err);
+    if (rc != MS_OK ||
+        (rc = ms_array_alloc(segs, st, c->is3d ? 3 : 2, c->is3d ? shape : shape + 1, lim, err)))
         return rc;
     if ((rc = cache_init(&k, e, c, what, stats, err)) != MS_OK)
         goto fail;

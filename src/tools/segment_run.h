@@ -20,9 +20,9 @@ typedef struct seg_stats {
 /* Segment a loaded case.  On success *segs is a new (H,W) or (D,H,W) array,
  * u8, or u16 when a value exceeds 255; box k paints seg_box_value(c, k)
  * (k + 1, or its gts label), later boxes overwrite earlier ones.
- * stats may be NULL. */
+ * segs must fit lim (NULL = defaults).  stats may be NULL. */
 int seg_run_case(const seg_engine *e, const seg_case *c, const char *what,
-                 ms_array *segs, seg_stats *stats, ms_err *err);
+                 ms_array *segs, seg_stats *stats, const ms_limits *lim, ms_err *err);
 
 /* Overlay PNG of slice z (0 for 2D): the image, every label in its own colour
  * at 50% opacity, and the outline of every box whose z range holds z. */

@@ -261,6 +261,9 @@ mem_ok medsam-pre-grey-rgb "$T/o/x.npz" "$GREY" -q "$G/grey.png" "$G/grey_mask.p
 run_bad "2D_good.npz" "$T/o" "$N2N" -q --max-memory 1K "$G/2D_good.npz" -o "$T/o"
 grep -q 'limit' "$T/stderr" || fail "medsam-npz2npy --max-memory 1K: no limit message"
 mem_ok medsam-npz2npy "$T/o/imgs/2D_good.npy" "$N2N" -q "$G/2D_good.npz" -o "$T/o"
+run_bad "2D_good.npz" "$T/o" "$SEG" -q -t 1 --max-memory 1K -w "$W" -o "$T/o" "$G/2D_good.npz"
+grep -q 'limit' "$T/stderr" || fail "medsam-segment --max-memory 1K: no limit message"
+mem_ok medsam-segment "$T/o/2D_good.npz" "$SEG" -q -t 1 -w "$W" -o "$T/o" "$G/2D_good.npz"
 
 # ------------------------------------------------- outputs over inputs
 mkdir -p "$T/ow"

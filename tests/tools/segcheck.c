@@ -21,7 +21,7 @@
 
 /* Cases without boxes get them from gts, as with --boxes-from-gts (overlay
  * checks then expect box indices, not --segs-as-labels). */
-static const seg_load_opts from_gts = { 1, 0 };
+static const seg_load_opts from_gts = { .boxes_from_gts = 1, .margin = 0 };
 
 static int load(const char *p, const char *name, ms_array *a)
 {
