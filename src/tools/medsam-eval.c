@@ -175,6 +175,24 @@ done:
     return rc;
 }
 
+/* The evaluation names a case by its file name ("case.npz: segs has dtype
+ * f8"): name the file with its folder, the prediction's for segs, the
+ * ground truth's for gts. */
+static void name_input(ms_err *err, const char *name, const char *gpath, const char *spath)
+{
+    size_t n = strlen(name);
+    if (!gpath || !spath || strncmp(err->msg, name, n) || strncmp(err->msg + n, ": ", 2))
+        return;
+    char rest[MS_ERR_MSG_MAX];
+    snprintf(rest, sizeof rest, "%s", err->msg + n + 2);
+    if (!strncmp(rest, "segs and gts", 12))
+        ms_seterr(err, err->code, "%s: %s (ground truth %s)", spath, rest, gpath);
+    else if (!strncmp(rest, "segs", 4))
+        ms_seterr(err, err->code, "%s: %s", spath, rest);
+    else if (!strncmp(rest, "gts", 3))
+        ms_seterr(err, err->code, "%s: %s", gpath, rest);
+}
+
 static int eval_one(size_t i, void *vctx)
 {
     eval_ctx *ctx = vctx;
@@ -220,6 +238,8 @@ static int eval_one(size_t i, void *vctx)
         c->res.labels = NULL;
     }
 done:
+    if (rc)
+        name_input(&err, c->name, gpath, spath);
     if (rc)
         cli_error("%s", err.msg);
     c->ok = rc == MS_OK;

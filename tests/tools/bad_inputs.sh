@@ -240,6 +240,13 @@ grep -q 'limit' "$T/stderr" || fail "medsam-eval --max-memory 1M: no limit messa
 n=$((n + 1))
 "$EVAL" -q --max-memory 1.5G -s "$T/es" -g "$T/eg" -o "$T/eo/m.csv" >/dev/null 2>&1
 [ $? -eq 2 ] || fail "medsam-eval --max-memory 1.5G: not a usage error"
+# a message about segs names the prediction with its folder
+n=$((n + 1))
+cp "$C/npz/segs_float_nan.npz" "$T/es/case.npz"
+rm -rf "$T/eo"
+mkdir -p "$T/eo"
+"$EVAL" -q -s "$T/es" -g "$T/eg" -o "$T/eo/m.csv" >/dev/null 2>"$T/stderr"
+grep -qF "$T/es/case.npz: segs" "$T/stderr" || fail "medsam-eval: the segs message does not name seg-dir/case.npz: $(cat "$T/stderr")"
 # the other tools: a small good input is refused under a budget below its
 # size (exit 1, one line naming the file, no output) and accepted without
 mem_ok() {   # mem_ok WHAT OUT-FILE CMD...: exit 0 and OUT-FILE written
