@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <dirent.h>
+#include <getopt.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -395,4 +396,41 @@ int cli_parse_max_memory(const char *s, ms_limits *lim)
         return -1;
     lim->max_bytes = v;
     return 0;
+}
+
+/* ------------------------------------------------------------ shared options */
+
+int cli_shared_opt(int c, const char *arg, int *jobs, int *quiet, int *shard_k, int *shard_n,
+                   ms_limits *lim)
+{
+    long v;
+    switch (c) {
+    case CLI_OPT_SHARD:
+        if (cli_parse_shard(arg, shard_k, shard_n))
+            return cli_usage("--shard: '%s' is not K/N with 0 <= K < N", arg);
+        return 0;
+    case CLI_OPT_MAX_MEMORY:
+        if (cli_parse_max_memory(arg, lim))
+            return cli_usage("--max-memory: '%s' is not a size such as 4G or 512M", arg);
+        return 0;
+    case 'j':
+        if (cli_parse_long(arg, 0, 4096, &v))
+            return cli_usage("--jobs: '%s' is not a count in 0..4096", arg);
+        *jobs = (int)v;
+        return 0;
+    case 'q':
+        *quiet = 1;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+int cli_getopt_error(int c, char *const *argv)
+{
+    if (c == '?' && optopt)
+        return cli_usage("unknown option '-%c'", optopt);
+    if (c == '?')
+        return cli_usage("unknown option '%s'", argv[optind - 1]);
+    return cli_usage("option '%s' needs a value", argv[optind - 1]);
 }

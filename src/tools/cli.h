@@ -80,6 +80,19 @@ cli_progress *cli_progress_new(const char *label, size_t total, int quiet);
 void cli_progress_tick(cli_progress *p);
 void cli_progress_free(cli_progress **p);   /* finishes the line */
 
+/* Options every folder-mode tool shares.  Tools put CLI_OPT_SHARD and
+ * CLI_OPT_MAX_MEMORY in their long-option tables ("shard", "max-memory") next to
+ * 'j' ("jobs") and 'q' ("quiet"), and hand any option they do not know to
+ * cli_shared_opt(): returns 0 when it took the option, CLI_EXIT_USAGE after
+ * printing a usage error for a bad value, -1 when c is not a shared option. */
+enum { CLI_OPT_SHARD = 0x4000, CLI_OPT_MAX_MEMORY };
+int cli_shared_opt(int c, const char *arg, int *jobs, int *quiet, int *shard_k, int *shard_n,
+                   ms_limits *lim);
+/* The usage error for getopt_long's '?' (unknown option) and ':' (missing
+ * value) results, with opterr = 0 and an optstring starting with ':'.
+ * Returns CLI_EXIT_USAGE. */
+int cli_getopt_error(int c, char *const *argv);
+
 /* Run fn(i, ctx) for i in [0, n) on `jobs` threads (jobs <= 0: online CPUs).
  * fn returns 0 on success.  Ticks p after each case.  Returns the number of
  * failed cases. */

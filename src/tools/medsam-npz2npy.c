@@ -561,14 +561,14 @@ static void usage(FILE *f)
         "2 usage error.\n");
 }
 
-enum { OPT_DTYPE = 256, OPT_RESIZE, OPT_SHARD, OPT_MAX_MEMORY, OPT_HELP, OPT_VERSION };
+enum { OPT_DTYPE = 256, OPT_RESIZE, OPT_HELP, OPT_VERSION };
 
 static const struct option long_opts[] = {
     {"output", required_argument, NULL, 'o'},
     {"dtype", required_argument, NULL, OPT_DTYPE},
     {"resize", required_argument, NULL, OPT_RESIZE},
-    {"shard", required_argument, NULL, OPT_SHARD},
-    {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
+    {"shard", required_argument, NULL, CLI_OPT_SHARD},
+    {"max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY},
     {"jobs", required_argument, NULL, 'j'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, OPT_HELP},
@@ -594,21 +594,10 @@ static int parse_opt(opts *o, int c, const char *arg)
             return cli_usage("--resize: '%s' is not a size in 1..16384", arg);
         o->resize = (int)v;
         break;
-    case OPT_SHARD:
-        if (cli_parse_shard(arg, &o->shard_k, &o->shard_n))
-            return cli_usage("--shard: '%s' is not K/N with 0 <= K < N", arg);
-        break;
-    case OPT_MAX_MEMORY:
-        if (cli_parse_max_memory(arg, &o->lim))
-            return cli_usage("--max-memory: '%s' is not a size such as 4G or 512M", arg);
-        break;
-    case 'j':
-        if (cli_parse_long(arg, 0, 4096, &v))
-            return cli_usage("--jobs: '%s' is not a count in 0..4096", arg);
-        o->jobs = (int)v;
-        break;
-    case 'q': o->quiet = 1; break;
-    default: return cli_usage("unknown option");
+    default: {
+        int r = cli_shared_opt(c, arg, &o->jobs, &o->quiet, &o->shard_k, &o->shard_n, &o->lim);
+        return r < 0 ? cli_usage("unknown option") : r;
+    }
     }
     return 0;
 }
@@ -628,12 +617,8 @@ int main(int argc, char **argv)
             cli_print_version();
             return CLI_EXIT_OK;
         }
-        if (c == '?' && optopt)
-            return cli_usage("unknown option '-%c'", optopt);
-        if (c == '?')
-            return cli_usage("unknown option '%s'", argv[optind - 1]);
-        if (c == ':')
-            return cli_usage("option '%s' needs a value", argv[optind - 1]);
+        if (c == '?' || c == ':')
+            return cli_getopt_error(c, argv);
         if (parse_opt(&o, c, optarg))
             return CLI_EXIT_USAGE;
     }

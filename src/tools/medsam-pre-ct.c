@@ -459,8 +459,7 @@ static int single_mode(const opts *o, const char *img, const char *gt)
 
 enum {
     OPT_IMG_DIR = 256, OPT_GT_DIR, OPT_OUT_DIR, OPT_MODALITY, OPT_ANATOMY, OPT_WL, OPT_WW,
-    OPT_REMOVE, OPT_TUMOR, OPT_IMG_SUFFIX, OPT_GT_SUFFIX, OPT_SPLIT, OPT_SAVE_NII, OPT_SHARD,
-    OPT_MAX_MEMORY,
+    OPT_REMOVE, OPT_TUMOR, OPT_IMG_SUFFIX, OPT_GT_SUFFIX, OPT_SPLIT, OPT_SAVE_NII,
     OPT_HELP, OPT_VERSION,
 };
 
@@ -479,8 +478,8 @@ static const struct option long_opts[] = {
     {"gt-suffix", required_argument, NULL, OPT_GT_SUFFIX},
     {"split", required_argument, NULL, OPT_SPLIT},
     {"save-nii", no_argument, NULL, OPT_SAVE_NII},
-    {"shard", required_argument, NULL, OPT_SHARD},
-    {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
+    {"shard", required_argument, NULL, CLI_OPT_SHARD},
+    {"max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY},
     {"jobs", required_argument, NULL, 'j'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, OPT_HELP},
@@ -540,21 +539,10 @@ static int parse_opt(opts *o, int c, const char *arg)
             return cli_usage("--split: '%s' is not a count >= 0", arg);
         break;
     case OPT_SAVE_NII: o->save_nii = 1; break;
-    case OPT_SHARD:
-        if (cli_parse_shard(arg, &o->shard_k, &o->shard_n))
-            return cli_usage("--shard: '%s' is not K/N with 0 <= K < N", arg);
-        break;
-    case OPT_MAX_MEMORY:
-        if (cli_parse_max_memory(arg, &o->lim))
-            return cli_usage("--max-memory: '%s' is not a size such as 4G or 512M", arg);
-        break;
-    case 'j':
-        if (cli_parse_long(arg, 0, 4096, &v))
-            return cli_usage("--jobs: '%s' is not a count in 0..4096", arg);
-        o->jobs = (int)v;
-        break;
-    case 'q': o->quiet = 1; break;
-    default: return cli_usage("unknown option");
+    default: {
+        int r = cli_shared_opt(c, arg, &o->jobs, &o->quiet, &o->shard_k, &o->shard_n, &o->lim);
+        return r < 0 ? cli_usage("unknown option") : r;
+    }
     }
     return 0;
 }
@@ -576,12 +564,8 @@ int main(int argc, char **argv)
             cli_print_version();
             return CLI_EXIT_OK;
         }
-        if (c == '?' && optopt)
-            return cli_usage("unknown option '-%c'", optopt);
-        if (c == '?')
-            return cli_usage("unknown option '%s'", argv[optind - 1]);
-        if (c == ':')
-            return cli_usage("option '%s' needs a value", argv[optind - 1]);
+        if (c == '?' || c == ':')
+            return cli_getopt_error(c, argv);
         if (parse_opt(&o, c, optarg))
             return CLI_EXIT_USAGE;
     }
