@@ -236,33 +236,77 @@ oom:
     return MS_ENOMEM;
 }
 
-/* Mask embedding kx (64x64x256) -> upscaled (256x256x32, channels-last),
- * dotted with hyper (32) -> logits (256x256).  The last ConvT's output stays
- * in its GEMM layout (128x128 pixels x [2x2 sub-pixel][32]): the dot with
- * hyper is one more GEMM against a block-diagonal 128 x 4 matrix (the zero
- * products add exact zeros), then a 2x2 scatter of single values. */
+/* Upscaling and hypernetwork product, kept in the GEMM layouts.
+ *
+ * ConvT 2x2/2 as a GEMM: t0 = kx up0 (4096 x [2x2][64]), row p = y*64 + x,
+ * column s0*64 + c with s0 = dy0*2 + dx0.  Read as 16384 rows of 64, row
+ * p*4 + s0 is the 128x128 pixel (2y+dy0, 2x+dx0): LayerNorm2d and GELU act
+ * on such rows in place, and the second ConvT is again a GEMM on them,
+ * giving per row [2x2][32] (s1 = dy1*2 + dx1), GELU fused.  The logit of
+ * pixel (4y + 2dy0 + dy1, 4x + 2dx0 + dx1) is that row's s1 group dotted
+ * with hyper.  The second half runs per band of input rows, in buffers that
+ * stay in cache; no scatter pass and no 256x256x32 tensor. */
+#define UP_BAND 64           /* input pixels per band: one row of the 64x64 map */
+#define UP_ROWS (UP_BAND * 4)
+
+typedef struct up_task {
+    const msnn__decoder *d;
+    const msnn_kernels *k;
+    float *t0;               /* 4096 x 256, normalised in place */
+    float *buf;              /* per thread: UP_ROWS x 128 */
+    const float *hyper;      /* 32 */
+    float *logits;           /* 256 x 256 */
+} up_task;
+
+/* The dot of 32 floats with h, as 8 independent lanes then a fixed tree
+ * (the same order on every path and thread count). */
+static inline float dot32(const float *x, const float *h)
+{
+    float acc[8];
+    for (int j = 0; j < 8; j++)
+        acc[j] = x[j] * h[j];
+    for (int c = 8; c < 32; c += 8)
+        for (int j = 0; j < 8; j++)
+            acc[j] += x[c + j] * h[c + j];
+    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+}
+
+static void up_band(const up_task *t, int y, float *buf)
+{
+    const msnn__decoder *d = t->d;
+    float *u = t->t0 + (size_t)y * UP_BAND * 4 * 64;     /* UP_ROWS x 64 */
+    t->k->layernorm(u, 64, u, 64, UP_ROWS, 64, d->up1.g, d->up1.b, LN2D_EPS);
+    t->k->gelu(u, (size_t)UP_ROWS * 64);
+    msnn__linear_fwd(&d->up3, UP_ROWS, u, 64, buf, 128, NULL, 0, MSNN_ACT_GELU, NULL);
+    for (int x = 0; x < UP_BAND; x++)
+        for (int s0 = 0; s0 < 4; s0++) {
+            const float *row = buf + (size_t)(x * 4 + s0) * 128;
+            int oy = 4 * y + 2 * (s0 >> 1), ox = 4 * x + 2 * (s0 & 1);
+            for (int s1 = 0; s1 < 4; s1++)
+                t->logits[(size_t)(oy + (s1 >> 1)) * 256 + ox + (s1 & 1)] =
+                    dot32(row + s1 * 32, t->hyper);
+        }
+}
+
+static void up_task_fn(void *arg, int ith, int nth)
+{
+    const up_task *t = arg;
+    int lo, hi;
+    msnn_split(MSNN_EMB, ith, nth, &lo, &hi);
+    for (int y = lo; y < hi; y++)
+        up_band(t, y, t->buf + (size_t)ith * UP_ROWS * 128);
+}
+
 static int upscale(const msnn__decoder *d, const float *kx, const float hyper[32],
                    float *logits, msnn__run *r)
 {
     size_t mark = msnn__arena_mark(r->arena);
-    float *t0, *u1, *t1, *t2;
-    float hb[128 * 4] = { 0 };
-    ALLOC(t0, (size_t)HW * 4 * 64);
-    ALLOC(u1, (size_t)4 * HW * 64);
-    ALLOC(t1, (size_t)4 * HW * 4 * 32);
-    ALLOC(t2, (size_t)4 * HW * 4);
-    msnn__linear_fwd(&d->up0, HW, kx, D, t0, 4 * 64, NULL, 0, MSNN_ACT_NONE, r->pool);
-    r->k->convt2x2_scatter(t0, MSNN_EMB, 64, u1, 0, HW);              /* 128x128x64 */
-    r->k->layernorm(u1, 64, u1, 64, 4 * HW, 64, d->up1.g, d->up1.b, LN2D_EPS);
-    r->k->gelu(u1, (size_t)4 * HW * 64);
-    /* GELU commutes with the scatter (a permutation): fused in the GEMM */
-    msnn__linear_fwd(&d->up3, 4 * HW, u1, 64, t1, 4 * 32, NULL, 0, MSNN_ACT_GELU, r->pool);
-    for (int g = 0; g < 4; g++)
-        for (int c = 0; c < 32; c++)
-            hb[(g * 32 + c) * 4 + g] = hyper[c];
-    msnn_mat T1 = { t1, 4 * 32, 1 }, Hb = { hb, 4, 1 };
-    msnn_gemm(4 * HW, 4, 4 * 32, T1, Hb, t2, 4, NULL, r->pool);   /* 16384 x 4 */
-    r->k->convt2x2_scatter(t2, 2 * MSNN_EMB, 1, logits, 0, 4 * HW);   /* 256x256 */
+    int nth = msnn_pool_size(r->pool);
+    up_task t = { d, r->k, NULL, NULL, hyper, logits };
+    ALLOC(t.t0, (size_t)HW * 4 * 64);
+    ALLOC(t.buf, (size_t)nth * UP_ROWS * 128);
+    msnn__linear_fwd(&d->up0, HW, kx, D, t.t0, 4 * 64, NULL, 0, MSNN_ACT_NONE, r->pool);
+    msnn_pool_run(r->pool, up_task_fn, &t);
     msnn__arena_release(r->arena, mark);
     return MS_OK;
 oom:
