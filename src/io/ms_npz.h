@@ -1,5 +1,6 @@
-/* medsam-tools I/O library: numpy .npz archives (zip of NAME.npy members),
- * through libzip.
+/* medsam-tools I/O library: numpy .npz archives (zip of NAME.npy members).
+ * Read through libzip; written by our own zip writer (npz_write.c), which
+ * deflates with libdeflate or zlib.
  *
  * Reader: stored and deflated members, zip64.  A member's declared
  * uncompressed size is checked against the limits before any allocation, and
@@ -44,11 +45,19 @@ typedef struct ms_npz_entry {
     const ms_array *array;
 } ms_npz_entry;
 
-/* level: -1 or 0 = stored (np.savez); 1..9 = deflate at that zlib level
- * (np.savez_compressed uses zlib's default, 6).  The npy members are
- * byte-identical to np.save's output.  Atomic: temp file + fsync + rename.
- * Member data is read from the arrays while the zip is written (no copy). */
+/* level: -1 or 0 = stored (np.savez); 1..12 = deflate (np.savez_compressed
+ * uses zlib's default, 6).  With libdeflate (when built with it) levels go
+ * to 12 and level 6 gives files slightly smaller than zlib's level 6; with
+ * zlib, levels above 9 mean 9.  The npy members are byte-identical to
+ * np.save's output; zip64 records are written when a size or offset needs
+ * them.  Atomic: temp file + fsync + rename.  Member data is read from the
+ * arrays in place (no copy); with libdeflate each member's compressed
+ * stream is held in memory before it is written. */
 int ms_npz_write(const char *path, const ms_npz_entry *entries, int n, int level,
                  ms_err *err);
+
+/* The deflate implementation in use: "libdeflate" or "zlib"
+ * (MEDSAM_DEFLATE=zlib in the environment selects zlib). */
+const char *ms_npz_codec(void);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "ms_nifti.h"
 #include "ms_outfile.h"
+#include "codec.h"
 
 #define N1_HDR_SIZE 348
 #define N2_HDR_SIZE 540
@@ -34,6 +35,7 @@ typedef struct nii_hdr {
     int qform_code, sform_code;
     double quatern[6];      /* b, c, d, qoffset x, y, z */
     double srow[3][4];
+    int swap;               /* the file's byte order is not ours */
 } nii_hdr;
 
 /* ------------------------------------------------------------ byte readers */
@@ -177,6 +179,7 @@ static int check_magic(const unsigned char *buf, size_t n, const char *path, nii
             return ms_seterr(err, MS_EFORMAT, "%s: bad NIfTI-2 magic", path);
         parse_n2(&r, h);
     }
+    h->swap = r.swap;
     return MS_OK;
 }
 
@@ -362,37 +365,72 @@ static int file_size_check(const char *path, const nii_hdr *h, size_t raw_bytes,
     return MS_OK;
 }
 
+/* Reverse the bytes of each of the n elements of size sz (1, 2, 4 or 8). */
+static void swap_elems(unsigned char *p, size_t n, size_t sz)
+{
+    if (sz < 2)
+        return;
+    for (size_t i = 0; i < n; i++, p += sz)
+        for (size_t a = 0, b = sz - 1; a < b; a++, b--) {
+            unsigned char t = p[a];
+            p[a] = p[b];
+            p[b] = t;
+        }
+}
+
+/* The voxel bytes of a .nii.gz: decompressed by us (codec.c: libdeflate
+ * when available, 3-4x faster than the zlib stream nifti_clib reads through),
+ * the header having been validated by peek_common. */
+static int read_gz_voxels(const char *path, const nii_hdr *h, const ms_volume *v,
+                          size_t raw_bytes, void **data, ms_err *err)
+{
+    int rc = ms__gunzip_file(path, (uint64_t)h->vox_offset, raw_bytes, data, err);
+    if (rc < 0)
+        return rc;
+    if (h->swap)
+        swap_elems(*data, ms_array_nelem(&v->a), ms_dtype_size(v->stored_dtype));
+    return MS_OK;
+}
+
 int ms_nifti_read(const char *path, ms_volume *out, const ms_limits *lim, ms_err *err)
 {
     nii_hdr h;
     size_t raw_bytes;
     nifti_image *nim = NULL;
+    void *raw = NULL;
     int rc, gz = ends_with(path, ".gz");
 
     rc = peek_common(path, out, lim, &h, &raw_bytes, err);
     if (rc < 0)
         goto fail;
-    if (!gz && (rc = file_size_check(path, &h, raw_bytes, err)) < 0)
-        goto fail;
-
-    nifti_set_debug_level(0);
-    nifti_set_allow_upper_fext(1);
-    nim = nifti_image_read(path, 1);
-    if (!nim || !nim->data) {
-        rc = gz ? ms_seterr(err, MS_ETRUNC, "%s: data truncated or corrupt gzip stream (%zu voxel bytes expected)",
-                            path, raw_bytes)
-                : ms_seterr(err, MS_EIO, "%s: nifti_clib could not read the voxel data", path);
-        goto fail;
-    }
-    if (nim->nx != (int64_t)out->a.shape[2] || nim->ny != (int64_t)out->a.shape[1] ||
-        nim->nz != (int64_t)out->a.shape[0] || nim->datatype != h.datatype ||
-        (size_t)nim->nvox * (size_t)nim->nbyper != raw_bytes) {
-        rc = ms_seterr(err, MS_EFORMAT, "%s: nifti_clib read a different header than expected", path);
-        goto fail;
+    if (gz) {
+        if ((rc = read_gz_voxels(path, &h, out, raw_bytes, &raw, err)) < 0)
+            goto fail;
+    } else {
+        if ((rc = file_size_check(path, &h, raw_bytes, err)) < 0)
+            goto fail;
+        nifti_set_debug_level(0);
+        nifti_set_allow_upper_fext(1);
+        nim = nifti_image_read(path, 1);
+        if (!nim || !nim->data) {
+            rc = ms_seterr(err, MS_EIO, "%s: nifti_clib could not read the voxel data", path);
+            goto fail;
+        }
+        if (nim->nx != (int64_t)out->a.shape[2] || nim->ny != (int64_t)out->a.shape[1] ||
+            nim->nz != (int64_t)out->a.shape[0] || nim->datatype != h.datatype ||
+            (size_t)nim->nvox * (size_t)nim->nbyper != raw_bytes) {
+            rc = ms_seterr(err, MS_EFORMAT, "%s: nifti_clib read a different header than expected",
+                           path);
+            goto fail;
+        }
+        raw = nim->data;   /* take nifti_clib's buffer (malloc'd) */
+        nim->data = NULL;
+        nifti_image_free(nim);
+        nim = NULL;
     }
     if (out->a.dtype == out->stored_dtype && !needs_scaling(&h)) {
-        out->a.data = nim->data;   /* take nifti_clib's buffer (malloc'd) */
-        nim->data = NULL;
+        out->a.data = raw;
+        raw = NULL;
     } else {
         size_t n = ms_array_nelem(&out->a);
         out->a.data = malloc(n * ms_dtype_size(out->a.dtype) + 1);
@@ -400,12 +438,13 @@ int ms_nifti_read(const char *path, ms_volume *out, const ms_limits *lim, ms_err
             rc = ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
             goto fail;
         }
-        scale_to(out->stored_dtype, nim->data, out->a.data, n, h.scl_slope,
+        scale_to(out->stored_dtype, raw, out->a.data, n, h.scl_slope,
                  isfinite(h.scl_inter) ? h.scl_inter : 0.0);
+        free(raw);
     }
-    nifti_image_free(nim);
     return MS_OK;
 fail:
+    free(raw);
     if (nim)
         nifti_image_free(nim);
     ms_volume_free(out);

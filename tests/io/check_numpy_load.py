@@ -6,6 +6,7 @@ byte-identical to np.save, and that every npz member is byte-identical to
 np.save's output.  Exit 77 (skip) only when numpy is missing."""
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,7 @@ except ImportError:
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gen_npy_refs import DTYPES, values  # noqa: E402
 
+UNZIP = shutil.which("unzip")
 SHAPES = [(), (5,), (3, 4), (2, 3, 4), (0, 3), (3, 0, 2)]
 
 
@@ -47,7 +49,8 @@ def main():
                         print("FAIL %s: bytes differ from np.save" % name)
                         failures += 1
         for zname, method in (("all_stored.npz", zipfile.ZIP_STORED),
-                              ("all_deflated.npz", zipfile.ZIP_DEFLATED)):
+                              ("all_deflated.npz", zipfile.ZIP_DEFLATED),
+                              ("all_zip64.npz", zipfile.ZIP_DEFLATED)):
             path = os.path.join(d, zname)
             with np.load(path, allow_pickle=False) as z:
                 if sorted(z.files) != sorted(arrays):
@@ -59,6 +62,9 @@ def main():
                             not np.array_equal(got, want):
                         print("FAIL %s %s" % (zname, name))
                         failures += 1
+            if UNZIP and subprocess.run([UNZIP, "-tqq", path]).returncode != 0:
+                print("FAIL %s: unzip -t" % zname)
+                failures += 1
             with zipfile.ZipFile(path) as zf:
                 if zf.testzip() is not None:
                     print("FAIL %s: CRC" % zname)

@@ -1,11 +1,13 @@
 /* write_samples DIR: write every dtype in several shapes as DIR/<dtype>_<k>.npy
  * (ms_npy_write) and DIR/all_stored.npz, DIR/all_deflated.npz (ms_npz_write),
+ * DIR/all_zip64.npz (zip64 records forced),
  * values value(dtype, i).  check_numpy_load.py then np.loads them. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "ms_npy.h"
 #include "ms_npz.h"
+#include "npz_priv.h"
 #include "io_test_util.h"
 
 static const size_t shapes[][3] = {{0}, {5}, {3, 4}, {2, 3, 4}, {0, 3}, {3, 0, 2}};
@@ -50,6 +52,11 @@ int main(int argc, char **argv)
     }
     snprintf(path, sizeof path, "%s/all_deflated.npz", argv[1]);
     if (ms_npz_write(path, entries, n, 6, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/all_zip64.npz", argv[1]);
+    if (ms__npz_write_flags(path, entries, n, 9, 1, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }

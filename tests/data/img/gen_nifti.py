@@ -123,6 +123,15 @@ def synthetic():
     fu = lambda x, y, z: x * 1000 + y * 100 + z
     write(os.path.join(HERE, 'be_u16.nii'),
           n1_header((3, 7, 3, 2), 512, 16, (1, 1, 1), endian='>') + vol(7, 3, 2, fu, 'H', '>'))
+    # the same volume gzipped as three gzip members (cut inside the header and
+    # inside the data, as concatenated .gz files are) plus 16 zero bytes of
+    # padding after the last member: multi-member streams and swapping on the
+    # .gz path
+    raw = n1_header((3, 7, 3, 2), 512, 16, (1, 1, 1), endian='>') + vol(7, 3, 2, fu, 'H', '>')
+    with open(os.path.join(HERE, 'be_u16_members.nii.gz'), 'wb') as f:
+        for part in (raw[:100], raw[100:380], raw[380:]):
+            f.write(gzip.compress(part, mtime=0))
+        f.write(b'\0' * 16)
     # 2D uint8 slice, value = (x + 3 y) % 256; and 4D with dim[4] == 1 (float64)
     f2 = lambda x, y, z: (x + 3 * y) % 256
     write(os.path.join(HERE, 'slice2d_u8.nii'), n1_header((2, 9, 8), 2, 8, (0.8, 0.9, 0.0)) + vol(9, 8, 1, f2, 'B'))
@@ -151,6 +160,12 @@ def bad():
     big = n1_header((3, 32, 32, 16), 4, 16) + vol(32, 32, 16, lambda x, y, z: (x * 977 + y * 131 + z * 7919) % 30011, 'h')
     gzb = gzip.compress(big, mtime=0)
     write(os.path.join(BAD, 'nifti_truncated.nii.gz'), gzb[:len(gzb) // 2])
+    # the same stream with bytes in the middle of the deflate data altered
+    # (length kept): a damaged file, not a short one
+    bad_gz = bytearray(gzb)
+    for i in range(len(gzb) // 2, len(gzb) // 2 + 64):
+        bad_gz[i] ^= 0x5a
+    write(os.path.join(BAD, 'nifti_corrupt.nii.gz'), bytes(bad_gz))
     # a .nii that is really gzip data
     write(os.path.join(BAD, 'nifti_gz_named_nii.nii'), gzip.compress(n1_header((3, 4, 4, 4), 2, 8) + body, mtime=0))
 

@@ -1,0 +1,39 @@
+/* Deflate and gzip for the I/O library (internal, not part of the public API).
+ *
+ * Two implementations of the same formats: libdeflate (whole-buffer, 2-4x
+ * faster than zlib on our data, see bench/RESULTS.md) when the build found it,
+ * zlib otherwise.  Setting MEDSAM_DEFLATE=zlib in the environment selects zlib
+ * in a libdeflate build, so the tests run both.  The streams either writes are
+ * standard raw deflate: numpy/zipfile/gzip read them all alike; only the
+ * compressed bytes differ.
+ */
+#ifndef MS_CODEC_H
+#define MS_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ms_error.h"
+
+/* "libdeflate" or "zlib": the implementation in use. */
+const char *ms__codec_name(void);
+
+/* CRC-32 (zip/gzip polynomial); start with crc = 0. */
+uint32_t ms__crc32(uint32_t crc, const void *p, size_t n);
+
+/* Raw deflate of the bytes hdr[0..hlen) followed by data[0..n) into f at its
+ * current position; *csize = bytes written.  hlen <= 65535.  level 1..12
+ * (zlib caps at 9).  `what` names the destination in messages.  The data
+ * is read in place, never copied; with libdeflate the compressed stream is
+ * held in memory (at most n + n/1000 + 1 KiB) before it is written. */
+int ms__deflate_to_file(FILE *f, const void *hdr, size_t hlen, const void *data, size_t n,
+                        int level, uint64_t *csize, const char *what, ms_err *err);
+
+/* Decompress the gzip file at path (one or more members), discard the first
+ * `skip` bytes and return the next n in *out (malloc'ed, n + 1 bytes; the
+ * caller frees).  Data after them is ignored.  Fewer bytes: MS_ETRUNC; a
+ * damaged stream: MS_EFORMAT.  The caller has checked n against its limits. */
+int ms__gunzip_file(const char *path, uint64_t skip, size_t n, void **out, ms_err *err);
+
+#endif
