@@ -400,6 +400,15 @@ int cli_parse_max_memory(const char *s, ms_limits *lim)
 
 /* ------------------------------------------------------------ shared options */
 
+int cli_parse_compress_level(const char *s, int *level)
+{
+    long v;
+    if (cli_parse_long(s, 0, 12, &v))
+        return -1;
+    *level = (int)v;
+    return 0;
+}
+
 int cli_shared_opt(int c, const char *arg, int *jobs, int *quiet, int *shard_k, int *shard_n,
                    ms_limits *lim)
 {

@@ -58,6 +58,14 @@ int cli_parse_max_memory(const char *s, ms_limits *lim);
     "      --max-memory SIZE    refuse an input array larger than SIZE bytes\n" \
     "                           (suffix K, M, G, T: powers of 1024); default 4G\n"
 
+/* --compress-level N for npz outputs: 0 (stored, as np.savez) .. 12; the
+ * default 6 is np.savez_compressed's level.  Returns 0 or -1. */
+#define CLI_NPZ_LEVEL_DEFAULT 6
+int cli_parse_compress_level(const char *s, int *level);
+#define CLI_COMPRESS_LEVEL_HELP \
+    "      --compress-level N   npz deflate level: 0 stored (np.savez), 1 fastest ..\n" \
+    "                           12 smallest; default 6 (np.savez_compressed)\n"
+
 /* --shard K/N: 0 <= K < N.  Returns 0 or -1. */
 int cli_parse_shard(const char *s, int *k, int *n);
 

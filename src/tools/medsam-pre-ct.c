@@ -16,6 +16,7 @@
 #include "ms_outfile.h"
 #include "ms_window.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <pthread.h>
@@ -23,10 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define DUST_3D 100   /* upstream voxel_num_thre3d */
 #define DUST_2D 10    /* upstream voxel_num_thre2d */
-#define NPZ_LEVEL 6   /* np.savez_compressed: zlib's default level */
 
 typedef struct opts {
     const char *modality, *anatomy;
@@ -40,6 +41,7 @@ typedef struct opts {
     const char *output, *img_dir, *gt_dir, *out_dir;
     int shard_k, shard_n;
     ms_limits lim;              /* --max-memory: budget of one input array */
+    int npz_level;              /* --compress-level */
 } opts;
 
 /* One case of folder mode (or the single case). */
@@ -84,6 +86,7 @@ static void usage(FILE *f)
         "                           MedSAM_test/ (upstream uses 40); default: no split\n"
         "      --save-nii           also write _img.nii.gz and _gt.nii.gz\n"
         "      --shard K/N          folder mode: only cases i with i %% N == K\n"
+        CLI_COMPRESS_LEVEL_HELP
         CLI_MAX_MEMORY_HELP
         "  -j, --jobs N             cases in parallel (folder mode); 0 = all CPUs;\n"
         "                           default 1\n"
@@ -92,7 +95,8 @@ static void usage(FILE *f)
         "      --version            show the version and exit\n"
         "\n"
         "A case with no labelled slice left after clean-up writes nothing (a note on\n"
-        "stderr) and is not an error.  Exit status: 0 success, 1 a case failed,\n"
+        "stderr; an output of an earlier run under its name is removed) and is not an\n"
+        "error.  Exit status: 0 success, 1 a case failed,\n"
         "2 usage error.\n");
 }
 
@@ -182,7 +186,7 @@ static int write_outputs(const opts *o, const ccase *c, const ms_array *imgs, co
 {
     ms_array sp = {.dtype = MS_F64, .ndim = 1, .shape = {3}, .data = (void *)spacing};
     ms_npz_entry e[3] = {{"imgs", imgs}, {"gts", gts}, {"spacing", &sp}};
-    int rc = ms_npz_write(c->out, e, 3, NPZ_LEVEL, err);
+    int rc = ms_npz_write(c->out, e, 3, o->npz_level, err);
     if (rc || !o->save_nii)
         return rc;
     char *p = malloc(strlen(c->nii_base) + 16);
@@ -196,6 +200,30 @@ static int write_outputs(const opts *o, const ccase *c, const ms_array *imgs, co
     }
     free(p);
     return rc;
+}
+
+/* A case that now writes nothing must not leave the output of an earlier run
+ * (other options, other labels) under its name: make would take it as up to
+ * date and training would read stale arrays. */
+static void remove_stale(const opts *o, const ccase *c)
+{
+    struct stat st;
+    if (stat(c->out, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (unlink(c->out) == 0)
+            note(o, "%s: %s", c->out, "removed (from an earlier run; this case now has no output)");
+        else
+            cli_warn("%s: cannot remove the output of an earlier run: %s", c->out, strerror(errno));
+    }
+    if (!o->save_nii)
+        return;
+    size_t n = strlen(c->nii_base) + 16;
+    char *p = malloc(n);
+    for (int k = 0; p && k < 2; k++) {
+        snprintf(p, n, "%s%s", c->nii_base, k ? "_gt.nii.gz" : "_img.nii.gz");
+        if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && unlink(p) == 0)
+            note(o, "%s: %s", p, "removed (from an earlier run; this case now has no output)");
+    }
+    free(p);
 }
 
 static int process_case(const opts *o, const ccase *c, int *outcome, ms_err *err)
@@ -219,6 +247,7 @@ static int process_case(const opts *o, const ccase *c, int *outcome, ms_err *err
     ms_volume_free(&img);
     if (nz == 0) {
         note(o, "%s: %s", c->gt, "no labelled slice left after clean-up; nothing written");
+        remove_stale(o, c);
         goto fail;   /* rc == MS_OK */
     }
     if ((rc = ms_nifti_read(c->img, &img, &o->lim, err)))
@@ -460,7 +489,7 @@ static int single_mode(const opts *o, const char *img, const char *gt)
 enum {
     OPT_IMG_DIR = 256, OPT_GT_DIR, OPT_OUT_DIR, OPT_MODALITY, OPT_ANATOMY, OPT_WL, OPT_WW,
     OPT_REMOVE, OPT_TUMOR, OPT_IMG_SUFFIX, OPT_GT_SUFFIX, OPT_SPLIT, OPT_SAVE_NII,
-    OPT_HELP, OPT_VERSION,
+    OPT_LEVEL, OPT_HELP, OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -478,6 +507,7 @@ static const struct option long_opts[] = {
     {"gt-suffix", required_argument, NULL, OPT_GT_SUFFIX},
     {"split", required_argument, NULL, OPT_SPLIT},
     {"save-nii", no_argument, NULL, OPT_SAVE_NII},
+    {"compress-level", required_argument, NULL, OPT_LEVEL},
     {"shard", required_argument, NULL, CLI_OPT_SHARD},
     {"max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY},
     {"jobs", required_argument, NULL, 'j'},
@@ -539,6 +569,10 @@ static int parse_opt(opts *o, int c, const char *arg)
             return cli_usage("--split: '%s' is not a count >= 0", arg);
         break;
     case OPT_SAVE_NII: o->save_nii = 1; break;
+    case OPT_LEVEL:
+        if (cli_parse_compress_level(arg, &o->npz_level))
+            return cli_usage("--compress-level: '%s' is not a level in 0..12", arg);
+        break;
     default: {
         int r = cli_shared_opt(c, arg, &o->jobs, &o->quiet, &o->shard_k, &o->shard_n, &o->lim);
         return r < 0 ? cli_usage("unknown option") : r;
@@ -551,7 +585,7 @@ int main(int argc, char **argv)
 {
     cli_init(argv[0]);
     opts o = {.modality = "CT", .anatomy = "Abd", .level = 40, .width = 400, .tumor_id = -1,
-              .img_suffix = "_0000.nii.gz", .gt_suffix = ".nii.gz", .split = -1, .jobs = 1,
+              .img_suffix = "_0000.nii.gz", .gt_suffix = ".nii.gz", .split = -1, .jobs = 1, .npz_level = CLI_NPZ_LEVEL_DEFAULT,
               .shard_n = 1};
     int c;
     opterr = 0;

@@ -26,7 +26,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define NPZ_LEVEL 6   /* np.savez_compressed: zlib's default level */
 
 typedef struct opts {
     const char *modality, *anatomy;
@@ -39,6 +38,7 @@ typedef struct opts {
     const char *output, *img_dir, *gt_dir, *out_dir;
     int shard_k, shard_n;
     ms_limits lim;              /* --max-memory: budget of one input array */
+    int npz_level;              /* --compress-level */
 } opts;
 
 typedef struct gcase {
@@ -75,6 +75,7 @@ static void usage(FILE *f)
         "      --label-offset N     OFFSET for --tumor-id; default 0\n"
         "      --binarize           any non-zero mask value becomes 1 (after removal)\n"
         "      --shard K/N          folder mode: only cases i with i %% N == K\n"
+        CLI_COMPRESS_LEVEL_HELP
         CLI_MAX_MEMORY_HELP
         "  -j, --jobs N             cases in parallel (folder mode); 0 = all CPUs;\n"
         "                           default 1\n"
@@ -223,7 +224,7 @@ static int process_case(const opts *o, const gcase *c, ms_err *err)
         goto fail;
     ms_array_free(&raw);
     ms_npz_entry e[2] = {{"imgs", &img}, {"gts", &mask}};
-    rc = ms_npz_write(c->out, e, 2, NPZ_LEVEL, err);
+    rc = ms_npz_write(c->out, e, 2, o->npz_level, err);
 fail:
     ms_array_free(&mask);
     ms_array_free(&raw);
@@ -340,7 +341,7 @@ static int folder_mode(const opts *o)
 
 enum {
     OPT_IMG_DIR = 256, OPT_GT_DIR, OPT_OUT_DIR, OPT_MODALITY, OPT_ANATOMY, OPT_IMG_SUFFIX,
-    OPT_GT_SUFFIX, OPT_CUTOFF, OPT_REMOVE, OPT_TUMOR, OPT_OFFSET, OPT_BINARIZE, OPT_HELP, OPT_VERSION,
+    OPT_GT_SUFFIX, OPT_CUTOFF, OPT_REMOVE, OPT_TUMOR, OPT_OFFSET, OPT_BINARIZE, OPT_LEVEL, OPT_HELP, OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -357,6 +358,7 @@ static const struct option long_opts[] = {
     {"tumor-id", required_argument, NULL, OPT_TUMOR},
     {"label-offset", required_argument, NULL, OPT_OFFSET},
     {"binarize", no_argument, NULL, OPT_BINARIZE},
+    {"compress-level", required_argument, NULL, OPT_LEVEL},
     {"shard", required_argument, NULL, CLI_OPT_SHARD},
     {"max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY},
     {"jobs", required_argument, NULL, 'j'},
@@ -411,6 +413,10 @@ static int parse_opt(opts *o, int c, const char *arg)
         o->label_offset = (int)v;
         break;
     case OPT_BINARIZE: o->binarize = 1; break;
+    case OPT_LEVEL:
+        if (cli_parse_compress_level(arg, &o->npz_level))
+            return cli_usage("--compress-level: '%s' is not a level in 0..12", arg);
+        break;
     default: {
         int r = cli_shared_opt(c, arg, &o->jobs, &o->quiet, &o->shard_k, &o->shard_n, &o->lim);
         return r < 0 ? cli_usage("unknown option") : r;
@@ -423,7 +429,7 @@ int main(int argc, char **argv)
 {
     cli_init(argv[0]);
     opts o = {.modality = "Grey", .anatomy = "Anatomy", .img_suffix = ".png",
-              .gt_suffix = ".png", .tumor_id = -1, .jobs = 1, .shard_n = 1};
+              .gt_suffix = ".png", .tumor_id = -1, .jobs = 1, .npz_level = CLI_NPZ_LEVEL_DEFAULT, .shard_n = 1};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:j:q", long_opts, NULL)) != -1) {

@@ -104,6 +104,24 @@ run 0 --remove-labels 1 "$C/small_0000.nii.gz" "$C/small.nii.gz" -o "$T/e/out.np
 no_output "all labels removed" "$T/e"
 run 0 -q "$C/small_0000.nii.gz" "$C/empty.nii.gz" -o "$T/e/out.npz"
 [ ! -s "$T/err" ]; ok "-q silences the note" $?
+# a case that now has no labelled slice removes the file of an earlier run
+run 0 --save-nii "$C/small_0000.nii.gz" "$C/small.nii.gz" -o "$T/e/out.npz"
+[ -s "$T/e/out.npz" ] && [ -s "$T/e/out_gt.nii.gz" ]; ok "a labelled case writes" $?
+run 0 --save-nii "$C/small_0000.nii.gz" "$C/empty.nii.gz" -o "$T/e/out.npz"
+grep -q "out.npz: removed (from an earlier run" "$T/err"; ok "stale output: said so" $?
+no_output "stale output and its NIfTI files removed" "$T/e"
+# --compress-level: any level, the same arrays; the sizes order as expected
+for lv in 0 1 12; do
+    run 0 --compress-level $lv --modality MR --anatomy Brain "$IN/images/kmeans_0000.nii.gz" \
+        "$IN/labels/kmeans.nii.gz" -o "$T/lv$lv.npz"
+    "$SAME" "$T/lv$lv.npz" "$EXP/MR_Brain_kmeans.npz" imgs gts spacing
+    ok "--compress-level $lv: arrays equal upstream" $?
+done
+[ "$(wc -c < "$T/lv0.npz")" -gt "$(wc -c < "$T/lv1.npz")" ] &&
+    [ "$(wc -c < "$T/lv1.npz")" -gt "$(wc -c < "$T/lv12.npz")" ]; ok "level 0 > 1 > 12 in size" $?
+run 2 --compress-level 13 "$C/small_0000.nii.gz" "$C/small.nii.gz" -o "$T/b13.npz"
+grep -qF -- "--compress-level: '13' is not a level in 0..12" "$T/err"; ok "--compress-level 13: usage error" $?
+[ ! -e "$T/b13.npz" ]; ok "--compress-level 13: nothing written" $?
 run 0 "$C/constant_0000.nii.gz" "$C/small.nii.gz" -o "$T/const.npz"
 one_line "constant image: a warning" "constant_0000.nii.gz: the clipped image is constant"
 
