@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ms_array.h"
+#include "codec.h"
 
 static const struct {
     unsigned char size;
@@ -105,7 +106,7 @@ int ms_array_alloc(ms_array *a, ms_dtype t, int ndim, const size_t *shape,
     for (int i = 0; i < ndim; i++)
         a->shape[i] = shape[i];
     if (nbytes) {
-        a->data = calloc(1, nbytes);
+        a->data = ms__calloc_big(nbytes);
         if (!a->data) {
             memset(a, 0, sizeof *a);
             return ms_seterr(err, MS_ENOMEM, "array: cannot allocate %zu bytes", nbytes);

@@ -119,7 +119,7 @@ static int deflate_libdeflate(FILE *f, const void *hdr, size_t hlen, const void 
     }
     bound = libdeflate_deflate_compress_bound(c, n);
     /* Pages of `out` are only touched as far as the stream goes. */
-    out = malloc(bound);
+    out = ms__malloc_big(bound);
     if (!out) {
         rc = ms_seterr(err, MS_ENOMEM, "%s: out of memory (%zu bytes for the compressed data)",
                        what, bound);
@@ -205,6 +205,33 @@ int ms__deflate_to_file(FILE *f, const void *hdr, size_t hlen, const void *data,
 }
 
 /* ------------------------------------------------------------ gunzip */
+
+/* Large buffers on transparent huge pages where the system allows it
+ * ("madvise" mode, Debian's default): one fault per 2 MiB instead of 512. */
+static void advise_huge(void *p, size_t n)
+{
+    if (p && n >= (8u << 20)) {
+        uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+        uintptr_t e = ((uintptr_t)p + n) & ~(uintptr_t)4095;
+        if (e > a)
+            madvise((void *)a, e - a, MADV_HUGEPAGE);
+    }
+}
+
+/* (glibc serves these sizes with fresh mmap()s: no page is touched yet.) */
+void *ms__malloc_big(size_t n)
+{
+    void *p = malloc(n);
+    advise_huge(p, n);
+    return p;
+}
+
+void *ms__calloc_big(size_t n)
+{
+    void *p = calloc(1, n);
+    advise_huge(p, n);
+    return p;
+}
 
 /* Streaming through zlib: any size, any number of members; exact errors. */
 static int gunzip_zlib(const char *path, uint64_t skip, unsigned char *dst, size_t n,
@@ -341,7 +368,7 @@ int ms__gunzip_file(const char *path, uint64_t skip, size_t n, void **out, ms_er
     /* libdeflate needs room for the skipped bytes too; a header of up to
      * 1 MiB is moved down afterwards, a bigger one goes through zlib. */
     if (use_libdeflate() && skip <= (1u << 20)) {
-        buf = malloc((size_t)skip + n + 1);
+        buf = ms__malloc_big((size_t)skip + n + 1);
         if (!buf)
             return ms_seterr(err, MS_ENOMEM, "%s: out of memory (%zu bytes)", path, n);
         if (gunzip_libdeflate(path, skip, buf, (size_t)skip + n) == 0) {
@@ -353,7 +380,7 @@ int ms__gunzip_file(const char *path, uint64_t skip, size_t n, void **out, ms_er
         buf = NULL;
     }
 #endif
-    buf = malloc(n + 1);
+    buf = ms__malloc_big(n + 1);
     if (!buf)
         return ms_seterr(err, MS_ENOMEM, "%s: out of memory (%zu bytes)", path, n);
     if ((rc = gunzip_zlib(path, skip, buf, n, err)) < 0) {
