@@ -10,9 +10,11 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "decoder_kern.h"
 #include "net.h"
 
 #define NTOK 7
@@ -109,62 +111,131 @@ oom:
     return MS_ENOMEM;
 }
 
-/* Image queries (nq = 4096) over nk token keys, reassociated: the output
- * projection is folded into the values, VW_(h,t) = v_h[t] Wo_h^T (256 wide),
- * so out = P VW + bo + res with P (nq x heads*nk); and, unless the query
- * projection is given (qpre), the scores are qin (Wq_h^T k_h^T) + bq_h . k_h,
- * one nq x 256 x heads*nk product instead of nq x 256 x I. */
-static int attention_img(const msnn__attn *a, const float *qin, int nq, const float *qpre,
-                         const float *kin, const float *vin, int nk, const float *res,
-                         float *out, msnn__run *r)
+/* Image queries over token keys: one row of scores holds, for 8 heads and
+ * up to 8 tokens, the score of (token t, head h) at t*8 + h, so that the
+ * softmax over the tokens of each head runs lane-wise. */
+#define IMG_LANES MSNN_DK_LANES
+#define IMG_COLS (IMG_LANES * IMG_LANES)
+
+#define IMG_CH 192           /* image rows per band (a multiple of 6 and 8) */
+
+typedef struct img_task {
+    const msnn_kernels *k;
+    const msnn__dec_kernels *dk;
+    const float *x;          /* queries: 4096 x kd */
+    int kd, nk;
+    const msnn_packed_b *pk_s; /* kd x 64: the score columns */
+    const float *bs;         /* 64 or NULL: score bias */
+    const msnn_packed_b *pk_o; /* (nk*8) x 256: VW */
+    const float *bo;         /* 256 */
+    const float *res;        /* 4096 x 256 */
+    const msnn__norm *n4;
+    const float *pe;         /* 4096 x 256 */
+    float *kx, *kp;          /* 4096 x 256 each (may be x, res) */
+    float *buf;              /* per thread: IMG_CH x (64 + 256) */
+} img_task;
+
+static void img_band(const img_task *t, int i0, int m, float *buf)
 {
-    int I = a->q.out, H = a->heads, hd = I / H, nc = H * nk;
+    float *s = buf, *o = buf + (size_t)IMG_CH * IMG_COLS;
+    msnn_mat X = { t->x + (size_t)i0 * t->kd, t->kd, 1 };
+    msnn_epi es = { 0 };
+    es.bias = t->bs;
+    msnn_gemm_packed(m, t->pk_s, X, s, IMG_COLS, &es, NULL);
+    t->dk->softmax_lanes(s, m, IMG_COLS, t->nk);
+    msnn_mat P = { s, IMG_COLS, 1 };
+    msnn_epi eo = { 0 };
+    eo.bias = t->bo;
+    eo.residual = t->res + (size_t)i0 * D;
+    eo.ldr = D;
+    msnn_gemm_packed(m, t->pk_o, P, o, D, &eo, NULL);
+    float *kx = t->kx + (size_t)i0 * D, *kp = t->kp + (size_t)i0 * D;
+    const float *pe = t->pe + (size_t)i0 * D;
+    t->k->layernorm(o, D, kx, D, m, D, t->n4->g, t->n4->b, LN_EPS);
+    for (size_t i = 0; i < (size_t)m * D; i++)
+        kp[i] = kx[i] + pe[i];
+}
+
+static void img_task_fn(void *arg, int ith, int nth)
+{
+    const img_task *t = arg;
+    int lo, hi, nb = (HW + IMG_CH - 1) / IMG_CH;
+    msnn_split(nb, ith, nth, &lo, &hi);
+    for (int b = lo; b < hi; b++) {
+        int i0 = b * IMG_CH, m = HW - i0 < IMG_CH ? HW - i0 : IMG_CH;
+        img_band(t, i0, m, t->buf + (size_t)ith * IMG_CH * (IMG_COLS + D));
+    }
+}
+
+/* The image attends to the tokens, then norm4:
+ *   kx = LN4(res + bo + sum_h softmax(q_h k_h^T) v_h Wo_h^T),  kp = kx + pe.
+ * The output projection is folded into the values, VW_(t,h) = v_h[t] Wo_h^T
+ * (256 wide), so the image side is two products per band of rows: the
+ * scores and P VW.  The scores are qpre (4096 x 128, the cached q_proj)
+ * times a block-diagonal K (128 x 64), or, without qpre, qin (Wq_h^T k_h^T)
+ * + bq_h . k_h: qin times a 256 x 64 matrix.  Bands of rows are independent
+ * (kx, kp may alias qin, res: a band reads its rows before writing them). */
+static int attention_img(const msnn__attn *a, const float *qin, const float *qpre,
+                         const float *kin, const float *vin, int nk, const float *res,
+                         const msnn__norm *n4, const float *pe, float *kx, float *kp,
+                         msnn__run *r)
+{
+    int I = a->q.out, H = a->heads, hd = I / H, kd = qpre ? I : D;
+    int nth = msnn_pool_size(r->pool), rc = MS_ENOMEM;
     size_t mark = msnn__arena_mark(r->arena);
-    float *k, *v, *s, *vw, *bm = NULL, *bb = NULL;
+    msnn_packed_b *pk_s = NULL, *pk_o = NULL;
+    float *k, *v, *bs, *vw, *bias = NULL;
+    if (H != IMG_LANES || nk > IMG_LANES)
+        return MS_EINVAL;
     ALLOC(k, (size_t)nk * I);
     ALLOC(v, (size_t)nk * I);
-    ALLOC(s, (size_t)nq * nc);
-    ALLOC(vw, (size_t)nc * D);
+    ALLOC(bs, (size_t)kd * IMG_COLS);
+    ALLOC(vw, (size_t)nk * IMG_LANES * D);
     msnn__linear_fwd(&a->k, nk, kin, D, k, I, NULL, 0, MSNN_ACT_NONE, NULL);
     msnn__linear_fwd(&a->v, nk, vin, D, v, I, NULL, 0, MSNN_ACT_NONE, NULL);
-    if (qpre) {
-        for (int h = 0; h < H; h++) {   /* s[:, h*nk..] = q_h . k_h^T */
-            msnn_mat Q = { qpre + h * hd, I, 1 }, Kt = { k + h * hd, 1, I };
-            msnn_gemm(nq, nk, hd, Q, Kt, s + h * nk, nc, NULL, r->pool);
-        }
-    } else {
-        ALLOC(bm, (size_t)D * nc);
-        ALLOC(bb, (size_t)nc);
-        for (int h = 0; h < H; h++) {   /* bm[:, h*nk..] = Wq_h^T (256 x hd) . k_h^T (hd x nk) */
-            msnn_mat Wt = { a->q.w + (size_t)h * hd * D, 1, D }, Kt = { k + h * hd, 1, I };
-            msnn_gemm(D, nk, hd, Wt, Kt, bm + h * nk, nc, NULL, NULL);
+    memset(bs, 0, (size_t)kd * IMG_COLS * sizeof *bs);
+    if (qpre) {     /* bs[h*hd + c][t*8 + h] = k[t][h*hd + c] */
+        for (int t = 0; t < nk; t++)
+            for (int h = 0; h < H; h++)
+                for (int c = 0; c < hd; c++)
+                    bs[(size_t)(h * hd + c) * IMG_COLS + t * IMG_LANES + h] =
+                        k[(size_t)t * I + h * hd + c];
+    } else {        /* bs^T rows t*8 + h: k_h[t] (hd) . Wq_h (hd x 256) */
+        ALLOC(bias, IMG_COLS);
+        memset(bias, 0, IMG_COLS * sizeof *bias);
+        for (int h = 0; h < H; h++) {
+            msnn_mat Kh = { k + h * hd, I, 1 }, W = { a->q.w + (size_t)h * hd * D, D, 1 };
+            msnn_gemm(nk, D, hd, Kh, W, bs + (size_t)h * D, IMG_LANES * D, NULL, NULL);
             for (int t = 0; t < nk; t++) {
                 float acc = 0.0f;
                 for (int c = 0; c < hd; c++)
                     acc += (a->q.b ? a->q.b[h * hd + c] : 0.0f) * k[(size_t)t * I + h * hd + c];
-                bb[h * nk + t] = acc;
+                bias[t * IMG_LANES + h] = acc;
             }
         }
-        msnn_mat X = { qin, D, 1 }, Bm = { bm, nc, 1 };
-        msnn_epi e = { 0 };
-        e.bias = bb;
-        msnn_gemm(nq, nc, D, X, Bm, s, nc, &e, r->pool);
     }
-    r->k->softmax(s, nq * H, nk, nk);   /* rows of nk per (query, head) */
-    for (int h = 0; h < H; h++) {       /* vw rows h*nk..: v_h (nk x hd) . Wo_h^T (hd x 256) */
+    for (int h = 0; h < H; h++) {   /* vw rows t*8 + h: v_h[t] (hd) . Wo_h^T (hd x 256) */
         msnn_mat Vh = { v + h * hd, I, 1 }, Wt = { a->o.w + h * hd, 1, I };
-        msnn_gemm(nk, D, hd, Vh, Wt, vw + (size_t)h * nk * D, D, NULL, NULL);
+        msnn_gemm(nk, D, hd, Vh, Wt, vw + (size_t)h * D, IMG_LANES * D, NULL, NULL);
     }
-    msnn_mat P = { s, nc, 1 }, VW = { vw, D, 1 };
-    msnn_epi e = { 0 };
-    e.bias = a->o.b;
-    e.residual = res;
-    e.ldr = D;
-    msnn_gemm(nq, D, nc, P, VW, out, D, &e, r->pool);
-    msnn__arena_release(r->arena, mark);
-    return MS_OK;
+    msnn_mat Bs = qpre ? (msnn_mat){ bs, IMG_COLS, 1 } : (msnn_mat){ bs, 1, D };
+    msnn_mat Bo = { vw, D, 1 };
+    if (!(pk_s = msnn_gemm_pack_b(kd, IMG_COLS, Bs)) ||
+        !(pk_o = msnn_gemm_pack_b(nk * IMG_LANES, D, Bo)))
+        goto fail;
+    img_task t = { r->k, msnn__dec_kernels_get(), qpre ? qpre : qin, kd, nk, pk_s, bias, pk_o, a->o.b, res, n4, pe,
+                   kx, kp, NULL };
+    ALLOC(t.buf, (size_t)nth * IMG_CH * (IMG_COLS + D));
+    msnn_pool_run(r->pool, img_task_fn, &t);
+    rc = MS_OK;
+    goto fail;
 oom:
-    return MS_ENOMEM;
+    rc = MS_ENOMEM;
+fail:
+    msnn_gemm_packed_free(&pk_s);
+    msnn_gemm_packed_free(&pk_o);
+    msnn__arena_release(r->arena, mark);
+    return rc;
 }
 
 static void add(const float *a, const float *b, float *y, size_t n)
@@ -179,19 +250,18 @@ static void norm(msnn__run *r, const msnn__norm *n, const float *x, float *y, in
 }
 
 /* One TwoWayAttentionBlock.  q: tokens (7 x 256), updated in place;
- * kin: image (4096 x 256), kx: the updated image (may be kin);
+ * kin: image (4096 x 256), kpin = kin + pe; the updated image is written to
+ * kx and kx + pe to kp (these may be kin and kpin);
  * tpe: the token embedding used as query PE; pe: the dense image PE.
  * c (first layer only): the image-side values that do not depend on the box. */
-static int twoway(const msnn__twoway *l, int first, float *q, const float *kin, float *kx,
-                  const float *tpe,
+static int twoway(const msnn__twoway *l, int first, float *q, const float *kin,
+                  const float *kpin, float *kx, float *kp, const float *tpe,
                   const float *pe, const msnn__dec_cache *c, msnn__run *r)
 {
     size_t mark = msnn__arena_mark(r->arena);
-    float *qp, *qn, *kn, *h;
-    const float *kp;
+    float *qp, *qn, *h;
     ALLOC(qp, NTOK * D);
     ALLOC(qn, NTOK * D);
-    ALLOC(kn, (size_t)HW * D);
     ALLOC(h, NTOK * 2048);
     /* self attention (the first layer has no PE and no residual) */
     if (first) {
@@ -206,18 +276,10 @@ static int twoway(const msnn__twoway *l, int first, float *q, const float *kin, 
     /* tokens attend to the image */
     add(q, tpe, qp, NTOK * D);
     if (c) {
-        kp = c->kp;
-    } else {
-        float *t;
-        ALLOC(t, (size_t)HW * D);
-        add(kin, pe, t, (size_t)HW * D);
-        kp = t;
-    }
-    if (c) {
         const float *t2i_pre[3] = { NULL, c->t2i_k, c->t2i_v };
-        if (attention(&l->t2i, qp, NTOK, kp, kin, HW, t2i_pre, q, qn, r) < 0)
+        if (attention(&l->t2i, qp, NTOK, kpin, kin, HW, t2i_pre, q, qn, r) < 0)
             goto oom;
-    } else if (attention_tok(&l->t2i, qp, NTOK, kp, kin, HW, q, qn, r) < 0) {
+    } else if (attention_tok(&l->t2i, qp, NTOK, kpin, kin, HW, q, qn, r) < 0) {
         goto oom;
     }
     norm(r, &l->norm2, qn, q, NTOK);
@@ -225,11 +287,11 @@ static int twoway(const msnn__twoway *l, int first, float *q, const float *kin, 
     msnn__linear_fwd(&l->lin1, NTOK, q, D, h, 2048, NULL, 0, MSNN_ACT_RELU, r->pool);
     msnn__linear_fwd(&l->lin2, NTOK, h, 2048, qn, D, q, D, MSNN_ACT_NONE, r->pool);
     norm(r, &l->norm3, qn, q, NTOK);
-    /* the image attends to the tokens */
+    /* the image attends to the tokens (+ norm4) */
     add(q, tpe, qp, NTOK * D);
-    if (attention_img(&l->i2t, kp, HW, c ? c->i2t_q : NULL, qp, q, NTOK, kin, kn, r) < 0)
+    if (attention_img(&l->i2t, kpin, c ? c->i2t_q : NULL, qp, q, NTOK, kin, &l->norm4, pe,
+                      kx, kp, r) < 0)
         goto oom;
-    r->k->layernorm(kn, D, kx, D, HW, D, l->norm4.g, l->norm4.b, LN_EPS);
     msnn__arena_release(r->arena, mark);
     return MS_OK;
 oom:
@@ -252,24 +314,12 @@ oom:
 typedef struct up_task {
     const msnn__decoder *d;
     const msnn_kernels *k;
+    const msnn__dec_kernels *dk;
     float *t0;               /* 4096 x 256, normalised in place */
-    float *buf;              /* per thread: UP_ROWS x 128 */
+    float *buf;              /* per thread: UP_ROWS x 128, then UP_ROWS x 4 */
     const float *hyper;      /* 32 */
     float *logits;           /* 256 x 256 */
 } up_task;
-
-/* The dot of 32 floats with h, as 8 independent lanes then a fixed tree
- * (the same order on every path and thread count). */
-static inline float dot32(const float *x, const float *h)
-{
-    float acc[8];
-    for (int j = 0; j < 8; j++)
-        acc[j] = x[j] * h[j];
-    for (int c = 8; c < 32; c += 8)
-        for (int j = 0; j < 8; j++)
-            acc[j] += x[c + j] * h[c + j];
-    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
-}
 
 static void up_band(const up_task *t, int y, float *buf)
 {
@@ -278,13 +328,16 @@ static void up_band(const up_task *t, int y, float *buf)
     t->k->layernorm(u, 64, u, 64, UP_ROWS, 64, d->up1.g, d->up1.b, LN2D_EPS);
     t->k->gelu(u, (size_t)UP_ROWS * 64);
     msnn__linear_fwd(&d->up3, UP_ROWS, u, 64, buf, 128, NULL, 0, MSNN_ACT_GELU, NULL);
+    float *dots = buf + (size_t)UP_ROWS * 128;          /* UP_ROWS x 4 */
+    t->dk->dot32(buf, 32, UP_ROWS * 4, t->hyper, dots);
     for (int x = 0; x < UP_BAND; x++)
         for (int s0 = 0; s0 < 4; s0++) {
-            const float *row = buf + (size_t)(x * 4 + s0) * 128;
-            int oy = 4 * y + 2 * (s0 >> 1), ox = 4 * x + 2 * (s0 & 1);
-            for (int s1 = 0; s1 < 4; s1++)
-                t->logits[(size_t)(oy + (s1 >> 1)) * 256 + ox + (s1 & 1)] =
-                    dot32(row + s1 * 32, t->hyper);
+            const float *v = dots + (x * 4 + s0) * 4;
+            float *o = t->logits + (size_t)(4 * y + 2 * (s0 >> 1)) * 256 + 4 * x + 2 * (s0 & 1);
+            o[0] = v[0];
+            o[1] = v[1];
+            o[256] = v[2];
+            o[257] = v[3];
         }
 }
 
@@ -294,7 +347,7 @@ static void up_task_fn(void *arg, int ith, int nth)
     int lo, hi;
     msnn_split(MSNN_EMB, ith, nth, &lo, &hi);
     for (int y = lo; y < hi; y++)
-        up_band(t, y, t->buf + (size_t)ith * UP_ROWS * 128);
+        up_band(t, y, t->buf + (size_t)ith * UP_ROWS * 132);
 }
 
 static int upscale(const msnn__decoder *d, const float *kx, const float hyper[32],
@@ -302,9 +355,9 @@ static int upscale(const msnn__decoder *d, const float *kx, const float hyper[32
 {
     size_t mark = msnn__arena_mark(r->arena);
     int nth = msnn_pool_size(r->pool);
-    up_task t = { d, r->k, NULL, NULL, hyper, logits };
+    up_task t = { d, r->k, msnn__dec_kernels_get(), NULL, NULL, hyper, logits };
     ALLOC(t.t0, (size_t)HW * 4 * 64);
-    ALLOC(t.buf, (size_t)nth * UP_ROWS * 128);
+    ALLOC(t.buf, (size_t)nth * UP_ROWS * 132);
     msnn__linear_fwd(&d->up0, HW, kx, D, t.t0, 4 * 64, NULL, 0, MSNN_ACT_NONE, r->pool);
     msnn_pool_run(r->pool, up_task_fn, &t);
     msnn__arena_release(r->arena, mark);
@@ -376,19 +429,18 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
     ALLOC(tok, NTOK * D);
     ALLOC(q, NTOK * D);
     ALLOC(kx, (size_t)HW * D);
+    ALLOC(kp, (size_t)HW * D);
     memcpy(tok, d->iou_token, D * sizeof(float));
     memcpy(tok + D, d->mask_tokens, 4 * D * sizeof(float));
     msnn__prompt_box(p, box, tok + 5 * D);
     memcpy(q, tok, NTOK * D * sizeof(float));
-    for (int i = 0; i < 2; i++)     /* layer 0 reads the cached image, writes kx */
-        if (twoway(&d->layer[i], i == 0, q, i == 0 ? cache->kx : kx, kx, tok, p->dense_pe,
-                   i == 0 ? cache : NULL, r) < 0)
-            goto oom;
+    /* layer 0 reads the cached image, writes kx, kp; layer 1 updates them */
+    if (twoway(&d->layer[0], 1, q, cache->kx, cache->kp, kx, kp, tok, p->dense_pe, cache, r) < 0 ||
+        twoway(&d->layer[1], 0, q, kx, kp, kx, kp, tok, p->dense_pe, NULL, r) < 0)
+        goto oom;
     ALLOC(qp, NTOK * D);
-    ALLOC(kp, (size_t)HW * D);
     ALLOC(qn, NTOK * D);
     add(q, tok, qp, NTOK * D);
-    add(kx, p->dense_pe, kp, (size_t)HW * D);
     if (attention_tok(&d->final_attn, qp, NTOK, kp, kx, HW, q, qn, r) < 0)
         goto oom;
     norm(r, &d->norm_final, qn, q, NTOK);

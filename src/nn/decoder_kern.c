@@ -1,0 +1,225 @@
+/* The mask decoder's own loops (decoder_kern.h): softmaxes in the layouts
+ * the decoder's attention products leave, and the hypernetwork dot.
+ *
+ * The reference is plain C (ISO C: no contraction).  The AVX2 + FMA
+ * variant is compiled in this file with a function target attribute and
+ * used only when cpu.c reports AVX2 and FMA; it follows the reference's
+ * order of operations, with fused multiply-adds.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "cpu.h"
+#include "decoder_kern.h"
+
+#define L MSNN_DK_LANES
+
+/* ------------------------------------------------------------ reference */
+
+/* exp(t) for t <= 0 (below -87 the result is ~1e-38, immaterial next to a
+ * softmax sum >= 1): t = n ln2 + r, |r| <= ln2/2 (Cody-Waite), degree-7
+ * Taylor polynomial in r, 2^n through the exponent bits.  Within a few ulp
+ * of expf. */
+static inline float exp_le0(float t)
+{
+    t = t > -87.0f ? t : -87.0f;
+    float n = (t * 1.44269504f + 12582912.0f) - 12582912.0f;  /* nearest integer */
+    float r = n * -0.693145752f + t;
+    r = n * -1.42860677e-6f + r;
+    float p = 1.98412701e-4f;
+    p = p * r + 1.38888892e-3f;
+    p = p * r + 8.33333377e-3f;
+    p = p * r + 4.16666679e-2f;
+    p = p * r + 1.66666672e-1f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) * (1 << 23);
+    float s;
+    memcpy(&s, &bits, sizeof s);
+    return p * s;
+}
+
+static void softmax_lanes_ref(float *s, int rows, ptrdiff_t ld, int nk)
+{
+    for (int i = 0; i < rows; i++) {
+        float *x = s + i * ld, m[L], sum[L];
+        for (int j = 0; j < L; j++)
+            m[j] = x[j];
+        for (int t = 1; t < nk; t++)
+            for (int j = 0; j < L; j++)
+                m[j] = x[t * L + j] > m[j] ? x[t * L + j] : m[j];
+        for (int j = 0; j < L; j++)
+            sum[j] = 0.0f;
+        for (int t = 0; t < nk; t++)
+            for (int j = 0; j < L; j++) {
+                x[t * L + j] = exp_le0(x[t * L + j] - m[j]);
+                sum[j] += x[t * L + j];
+            }
+        for (int j = 0; j < L; j++)
+            sum[j] = 1.0f / sum[j];
+        for (int t = 0; t < nk; t++)
+            for (int j = 0; j < L; j++)
+                x[t * L + j] *= sum[j];
+    }
+}
+
+static void exp_cols_ref(float *s, int rows, ptrdiff_t ld, int c0, int c1, float *inv)
+{
+    for (int cb = c0; cb < c1; cb += L) {
+        float m[L], sum[L];
+        for (int j = 0; j < L; j++) {
+            m[j] = s[cb + j];
+            sum[j] = 0.0f;
+        }
+        for (int i = 1; i < rows; i++)
+            for (int j = 0; j < L; j++)
+                m[j] = s[i * ld + cb + j] > m[j] ? s[i * ld + cb + j] : m[j];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < L; j++) {
+                float *x = s + i * ld + cb + j;
+                *x = exp_le0(*x - m[j]);
+                sum[j] += *x;
+            }
+        for (int j = 0; j < L; j++)
+            inv[cb + j] = 1.0f / sum[j];
+    }
+}
+
+static void dot32_ref(const float *x, ptrdiff_t ldx, int n, const float *h, float *y)
+{
+    for (int i = 0; i < n; i++) {
+        const float *xi = x + i * ldx;
+        float acc[L];
+        for (int j = 0; j < L; j++)
+            acc[j] = xi[j] * h[j];
+        for (int c = L; c < 32; c += L)
+            for (int j = 0; j < L; j++)
+                acc[j] += xi[c + j] * h[c + j];
+        y[i] = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+    }
+}
+
+static const msnn__dec_kernels g_ref = {
+    "ref", softmax_lanes_ref, exp_cols_ref, dot32_ref,
+};
+
+/* ------------------------------------------------------------ AVX2 + FMA */
+
+#if ARCH_X86_64 && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_DK_AVX2 1
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target("avx2,fma")))
+
+static inline AVX2 __m256 vexp_le0(__m256 t)
+{
+    t = _mm256_max_ps(t, _mm256_set1_ps(-87.0f));
+    __m256 magic = _mm256_set1_ps(12582912.0f);
+    __m256 n = _mm256_sub_ps(_mm256_fmadd_ps(t, _mm256_set1_ps(1.44269504f), magic), magic);
+    __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-0.693145752f), t);
+    r = _mm256_fmadd_ps(n, _mm256_set1_ps(-1.42860677e-6f), r);
+    __m256 p = _mm256_set1_ps(1.98412701e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.38888892e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.33333377e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.16666679e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.66666672e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n),
+                                                   _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+static AVX2 void softmax_lanes_avx2(float *s, int rows, ptrdiff_t ld, int nk)
+{
+    for (int i = 0; i < rows; i++) {
+        float *x = s + i * ld;
+        __m256 v[L];
+        __m256 m = _mm256_loadu_ps(x);
+        v[0] = m;
+        for (int t = 1; t < nk; t++) {
+            v[t] = _mm256_loadu_ps(x + t * L);
+            m = _mm256_max_ps(v[t], m);
+        }
+        __m256 sum = _mm256_setzero_ps();
+        for (int t = 0; t < nk; t++) {
+            v[t] = vexp_le0(_mm256_sub_ps(v[t], m));
+            sum = _mm256_add_ps(sum, v[t]);
+        }
+        __m256 inv = _mm256_div_ps(_mm256_set1_ps(1.0f), sum);
+        for (int t = 0; t < nk; t++)
+            _mm256_storeu_ps(x + t * L, _mm256_mul_ps(v[t], inv));
+    }
+}
+
+static AVX2 void exp_cols_avx2(float *s, int rows, ptrdiff_t ld, int c0, int c1, float *inv)
+{
+    for (int cb = c0; cb < c1; cb += L) {
+        __m256 m = _mm256_loadu_ps(s + cb), sum = _mm256_setzero_ps();
+        for (int i = 1; i < rows; i++)
+            m = _mm256_max_ps(_mm256_loadu_ps(s + i * ld + cb), m);
+        for (int i = 0; i < rows; i++) {
+            __m256 e = vexp_le0(_mm256_sub_ps(_mm256_loadu_ps(s + i * ld + cb), m));
+            _mm256_storeu_ps(s + i * ld + cb, e);
+            sum = _mm256_add_ps(sum, e);
+        }
+        _mm256_storeu_ps(inv + cb, _mm256_div_ps(_mm256_set1_ps(1.0f), sum));
+    }
+}
+
+/* The reference's tree: (a0+a4) (a2+a6) (a1+a5) (a3+a7), then pairs. */
+static inline AVX2 float hsum_tree(__m256 a)
+{
+    __m128 q = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    __m128 h = _mm_add_ps(q, _mm_movehl_ps(q, q));      /* [0]: q0+q2, [1]: q1+q3 */
+    return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+}
+
+static AVX2 void dot32_avx2(const float *x, ptrdiff_t ldx, int n, const float *h, float *y)
+{
+    __m256 h0 = _mm256_loadu_ps(h), h1 = _mm256_loadu_ps(h + 8);
+    __m256 h2 = _mm256_loadu_ps(h + 16), h3 = _mm256_loadu_ps(h + 24);
+    for (int i = 0; i < n; i++) {
+        const float *xi = x + i * ldx;
+        __m256 a = _mm256_mul_ps(_mm256_loadu_ps(xi), h0);
+        a = _mm256_fmadd_ps(_mm256_loadu_ps(xi + 8), h1, a);
+        a = _mm256_fmadd_ps(_mm256_loadu_ps(xi + 16), h2, a);
+        a = _mm256_fmadd_ps(_mm256_loadu_ps(xi + 24), h3, a);
+        y[i] = hsum_tree(a);
+    }
+}
+
+static const msnn__dec_kernels g_avx2 = {
+    "avx2", softmax_lanes_avx2, exp_cols_avx2, dot32_avx2,
+};
+#endif
+
+/* ------------------------------------------------------------ dispatch */
+
+const msnn__dec_kernels *msnn__dec_kernels_ref(void)
+{
+    return &g_ref;
+}
+
+const msnn__dec_kernels *msnn__dec_kernels_level(int level)
+{
+    if (level == MSNN_CPU_REF)
+        return &g_ref;
+#ifdef HAVE_DK_AVX2
+    unsigned need = MSNN_CPUF_AVX2 | MSNN_CPUF_FMA;
+    if ((level == MSNN_CPU_AVX2 || level == MSNN_CPU_AVX512) &&
+        (msnn_cpu_flags() & need) == need)
+        return &g_avx2;
+#endif
+    return NULL;
+}
+
+const msnn__dec_kernels *msnn__dec_kernels_get(void)
+{
+    const msnn__dec_kernels *k = msnn__dec_kernels_level(msnn_cpu_level());
+    return k ? k : &g_ref;
+}

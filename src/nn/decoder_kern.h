@@ -1,0 +1,45 @@
+/* Internal: the mask decoder's own loops (decoder_kern.c), a reference C
+ * version and, on x86-64 with AVX2 + FMA, a vector version chosen by the
+ * dispatch level (cpu.h).  tests/nn/test_decoder_kernels.c compares every
+ * variant this CPU runs with the reference on random inputs.
+ *
+ * Each function computes every output from its own inputs in a fixed order,
+ * so callers may split rows (or column blocks) between threads freely.
+ */
+#ifndef MSNN_DECODER_KERN_H
+#define MSNN_DECODER_KERN_H
+
+#include <stddef.h>
+
+#define MSNN_DK_LANES 8
+
+typedef struct msnn__dec_kernels {
+    const char *name;
+
+    /* Rows [0, rows) of s (row i at s + i*ld) hold nk (1..8) groups of 8
+     * lanes, group t at t*8: in place, a softmax over the nk values of each
+     * lane (the image-to-token attention: lane = head, group = token). */
+    void (*softmax_lanes)(float *s, int rows, ptrdiff_t ld, int nk);
+
+    /* Column exponentials for a softmax down columns: for the columns
+     * [c0, c1) (multiples of 8) of rows [0, rows) of s, in place
+     * s = exp(s - max over the column), and inv[c] = 1 / (the column sum,
+     * added in row order). */
+    void (*exp_cols)(float *s, int rows, ptrdiff_t ld, int c0, int c1, float *inv);
+
+    /* y[i] = sum_c h[c] * x[i*ldx + c] over 32 floats, for i in [0, n):
+     * 8 lanes summed over c in order, then the lanes in a fixed tree. */
+    void (*dot32)(const float *x, ptrdiff_t ldx, int n, const float *h, float *y);
+} msnn__dec_kernels;
+
+/* The reference table. */
+const msnn__dec_kernels *msnn__dec_kernels_ref(void);
+
+/* The table of a dispatch level (MSNN_CPU_*), or NULL when this build or
+ * CPU has no variant for it. */
+const msnn__dec_kernels *msnn__dec_kernels_level(int level);
+
+/* The table for the active level (msnn_cpu_level()); never NULL. */
+const msnn__dec_kernels *msnn__dec_kernels_get(void);
+
+#endif

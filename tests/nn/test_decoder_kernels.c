@@ -1,0 +1,204 @@
+/* The mask decoder's loops (src/nn/decoder_kern.h): the reference against
+ * double-precision formulas, and every variant this CPU runs against the
+ * reference, on random inputs of several sizes and strides.
+ *
+ * Usage: test_decoder_kernels [seed]
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu.h"
+#include "decoder_kern.h"
+#include "ms_test.h"
+
+static uint64_t rng_state = 0x2545f4914f6cdd1dull;
+
+static float frand(float scale)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return ((float)((rng_state >> 40) & 0xffffff) / 8388608.0f - 1.0f) * scale;
+}
+
+static void fill(float *x, size_t n, float scale)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = frand(scale);
+}
+
+/* max |a - b| / max(|b|, floor) over n floats */
+static double rel_err(const float *a, const float *b, size_t n, double floor)
+{
+    double w = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / fmax(fabs((double)b[i]), floor);
+        w = d != d ? INFINITY : fmax(w, d);
+    }
+    return w;
+}
+
+/* ref vs double: softmax over the nk groups of each lane */
+static void test_lanes_ref(const msnn__dec_kernels *k)
+{
+    enum { R = 5, LD = 72 };
+    for (int nk = 1; nk <= 8; nk++) {
+        float s[R * LD], x[R * LD];
+        fill(x, R * LD, 30.0f);
+        memcpy(s, x, sizeof s);
+        k->softmax_lanes(s, R, LD, nk);
+        double worst = 0;
+        for (int i = 0; i < R; i++)
+            for (int j = 0; j < 8; j++) {
+                double m = -INFINITY, sum = 0;
+                for (int t = 0; t < nk; t++)
+                    m = fmax(m, x[i * LD + t * 8 + j]);
+                for (int t = 0; t < nk; t++)
+                    sum += exp((double)x[i * LD + t * 8 + j] - m);
+                for (int t = 0; t < nk; t++) {
+                    double want = exp((double)x[i * LD + t * 8 + j] - m) / sum;
+                    worst = fmax(worst, fabs(s[i * LD + t * 8 + j] - want));
+                }
+            }
+        CHECKF(worst < 1e-6, "softmax_lanes ref nk %d: %g", nk, worst);
+        /* what lies beyond the nk groups is not touched */
+        for (int i = 0; i < R; i++)
+            CHECK(memcmp(s + i * LD + nk * 8, x + i * LD + nk * 8,
+                         (LD - nk * 8) * sizeof(float)) == 0);
+    }
+}
+
+static void test_cols_ref(const msnn__dec_kernels *k)
+{
+    enum { R = 300, LD = 40 };
+    float *s = malloc(sizeof(float) * R * LD), *x = malloc(sizeof(float) * R * LD);
+    float inv[LD];
+    fill(x, R * LD, 40.0f);
+    memcpy(s, x, sizeof(float) * R * LD);
+    for (int c = 0; c < LD; c++)
+        inv[c] = -1.0f;
+    k->exp_cols(s, R, LD, 8, 32, inv);     /* columns 8..31 only */
+    double worst = 0, worst_inv = 0;
+    for (int c = 8; c < 32; c++) {
+        double m = -INFINITY, sum = 0;
+        for (int i = 0; i < R; i++)
+            m = fmax(m, x[i * LD + c]);
+        for (int i = 0; i < R; i++) {
+            /* the difference as float computes it (its rounding is not the
+             * exponential's error) */
+            double e = exp((double)(x[i * LD + c] - (float)m));
+            sum += e;
+            worst = fmax(worst, fabs(s[i * LD + c] - e) / fmax(e, 1e-30));
+        }
+        worst_inv = fmax(worst_inv, fabs(inv[c] * sum - 1.0));
+    }
+    CHECKF(worst < 2e-6, "exp_cols ref: %g", worst);
+    CHECKF(worst_inv < 1e-5, "exp_cols ref sums: %g", worst_inv);
+    for (int i = 0; i < R; i++)
+        for (int c = 0; c < LD; c++)
+            if (c < 8 || c >= 32)
+                CHECK(s[i * LD + c] == x[i * LD + c]);
+    CHECK(inv[0] == -1.0f && inv[32] == -1.0f);
+    free(s);
+    free(x);
+}
+
+static void test_dot_ref(const msnn__dec_kernels *k)
+{
+    enum { N = 37, LDX = 45 };
+    float x[N * LDX], h[32], y[N];
+    fill(x, N * LDX, 4.0f);
+    fill(h, 32, 1.0f);
+    k->dot32(x, LDX, N, h, y);
+    double worst = 0;
+    for (int i = 0; i < N; i++) {
+        double want = 0, mag = 0;
+        for (int c = 0; c < 32; c++) {
+            want += (double)x[i * LDX + c] * h[c];
+            mag += fabs((double)x[i * LDX + c] * h[c]);
+        }
+        worst = fmax(worst, fabs(y[i] - want) / mag);
+    }
+    CHECKF(worst < 32 * 6e-8, "dot32 ref: %g", worst);
+}
+
+/* a variant against the reference on the same inputs */
+static void test_variant(const msnn__dec_kernels *v, const msnn__dec_kernels *ref)
+{
+    for (int nk = 1; nk <= 8; nk++)
+        for (int rows = 1; rows <= 67; rows += 11) {
+            int ld = 64 + (rows % 3) * 8;
+            size_t n = (size_t)rows * ld;
+            float *x = malloc(n * sizeof *x), *a = malloc(n * sizeof *a),
+                  *b = malloc(n * sizeof *b);
+            fill(x, n, rows % 2 ? 50.0f : 3.0f);
+            memcpy(a, x, n * sizeof *a);
+            memcpy(b, x, n * sizeof *b);
+            v->softmax_lanes(a, rows, ld, nk);
+            ref->softmax_lanes(b, rows, ld, nk);
+            double e = rel_err(a, b, n, 1e-30);
+            CHECKF(e < 1e-5, "%s softmax_lanes nk %d rows %d: %g", v->name, nk, rows, e);
+            free(x), free(a), free(b);
+        }
+    for (int rows = 1; rows <= 4096; rows = rows * 5 + 3) {
+        int ld = 64, c0 = rows % 2 ? 0 : 16, c1 = 56;
+        size_t n = (size_t)rows * ld;
+        float *x = malloc(n * sizeof *x), *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+        float ia[64] = { 0 }, ib[64] = { 0 };
+        fill(x, n, 60.0f);
+        memcpy(a, x, n * sizeof *a);
+        memcpy(b, x, n * sizeof *b);
+        v->exp_cols(a, rows, ld, c0, c1, ia);
+        ref->exp_cols(b, rows, ld, c0, c1, ib);
+        double e = rel_err(a, b, n, 1e-30), ei = rel_err(ia, ib, 64, 1e-30);
+        CHECKF(e < 1e-5, "%s exp_cols rows %d: %g", v->name, rows, e);
+        CHECKF(ei < 1e-5, "%s exp_cols sums rows %d: %g", v->name, rows, ei);
+        free(x), free(a), free(b);
+    }
+    {
+        enum { N = 300, LDX = 128 };
+        float *x = malloc(sizeof(float) * N * LDX), h[32], ya[N], yb[N];
+        fill(x, (size_t)N * LDX, 5.0f);
+        fill(h, 32, 0.5f);
+        v->dot32(x + 32, LDX, N, h, ya);
+        ref->dot32(x + 32, LDX, N, h, yb);
+        double worst = 0;
+        for (int i = 0; i < N; i++) {
+            double mag = 0;
+            for (int c = 0; c < 32; c++)
+                mag += fabs((double)x[i * LDX + 32 + c] * h[c]);
+            worst = fmax(worst, fabs((double)ya[i] - yb[i]) / mag);
+        }
+        CHECKF(worst < 32 * 6e-8, "%s dot32: %g", v->name, worst);
+        free(x);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        rng_state = strtoull(argv[1], NULL, 0) | 1;
+    const msnn__dec_kernels *ref = msnn__dec_kernels_ref();
+    test_lanes_ref(ref);
+    test_cols_ref(ref);
+    test_dot_ref(ref);
+    int tested = 0;
+    for (int level = MSNN_CPU_NEON; level <= MSNN_CPU_AVX512; level++) {
+        const msnn__dec_kernels *v = msnn__dec_kernels_level(level);
+        if (!v || v == ref || level > msnn_cpu_max_level())
+            continue;
+        printf("variant %s (level %s)\n", v->name, msnn_cpu_level_name(level));
+        test_variant(v, ref);
+        tested++;
+    }
+    printf("%d variant(s) besides ref\n", tested);
+    /* the active table is one of these */
+    const msnn__dec_kernels *g = msnn__dec_kernels_get();
+    CHECK(g == ref || g == msnn__dec_kernels_level(msnn_cpu_level()));
+    TEST_END();
+}
