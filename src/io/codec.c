@@ -204,6 +204,38 @@ int ms__deflate_to_file(FILE *f, const void *hdr, size_t hlen, const void *data,
     return deflate_zlib(f, hdr, hlen, data, n, level, csize, what, err);
 }
 
+/* ------------------------------------------------------------ inflate */
+
+int ms__codec_whole_buffer(void)
+{
+    return use_libdeflate();
+}
+
+int ms__inflate_raw(const void *in, size_t inlen, void *out, size_t outlen, const char *what,
+                    ms_err *err)
+{
+#if HAVE_LIBDEFLATE
+    if (use_libdeflate()) {
+        struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+        if (!d)
+            return ms_seterr(err, MS_ENOMEM, "%s: out of memory", what);
+        enum libdeflate_result r = libdeflate_deflate_decompress(d, in, inlen, out, outlen, NULL);
+        libdeflate_free_decompressor(d);
+        switch (r) {
+        case LIBDEFLATE_SUCCESS: return MS_OK;
+        case LIBDEFLATE_SHORT_OUTPUT:
+            return ms_seterr(err, MS_EFORMAT, "%s: member data shorter than its declared size", what);
+        case LIBDEFLATE_INSUFFICIENT_SPACE:
+            return ms_seterr(err, MS_EFORMAT, "%s: member data longer than its declared size", what);
+        default:
+            return ms_seterr(err, MS_EFORMAT, "%s: corrupt deflate data", what);
+        }
+    }
+#endif
+    (void)in, (void)inlen, (void)out, (void)outlen;
+    return ms_seterr(err, MS_EUNSUPP, "%s: whole-buffer inflate needs libdeflate", what);
+}
+
 /* ------------------------------------------------------------ gunzip */
 
 /* Large buffers on transparent huge pages where the system allows it

@@ -30,6 +30,15 @@ uint32_t ms__crc32(uint32_t crc, const void *p, size_t n);
 int ms__deflate_to_file(FILE *f, const void *hdr, size_t hlen, const void *data, size_t n,
                         int level, uint64_t *csize, const char *what, ms_err *err);
 
+/* 1 when libdeflate is in use (whole-buffer paths pay off), else 0. */
+int ms__codec_whole_buffer(void);
+
+/* Raw inflate of in[0..inlen) into exactly out[0..outlen): a stream that
+ * ends early or holds more is MS_EFORMAT ("what: ...").  Only when
+ * ms__codec_whole_buffer() (zlib streams through libzip instead). */
+int ms__inflate_raw(const void *in, size_t inlen, void *out, size_t outlen, const char *what,
+                    ms_err *err);
+
 /* Decompress the gzip file at path (one or more members), discard the first
  * `skip` bytes and return the next n in *out (malloc'ed, n + 1 bytes; the
  * caller frees).  Data after them is ignored.  Fewer bytes: MS_ETRUNC; a
