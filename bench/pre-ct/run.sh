@@ -5,10 +5,12 @@
 # (tests/tools/pre_ct_reference.py: cc3d and SimpleITK, which upstream
 # imports, are not packaged in Debian).
 #
-# Reports wall / CPU time and peak RSS (/usr/bin/time), the share of the CPU
-# time spent in zlib (perf, when available) and, measured apart with the same
-# zlib through Python, the CPU time of gzip-decoding the two inputs and of
-# deflating the two output arrays at level 6; and whether the outputs match.
+# Reports wall / CPU time and peak RSS (/usr/bin/time) with the default codec
+# (libdeflate when built with it), with zlib (MEDSAM_DEFLATE=zlib) and at
+# --compress-level 1 and 0, the share of the CPU time per library (perf, when
+# available) and, measured apart (zlib through Python, libdeflate through its
+# CLI tools), the CPU time of gzip-decoding the two inputs and of deflating the
+# two output arrays at level 6; and whether the outputs match.
 #
 # usage: bench/pre-ct/run.sh BUILD_DIR [WORK_DIR]
 #   needs /usr/bin/python3 with numpy + scipy; downloads Debian's
@@ -43,10 +45,17 @@ import gzip, sys
 n = sum(len(gzip.open(p).read()) for p in sys.argv[1:])
 print("decompressed image + label: %.1f MB" % (n / 1e6))
 PYEOF
-    for run in 1 2 3; do
-        printf "medsam-pre-ct run %s: " "$run"
-        $TIME "$TOOL" -q --modality "$mod" "$img" "$lab" -o "$W/$name.npz" 2>&1 | tr _ ' '
+    # default (libdeflate when built with it), zlib, and the fastest level
+    for v in "default::6" "zlib:zlib:6" "level-1::1" "level-0::0"; do
+        label=${v%%:*} rest=${v#*:} codec=${rest%%:*} level=${rest#*:}
+        for run in 1 2 3; do
+            printf "medsam-pre-ct %s run %s: " "$label" "$run"
+            MEDSAM_DEFLATE=$codec $TIME "$TOOL" -q --compress-level "$level" --modality "$mod" \
+                "$img" "$lab" -o "$W/$name.$label.npz" 2>&1 | tr _ ' '
+        done
+        echo "  npz: $(wc -c < "$W/$name.$label.npz") bytes"
     done
+    cp "$W/$name.default.npz" "$W/$name.npz"
     if command -v perf >/dev/null 2>&1 &&
         perf record -q -o "$W/perf.data" -F 999 "$TOOL" -q --modality "$mod" "$img" "$lab" \
             -o "$W/$name.npz" >/dev/null 2>&1; then
@@ -73,8 +82,18 @@ for k in ("imgs", "gts"):
 t2 = time.process_time()
 print("zlib alone: gzip decode of the inputs %.2f s CPU, deflate (level 6) of imgs+gts %.2f s CPU"
       % (t1 - t0, t2 - t1))
+np.save(sys.argv[3] + ".imgs.npy", z["imgs"])
+np.save(sys.argv[3] + ".gts.npy", z["gts"])
 print("output: imgs %s, labels %s" % (z["imgs"].shape, np.unique(z["gts"]).tolist()))
 PYEOF
+    if command -v libdeflate-gzip >/dev/null 2>&1; then   # Debian libdeflate-tools
+        ct() { /usr/bin/time -f %U "$@" 2>&1 >/dev/null; }
+        dec=$(ct libdeflate-gunzip -c "$img") dec2=$(ct libdeflate-gunzip -c "$lab")
+        en=$(ct libdeflate-gzip -6 -c "$W/$name.npz.imgs.npy") en2=$(ct libdeflate-gzip -6 -c "$W/$name.npz.gts.npy")
+        echo "libdeflate alone (its CLI tools): gzip decode of the inputs $dec + $dec2 s CPU," \
+             "deflate (level 6) of imgs + gts $en + $en2 s CPU"
+    fi
+    rm -f "$W/$name.npz.imgs.npy" "$W/$name.npz.gts.npy"
     printf "numpy/scipy reference: "
     $TIME "$PY" "$REF" --modality "$mod" --times "$img" "$lab" "$W/${name}_ref.npz" 2>&1 |
         tr _ ' ' | tr '\n' ' '
