@@ -387,6 +387,21 @@ static char *base_name(const char *path)
     return s;
 }
 
+/* After a failed volume: remove its slice files, so that no mix of new,
+ * missing and older slices stays behind for a training run to read.  Never
+ * an input (the check that failed may have been exactly that). */
+static void remove_volume_outputs(const job *j)
+{
+    for (size_t i = 0; i < j->nslices; i++)
+        for (int k = 0; k < 2; k++) {
+            char *p = out_path(j, k ? "gts" : "imgs", j->is3d ? (long)i : -1);
+            ms_err e;
+            if (p && ms_outfile_check_not_input(p, j->path, &e) == MS_OK)
+                unlink(p);
+            free(p);
+        }
+}
+
 /* slice_jobs > 0: the slices on that many threads with a progress bar per
  * file (files taken one at a time); 0: one thread, no bar of its own. */
 static int convert(const opts *o, const char *path, int slice_jobs, ms_err *err)
@@ -409,6 +424,7 @@ static int convert(const opts *o, const char *path, int slice_jobs, ms_err *err)
         if (j.failed) {
             *err = j.err;
             rc = err->code ? err->code : MS_EIO;
+            remove_volume_outputs(&j);
         }
     }
     ms_array_free(&j.imgs);

@@ -73,6 +73,15 @@ run 0 --shard 5/7 "$T/in" -o "$T/h5"
 [ "$(cat "$T/err")" = "medsam-npz2npy: shard 5/7 selects no case (2 in all)" ]
 ok "an empty shard says so, and only that" $?
 [ -z "$(ls -A "$T/h5/imgs" "$T/h5/gts" | grep -v ':$' | grep .)" ]; ok "an empty shard writes nothing" $?
+# a volume that fails part-way (one slice cannot be written: a folder holds its
+# name) leaves none of its slices, not even those of an earlier run
+run 0 -q "$T/in/MR_Brain_kmeans.npz" -o "$T/p"
+[ -f "$T/p/gts/MR_Brain_kmeans-061.npy" ]; ok "mid-volume failure: first run writes" $?
+rm "$T/p/gts/MR_Brain_kmeans-030.npy" && mkdir "$T/p/gts/MR_Brain_kmeans-030.npy"
+run 1 -q "$T/in/MR_Brain_kmeans.npz" -o "$T/p"
+[ "$(find "$T/p" -type f | wc -l)" -eq 0 ]; ok "mid-volume failure: no slice file left" $?
+[ -d "$T/p/gts/MR_Brain_kmeans-030.npy" ] && [ -f "$T/in/MR_Brain_kmeans.npz" ]
+ok "mid-volume failure: the folder and the input stay" $?
 
 # --- options and the 2D path against numpy + OpenCV
 if [ -n "$PY" ] && "$PY" -c "import numpy, cv2" 2>/dev/null; then
