@@ -411,7 +411,7 @@ static int check_outputs(const eval_opts *o, const eval_case *cases, size_t n, m
 
 /* ------------------------------------------------------------ options */
 
-enum { OPT_NO_NSD = 256, OPT_TOLERANCE, OPT_PER_LABEL, OPT_SHARD, OPT_MAX_MEMORY };
+enum { OPT_NO_NSD = 256, OPT_TOLERANCE, OPT_PER_LABEL };
 
 static int parse_args(int argc, char **argv, eval_opts *o, int *exit_now)
 {
@@ -423,14 +423,13 @@ static int parse_args(int argc, char **argv, eval_opts *o, int *exit_now)
         { "tolerance", required_argument, NULL, OPT_TOLERANCE },
         { "per-label", required_argument, NULL, OPT_PER_LABEL },
         { "jobs", required_argument, NULL, 'j' },
-        { "shard", required_argument, NULL, OPT_SHARD },
-        { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
+        { "shard", required_argument, NULL, CLI_OPT_SHARD },
+        { "max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
-    long v;
     int c;
 
     *exit_now = 0;
@@ -442,25 +441,10 @@ static int parse_args(int argc, char **argv, eval_opts *o, int *exit_now)
         case 'o': o->out = optarg; break;
         case OPT_NO_NSD: o->nsd = 0; break;
         case OPT_PER_LABEL: o->per_label = optarg; break;
-        case 'q': o->quiet = 1; break;
         case OPT_TOLERANCE:
             if (cli_parse_double(optarg, &o->tolerance) || !(o->tolerance >= 0.0)
                 || isinf(o->tolerance))
                 return cli_usage("--tolerance: '%s' is not a distance in mm (>= 0)", optarg);
-            break;
-        case 'j':
-            if (cli_parse_long(optarg, 0, 1024, &v))
-                return cli_usage("--jobs: '%s' is not a number from 0 to 1024", optarg);
-            o->jobs = (int)v;
-            break;
-        case OPT_MAX_MEMORY:
-            if (cli_parse_max_memory(optarg, &o->lim))
-                return cli_usage("--max-memory: '%s' is not a size such as 4G or 512M",
-                                 optarg);
-            break;
-        case OPT_SHARD:
-            if (cli_parse_shard(optarg, &o->shard_k, &o->shard_n))
-                return cli_usage("--shard: '%s' is not K/N with 0 <= K < N", optarg);
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -470,10 +454,17 @@ static int parse_args(int argc, char **argv, eval_opts *o, int *exit_now)
             cli_print_version();
             *exit_now = 1;
             return CLI_EXIT_OK;
+        case '?':
         case ':':
-            return cli_usage("option '%s' needs an argument", argv[optind - 1]);
-        default:
-            return cli_usage("unknown option '%s'", argv[optind - 1]);
+            return cli_getopt_error(c, argv);
+        default: {
+            int r = cli_shared_opt(c, optarg, &o->jobs, &o->quiet, &o->shard_k, &o->shard_n,
+                                   &o->lim);
+            if (r < 0)
+                return cli_getopt_error('?', argv);
+            if (r)
+                return r;
+        }
         }
     }
     if (optind < argc)
