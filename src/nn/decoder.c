@@ -10,7 +10,9 @@
  */
 #include "config.h"
 
-#include <stdint.h>
+#include <float.h>
+#include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,175 +71,6 @@ oom:
     return MS_ENOMEM;
 }
 
-/* Token queries over image keys, keys and values not projected (t2i of the
- * second layer, final attention), reassociated so that no 4096-row
- * projection is needed.  With G_h = q_h Wk_h (nq x 256) the scores are
- * q_h . (kin Wk_h^T + bk_h) = G_h kin^T + const per query row, and the row
- * constant cancels in the softmax; the values sum as P_h (kin Wv_h^T + bv_h)
- * = (P_h vin) Wv_h^T + bv_h because each softmax row sums to 1.  Costs
- * 2 x (heads * nq) x 4096 x 256 multiply-adds instead of 2 x 4096 x 256 x I. */
-static int attention_tok(const msnn__attn *a, const float *qin, int nq, const float *kin,
-                         const float *vin, int nk, const float *res, float *out, msnn__run *r)
-{
-    int I = a->q.out, H = a->heads, hd = I / H, nr = H * nq;
-    size_t mark = msnn__arena_mark(r->arena);
-    float *q, *g, *s, *px, *o;
-    ALLOC(q, (size_t)nq * I);
-    ALLOC(g, (size_t)nr * D);
-    ALLOC(s, (size_t)nr * nk);
-    ALLOC(px, (size_t)nr * D);
-    ALLOC(o, (size_t)nq * I);
-    msnn__linear_fwd(&a->q, nq, qin, D, q, I, NULL, 0, MSNN_ACT_NONE, NULL);
-    for (int h = 0; h < H; h++) {   /* g rows h*nq..: q_h (nq x hd) . Wk_h (hd x 256) */
-        msnn_mat Q = { q + h * hd, I, 1 }, W = { a->k.w + (size_t)h * hd * D, D, 1 };
-        msnn_gemm(nq, D, hd, Q, W, g + (size_t)h * nq * D, D, NULL, NULL);
-    }
-    msnn_mat G = { g, D, 1 }, Kt = { kin, 1, D };
-    msnn_gemm(nr, nk, D, G, Kt, s, nk, NULL, r->pool);          /* s: nr x nk */
-    r->k->softmax(s, nr, nk, nk);
-    msnn_mat S = { s, nk, 1 }, V = { vin, D, 1 };
-    msnn_gemm(nr, D, nk, S, V, px, D, NULL, r->pool);            /* px: nr x 256 */
-    for (int h = 0; h < H; h++) {   /* o_h = px_h (nq x 256) . Wv_h^T (256 x hd) + bv_h */
-        msnn_mat P = { px + (size_t)h * nq * D, D, 1 };
-        msnn_mat Wt = { a->v.w + (size_t)h * hd * D, 1, D };
-        msnn_epi e = { 0 };
-        e.bias = a->v.b ? a->v.b + h * hd : NULL;
-        msnn_gemm(nq, hd, D, P, Wt, o + h * hd, I, &e, NULL);
-    }
-    msnn__linear_fwd(&a->o, nq, o, I, out, D, res, D, MSNN_ACT_NONE, r->pool);
-    msnn__arena_release(r->arena, mark);
-    return MS_OK;
-oom:
-    return MS_ENOMEM;
-}
-
-/* Image queries over token keys: one row of scores holds, for 8 heads and
- * up to 8 tokens, the score of (token t, head h) at t*8 + h, so that the
- * softmax over the tokens of each head runs lane-wise. */
-#define IMG_LANES MSNN_DK_LANES
-#define IMG_COLS (IMG_LANES * IMG_LANES)
-
-#define IMG_CH 192           /* image rows per band (a multiple of 6 and 8) */
-
-typedef struct img_task {
-    const msnn_kernels *k;
-    const msnn__dec_kernels *dk;
-    const float *x;          /* queries: 4096 x kd */
-    int kd, nk;
-    const msnn_packed_b *pk_s; /* kd x 64: the score columns */
-    const float *bs;         /* 64 or NULL: score bias */
-    const msnn_packed_b *pk_o; /* (nk*8) x 256: VW */
-    const float *bo;         /* 256 */
-    const float *res;        /* 4096 x 256 */
-    const msnn__norm *n4;
-    const float *pe;         /* 4096 x 256 */
-    float *kx, *kp;          /* 4096 x 256 each (may be x, res) */
-    float *buf;              /* per thread: IMG_CH x (64 + 256) */
-} img_task;
-
-static void img_band(const img_task *t, int i0, int m, float *buf)
-{
-    float *s = buf, *o = buf + (size_t)IMG_CH * IMG_COLS;
-    msnn_mat X = { t->x + (size_t)i0 * t->kd, t->kd, 1 };
-    msnn_epi es = { 0 };
-    es.bias = t->bs;
-    msnn_gemm_packed(m, t->pk_s, X, s, IMG_COLS, &es, NULL);
-    t->dk->softmax_lanes(s, m, IMG_COLS, t->nk);
-    msnn_mat P = { s, IMG_COLS, 1 };
-    msnn_epi eo = { 0 };
-    eo.bias = t->bo;
-    eo.residual = t->res + (size_t)i0 * D;
-    eo.ldr = D;
-    msnn_gemm_packed(m, t->pk_o, P, o, D, &eo, NULL);
-    float *kx = t->kx + (size_t)i0 * D, *kp = t->kp + (size_t)i0 * D;
-    const float *pe = t->pe + (size_t)i0 * D;
-    t->k->layernorm(o, D, kx, D, m, D, t->n4->g, t->n4->b, LN_EPS);
-    for (size_t i = 0; i < (size_t)m * D; i++)
-        kp[i] = kx[i] + pe[i];
-}
-
-static void img_task_fn(void *arg, int ith, int nth)
-{
-    const img_task *t = arg;
-    int lo, hi, nb = (HW + IMG_CH - 1) / IMG_CH;
-    msnn_split(nb, ith, nth, &lo, &hi);
-    for (int b = lo; b < hi; b++) {
-        int i0 = b * IMG_CH, m = HW - i0 < IMG_CH ? HW - i0 : IMG_CH;
-        img_band(t, i0, m, t->buf + (size_t)ith * IMG_CH * (IMG_COLS + D));
-    }
-}
-
-/* The image attends to the tokens, then norm4:
- *   kx = LN4(res + bo + sum_h softmax(q_h k_h^T) v_h Wo_h^T),  kp = kx + pe.
- * The output projection is folded into the values, VW_(t,h) = v_h[t] Wo_h^T
- * (256 wide), so the image side is two products per band of rows: the
- * scores and P VW.  The scores are qpre (4096 x 128, the cached q_proj)
- * times a block-diagonal K (128 x 64), or, without qpre, qin (Wq_h^T k_h^T)
- * + bq_h . k_h: qin times a 256 x 64 matrix.  Bands of rows are independent
- * (kx, kp may alias qin, res: a band reads its rows before writing them). */
-static int attention_img(const msnn__attn *a, const float *qin, const float *qpre,
-                         const float *kin, const float *vin, int nk, const float *res,
-                         const msnn__norm *n4, const float *pe, float *kx, float *kp,
-                         msnn__run *r)
-{
-    int I = a->q.out, H = a->heads, hd = I / H, kd = qpre ? I : D;
-    int nth = msnn_pool_size(r->pool), rc = MS_ENOMEM;
-    size_t mark = msnn__arena_mark(r->arena);
-    msnn_packed_b *pk_s = NULL, *pk_o = NULL;
-    float *k, *v, *bs, *vw, *bias = NULL;
-    if (H != IMG_LANES || nk > IMG_LANES)
-        return MS_EINVAL;
-    ALLOC(k, (size_t)nk * I);
-    ALLOC(v, (size_t)nk * I);
-    ALLOC(bs, (size_t)kd * IMG_COLS);
-    ALLOC(vw, (size_t)nk * IMG_LANES * D);
-    msnn__linear_fwd(&a->k, nk, kin, D, k, I, NULL, 0, MSNN_ACT_NONE, NULL);
-    msnn__linear_fwd(&a->v, nk, vin, D, v, I, NULL, 0, MSNN_ACT_NONE, NULL);
-    memset(bs, 0, (size_t)kd * IMG_COLS * sizeof *bs);
-    if (qpre) {     /* bs[h*hd + c][t*8 + h] = k[t][h*hd + c] */
-        for (int t = 0; t < nk; t++)
-            for (int h = 0; h < H; h++)
-                for (int c = 0; c < hd; c++)
-                    bs[(size_t)(h * hd + c) * IMG_COLS + t * IMG_LANES + h] =
-                        k[(size_t)t * I + h * hd + c];
-    } else {        /* bs^T rows t*8 + h: k_h[t] (hd) . Wq_h (hd x 256) */
-        ALLOC(bias, IMG_COLS);
-        memset(bias, 0, IMG_COLS * sizeof *bias);
-        for (int h = 0; h < H; h++) {
-            msnn_mat Kh = { k + h * hd, I, 1 }, W = { a->q.w + (size_t)h * hd * D, D, 1 };
-            msnn_gemm(nk, D, hd, Kh, W, bs + (size_t)h * D, IMG_LANES * D, NULL, NULL);
-            for (int t = 0; t < nk; t++) {
-                float acc = 0.0f;
-                for (int c = 0; c < hd; c++)
-                    acc += (a->q.b ? a->q.b[h * hd + c] : 0.0f) * k[(size_t)t * I + h * hd + c];
-                bias[t * IMG_LANES + h] = acc;
-            }
-        }
-    }
-    for (int h = 0; h < H; h++) {   /* vw rows t*8 + h: v_h[t] (hd) . Wo_h^T (hd x 256) */
-        msnn_mat Vh = { v + h * hd, I, 1 }, Wt = { a->o.w + h * hd, 1, I };
-        msnn_gemm(nk, D, hd, Vh, Wt, vw + (size_t)h * D, IMG_LANES * D, NULL, NULL);
-    }
-    msnn_mat Bs = qpre ? (msnn_mat){ bs, IMG_COLS, 1 } : (msnn_mat){ bs, 1, D };
-    msnn_mat Bo = { vw, D, 1 };
-    if (!(pk_s = msnn_gemm_pack_b(kd, IMG_COLS, Bs)) ||
-        !(pk_o = msnn_gemm_pack_b(nk * IMG_LANES, D, Bo)))
-        goto fail;
-    img_task t = { r->k, msnn__dec_kernels_get(), qpre ? qpre : qin, kd, nk, pk_s, bias, pk_o, a->o.b, res, n4, pe,
-                   kx, kp, NULL };
-    ALLOC(t.buf, (size_t)nth * IMG_CH * (IMG_COLS + D));
-    msnn_pool_run(r->pool, img_task_fn, &t);
-    rc = MS_OK;
-    goto fail;
-oom:
-    rc = MS_ENOMEM;
-fail:
-    msnn_gemm_packed_free(&pk_s);
-    msnn_gemm_packed_free(&pk_o);
-    msnn__arena_release(r->arena, mark);
-    return rc;
-}
-
 static void add(const float *a, const float *b, float *y, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -249,21 +82,326 @@ static void norm(msnn__run *r, const msnn__norm *n, const float *x, float *y, in
     r->k->layernorm(x, D, y, D, rows, D, n->g, n->b, LN_EPS);
 }
 
-/* One TwoWayAttentionBlock.  q: tokens (7 x 256), updated in place;
- * kin: image (4096 x 256), kpin = kin + pe; the updated image is written to
- * kx and kx + pe to kp (these may be kin and kpin);
- * tpe: the token embedding used as query PE; pe: the dense image PE.
- * c (first layer only): the image-side values that do not depend on the box. */
-static int twoway(const msnn__twoway *l, int first, float *q, const float *kin,
-                  const float *kpin, float *kx, float *kp, const float *tpe,
-                  const float *pe, const msnn__dec_cache *c, msnn__run *r)
+/* The image side of the transformer runs in three passes over bands of
+ * image rows, each band's work done while it is in cache: the token-side
+ * steps between passes need only the tokens.
+ *   pass 0: layer 0 token->image attention (cached k, v projections);
+ *   pass A: layer 0 image->token attention + norm4 -> kx1 (stored), and
+ *           layer 1 token->image attention streamed over kx1 + PE, kx1;
+ *   pass B: layer 1 image->token attention + norm4 -> kx2 (never stored),
+ *           the final token->image attention streamed over kx2 + PE, kx2,
+ *           and the first ConvT of the upscaling on kx2.
+ * Attention columns: 8 heads x up to 8 token slots, score column t*8 + h
+ * (56 used of 64). */
+#define HEADS MSNN_DK_LANES
+#define SC (HEADS * HEADS)           /* score columns */
+#define NUSED (NTOK * HEADS)         /* columns in use: 56 */
+#define BAND 128                     /* image rows per band */
+#define NBAND (HW / BAND)
+#define NGROUP 16                    /* fixed groups of bands: one thread's unit */
+#define BPG (NBAND / NGROUP)
+
+/* Token queries over the image, as a softmax over the 4096 image rows
+ * streamed over bands (the running maximum and sum of each column kept per
+ * group of bands, then the groups merged in order: the result does not
+ * depend on which thread ran which group).
+ * Cached (layer 0): keys and values are the cached k_proj / v_proj (128
+ * wide); the scores are keys times a block-diagonal Q (128 x 64) and the
+ * values' product is read off the diagonal blocks.
+ * Otherwise reassociated so that no 4096-row projection is needed: with
+ * G_h = q_h Wk_h (256 wide) the scores are G_h kin^T + a constant per
+ * column (cancels in the softmax), and the values sum as
+ * (P_h vin) Wv_h^T + bv_h since each softmax column sums to 1. */
+typedef struct tq {
+    const msnn__attn *a;
+    int cached, kd, vd;          /* key and value widths */
+    msnn_packed_b *pk;           /* kd x SC: the score columns */
+    float *y;                    /* [NGROUP][NUSED][vd]: sum exp(s - m) v */
+    float *m, *l;                /* [NGROUP][SC]: running max, sum */
+} tq;
+
+static int tq_setup(tq *t, const msnn__attn *a, int cached, const float *qin, msnn__run *r)
+{
+    int I = a->q.out, hd = I / HEADS;
+    float *q, *b;
+    memset(t, 0, sizeof *t);
+    t->a = a;
+    t->cached = cached;
+    t->kd = cached ? I : D;
+    t->vd = cached ? I : D;
+    ALLOC(q, (size_t)NTOK * I);
+    ALLOC(b, (size_t)SC * t->kd);
+    ALLOC(t->y, (size_t)NGROUP * NUSED * t->vd);
+    ALLOC(t->m, (size_t)NGROUP * SC);
+    ALLOC(t->l, (size_t)NGROUP * SC);
+    msnn__linear_fwd(&a->q, NTOK, qin, D, q, I, NULL, 0, MSNN_ACT_NONE, NULL);
+    memset(b, 0, (size_t)SC * t->kd * sizeof *b);
+    msnn_mat B;
+    if (cached) {   /* b[h*hd + c][t*8 + h] = q[t][h*hd + c] */
+        for (int tk = 0; tk < NTOK; tk++)
+            for (int h = 0; h < HEADS; h++)
+                for (int c = 0; c < hd; c++)
+                    b[(size_t)(h * hd + c) * SC + tk * HEADS + h] = q[(size_t)tk * I + h * hd + c];
+        B = (msnn_mat){ b, SC, 1 };
+    } else {        /* b^T rows t*8 + h: q_h[t] (hd) . Wk_h (hd x 256) */
+        for (int h = 0; h < HEADS; h++) {
+            msnn_mat Qh = { q + h * hd, I, 1 }, W = { a->k.w + (size_t)h * hd * D, D, 1 };
+            msnn_gemm(NTOK, D, hd, Qh, W, b + (size_t)h * D, HEADS * D, NULL, NULL);
+        }
+        B = (msnn_mat){ b, 1, D };
+    }
+    if (!(t->pk = msnn_gemm_pack_b(t->kd, SC, B)))
+        goto oom;
+    memset(t->y, 0, (size_t)NGROUP * NUSED * t->vd * sizeof *t->y);
+    for (int i = 0; i < NGROUP * SC; i++) {
+        t->m[i] = -FLT_MAX;
+        t->l[i] = 0.0f;
+    }
+    return MS_OK;
+oom:
+    return MS_ENOMEM;
+}
+
+/* One band of keys kb (rows x kd) and values vb (rows x vd) into group g.
+ * s: rows x SC and tmp: NUSED x vd of scratch. */
+static void tq_band(const tq *t, const msnn__dec_kernels *dk, int g, const float *kb,
+                    ptrdiff_t ldk, const float *vb, ptrdiff_t ldv, int rows, float *s, float *tmp)
+{
+    float *m = t->m + g * SC, *l = t->l + g * SC, *y = t->y + (size_t)g * NUSED * t->vd;
+    float mn[SC];
+    msnn_mat K = { kb, ldk, 1 };
+    msnn_gemm_packed(rows, t->pk, K, s, SC, NULL, NULL);
+    memcpy(mn, m, sizeof mn);
+    dk->col_max(s, rows, SC, 0, NUSED, mn);
+    for (int c = 0; c < NUSED; c++)
+        if (mn[c] > m[c]) {     /* rescale what the group holds to the new maximum */
+            float f = expf(m[c] - mn[c]);
+            l[c] *= f;
+            for (int j = 0; j < t->vd; j++)
+                y[(size_t)c * t->vd + j] *= f;
+            m[c] = mn[c];
+        }
+    dk->exp_cols(s, rows, SC, 0, NUSED, m, l);
+    msnn_mat Et = { s, 1, SC }, V = { vb, ldv, 1 };
+    msnn_gemm(NUSED, t->vd, rows, Et, V, tmp, t->vd, NULL, NULL);
+    for (size_t i = 0; i < (size_t)NUSED * t->vd; i++)
+        y[i] += tmp[i];
+}
+
+/* Merge the groups in order: out (7 x 256) = out_proj(o) + res. */
+static int tq_finish(tq *t, const float *res, float *out, msnn__run *r)
+{
+    const msnn__attn *a = t->a;
+    int I = a->q.out, hd = I / HEADS, vd = t->vd;
+    float *px, *o, mx[SC], sum[SC];
+    ALLOC(px, (size_t)NUSED * vd);
+    ALLOC(o, (size_t)NTOK * I);
+    for (int c = 0; c < NUSED; c++) {
+        mx[c] = -FLT_MAX;
+        for (int g = 0; g < NGROUP; g++)
+            mx[c] = t->m[g * SC + c] > mx[c] ? t->m[g * SC + c] : mx[c];
+        sum[c] = 0.0f;
+    }
+    memset(px, 0, (size_t)NUSED * vd * sizeof *px);
+    for (int g = 0; g < NGROUP; g++)
+        for (int c = 0; c < NUSED; c++) {
+            float f = expf(t->m[g * SC + c] - mx[c]);
+            const float *yg = t->y + ((size_t)g * NUSED + c) * vd;
+            sum[c] += f * t->l[g * SC + c];
+            for (int j = 0; j < vd; j++)
+                px[(size_t)c * vd + j] += f * yg[j];
+        }
+    for (int c = 0; c < NUSED; c++) {
+        float inv = 1.0f / sum[c];
+        for (int j = 0; j < vd; j++)
+            px[(size_t)c * vd + j] *= inv;
+    }
+    if (t->cached) {    /* o[t][h*hd + c] = px[t*8 + h][h*hd + c] */
+        for (int tk = 0; tk < NTOK; tk++)
+            for (int h = 0; h < HEADS; h++)
+                memcpy(o + (size_t)tk * I + h * hd, px + (size_t)(tk * HEADS + h) * vd + h * hd,
+                       (size_t)hd * sizeof *o);
+    } else {            /* o_h = px_h (7 x 256) . Wv_h^T (256 x hd) + bv_h */
+        for (int h = 0; h < HEADS; h++) {
+            msnn_mat P = { px + (size_t)h * D, HEADS * D, 1 };
+            msnn_mat Wt = { a->v.w + (size_t)h * hd * D, 1, D };
+            msnn_epi e = { 0 };
+            e.bias = a->v.b ? a->v.b + h * hd : NULL;
+            msnn_gemm(NTOK, hd, D, P, Wt, o + h * hd, I, &e, NULL);
+        }
+    }
+    msnn__linear_fwd(&a->o, NTOK, o, I, out, D, res, D, MSNN_ACT_NONE, NULL);
+    msnn_gemm_packed_free(&t->pk);
+    return MS_OK;
+oom:
+    msnn_gemm_packed_free(&t->pk);
+    return MS_ENOMEM;
+}
+
+/* The image attends to the tokens, then norm4, per band:
+ *   x' = LN4(x + bo + sum_h softmax(q_h k_h^T) v_h Wo_h^T).
+ * The output projection is folded into the values, VW_(t,h) = v_h[t] Wo_h^T
+ * (256 wide), so a band costs two products: the scores and P VW.  The
+ * scores are the cached q_proj (128 wide) times a block-diagonal K
+ * (128 x 64), or (layer 1) x + PE times Wq_h^T k_h^T (256 x 64) plus the
+ * bias bq_h . k_h, which saves the 4096-row q projection. */
+typedef struct i2t {
+    const msnn__attn *a;
+    const msnn__norm *n4;
+    int kd;                      /* query width */
+    msnn_packed_b *pk_s;         /* kd x SC */
+    float *bias;                 /* SC, or NULL */
+    msnn_packed_b *pk_o;         /* NUSED x 256: VW */
+} i2t;
+
+static int i2t_setup(i2t *t, const msnn__attn *a, int cached, const float *kin,
+                     const float *vin, const msnn__norm *n4, msnn__run *r)
+{
+    int I = a->q.out, hd = I / HEADS;
+    float *k, *v, *bs, *vw;
+    memset(t, 0, sizeof *t);
+    t->a = a;
+    t->n4 = n4;
+    t->kd = cached ? I : D;
+    ALLOC(k, (size_t)NTOK * I);
+    ALLOC(v, (size_t)NTOK * I);
+    ALLOC(bs, (size_t)t->kd * SC);
+    ALLOC(vw, (size_t)NUSED * D);
+    msnn__linear_fwd(&a->k, NTOK, kin, D, k, I, NULL, 0, MSNN_ACT_NONE, NULL);
+    msnn__linear_fwd(&a->v, NTOK, vin, D, v, I, NULL, 0, MSNN_ACT_NONE, NULL);
+    memset(bs, 0, (size_t)t->kd * SC * sizeof *bs);
+    if (cached) {   /* bs[h*hd + c][t*8 + h] = k[t][h*hd + c] */
+        for (int tk = 0; tk < NTOK; tk++)
+            for (int h = 0; h < HEADS; h++)
+                for (int c = 0; c < hd; c++)
+                    bs[(size_t)(h * hd + c) * SC + tk * HEADS + h] = k[(size_t)tk * I + h * hd + c];
+    } else {        /* bs^T rows t*8 + h: k_h[t] (hd) . Wq_h (hd x 256) */
+        ALLOC(t->bias, SC);
+        memset(t->bias, 0, SC * sizeof *t->bias);
+        for (int h = 0; h < HEADS; h++) {
+            msnn_mat Kh = { k + h * hd, I, 1 }, W = { a->q.w + (size_t)h * hd * D, D, 1 };
+            msnn_gemm(NTOK, D, hd, Kh, W, bs + (size_t)h * D, HEADS * D, NULL, NULL);
+            for (int tk = 0; tk < NTOK; tk++) {
+                float acc = 0.0f;
+                for (int c = 0; c < hd; c++)
+                    acc += (a->q.b ? a->q.b[h * hd + c] : 0.0f) * k[(size_t)tk * I + h * hd + c];
+                t->bias[tk * HEADS + h] = acc;
+            }
+        }
+    }
+    for (int h = 0; h < HEADS; h++) {   /* vw rows t*8 + h: v_h[t] (hd) . Wo_h^T (hd x 256) */
+        msnn_mat Vh = { v + h * hd, I, 1 }, Wt = { a->o.w + h * hd, 1, I };
+        msnn_gemm(NTOK, D, hd, Vh, Wt, vw + (size_t)h * D, HEADS * D, NULL, NULL);
+    }
+    msnn_mat Bs = cached ? (msnn_mat){ bs, SC, 1 } : (msnn_mat){ bs, 1, D };
+    msnn_mat Bo = { vw, D, 1 };
+    if (!(t->pk_s = msnn_gemm_pack_b(t->kd, SC, Bs)) ||
+        !(t->pk_o = msnn_gemm_pack_b(NUSED, D, Bo)))
+        goto oom;
+    return MS_OK;
+oom:
+    msnn_gemm_packed_free(&t->pk_s);
+    msnn_gemm_packed_free(&t->pk_o);
+    return MS_ENOMEM;
+}
+
+static void i2t_free(i2t *t)
+{
+    msnn_gemm_packed_free(&t->pk_s);
+    msnn_gemm_packed_free(&t->pk_o);
+}
+
+/* One band: queries qb (rows x kd), image x (rows x 256) -> xo (rows x 256,
+ * may be ob); s: rows x SC and ob: rows x 256 of scratch. */
+static void i2t_band(const i2t *t, const msnn_kernels *k, const msnn__dec_kernels *dk,
+                     const float *qb, ptrdiff_t ldq, const float *x, int rows, float *s,
+                     float *ob, float *xo)
+{
+    msnn_mat Q = { qb, ldq, 1 };
+    msnn_epi es = { 0 };
+    es.bias = t->bias;
+    msnn_gemm_packed(rows, t->pk_s, Q, s, SC, &es, NULL);
+    dk->softmax_lanes(s, rows, SC, NTOK);
+    msnn_mat P = { s, SC, 1 };
+    msnn_epi eo = { 0 };
+    eo.bias = t->a->o.b;
+    eo.residual = x;
+    eo.ldr = D;
+    msnn_gemm_packed(rows, t->pk_o, P, ob, D, &eo, NULL);
+    k->layernorm(ob, D, xo, D, rows, D, t->n4->g, t->n4->b, LN_EPS);
+}
+
+/* One pass over the image; the stages present run on every band. */
+typedef struct pass {
+    const msnn_kernels *k;
+    const msnn__dec_kernels *dk;
+    const float *pe;             /* 4096 x 256 */
+    const i2t *img;              /* image->token stage, or NULL */
+    const float *q;              /* its queries (cached, kd wide), or NULL: x + pe */
+    const float *x;              /* the image before the stage (4096 x 256) */
+    float *xo;                   /* where the new image goes, or NULL (scratch) */
+    tq *tok;                     /* token->image stage over the (new) image, or NULL */
+    const float *tk, *tv;        /* without img: its keys, values (kd, vd wide) */
+    const msnn__linear *up0;     /* first ConvT on the new image, or NULL */
+    float *t0;                   /* its output, 4096 x 256 */
+    float *buf;                  /* per thread: PASS_BUF floats */
+} pass;
+
+#define PASS_BUF ((size_t)BAND * (2 * D + SC) + (size_t)NUSED * D)
+
+static void pass_band(const pass *p, int b, float *buf)
+{
+    size_t i0 = (size_t)b * BAND;
+    float *kb = buf, *s = kb + (size_t)BAND * D, *ob = s + (size_t)BAND * SC;
+    float *tmp = ob + (size_t)BAND * D;
+    const float *xn = NULL;
+    if (p->img) {
+        const float *qb = p->q ? p->q + i0 * p->img->kd : kb;
+        if (!p->q)
+            add(p->x + i0 * D, p->pe + i0 * D, kb, (size_t)BAND * D);
+        float *xo = p->xo ? p->xo + i0 * D : ob;
+        i2t_band(p->img, p->k, p->dk, qb, p->q ? p->img->kd : D, p->x + i0 * D, BAND, s, ob,
+                 xo);
+        xn = xo;
+    }
+    if (p->tok) {
+        if (xn) {
+            add(xn, p->pe + i0 * D, kb, (size_t)BAND * D);
+            tq_band(p->tok, p->dk, b / BPG, kb, D, xn, D, BAND, s, tmp);
+        } else {
+            tq_band(p->tok, p->dk, b / BPG, p->tk + i0 * p->tok->kd, p->tok->kd,
+                    p->tv + i0 * p->tok->vd, p->tok->vd, BAND, s, tmp);
+        }
+    }
+    if (p->up0)
+        msnn__linear_fwd(p->up0, BAND, xn, D, p->t0 + i0 * 4 * 64, 4 * 64, NULL, 0,
+                         MSNN_ACT_NONE, NULL);
+}
+
+static void pass_task(void *arg, int ith, int nth)
+{
+    const pass *p = arg;
+    int lo, hi;
+    msnn_split(NGROUP, ith, nth, &lo, &hi);
+    for (int b = lo * BPG; b < hi * BPG; b++)
+        pass_band(p, b, p->buf + (size_t)ith * PASS_BUF);
+}
+
+static void run_pass(pass *p, msnn__run *r)
+{
+    p->k = r->k;
+    p->dk = msnn__dec_kernels_get();
+    msnn_pool_run(r->pool, pass_task, p);
+}
+
+/* Token side of a TwoWayAttentionBlock before its token->image attention:
+ * self attention (the first layer has no PE and no residual) and norm1. */
+static int tok_self(const msnn__twoway *l, int first, float *q, const float *tpe, msnn__run *r)
 {
     size_t mark = msnn__arena_mark(r->arena);
-    float *qp, *qn, *h;
+    float *qp, *qn;
     ALLOC(qp, NTOK * D);
     ALLOC(qn, NTOK * D);
-    ALLOC(h, NTOK * 2048);
-    /* self attention (the first layer has no PE and no residual) */
     if (first) {
         if (attention(&l->self_attn, q, NTOK, q, q, NTOK, NULL, NULL, qn, r) < 0)
             goto oom;
@@ -273,25 +411,23 @@ static int twoway(const msnn__twoway *l, int first, float *q, const float *kin,
             goto oom;
     }
     norm(r, &l->norm1, qn, q, NTOK);
-    /* tokens attend to the image */
-    add(q, tpe, qp, NTOK * D);
-    if (c) {
-        const float *t2i_pre[3] = { NULL, c->t2i_k, c->t2i_v };
-        if (attention(&l->t2i, qp, NTOK, kpin, kin, HW, t2i_pre, q, qn, r) < 0)
-            goto oom;
-    } else if (attention_tok(&l->t2i, qp, NTOK, kpin, kin, HW, q, qn, r) < 0) {
-        goto oom;
-    }
+    msnn__arena_release(r->arena, mark);
+    return MS_OK;
+oom:
+    return MS_ENOMEM;
+}
+
+/* After the token->image attention (qn = its output + residual): norm2,
+ * the MLP (ReLU) with residual, norm3. */
+static int tok_mlp(const msnn__twoway *l, float *q, float *qn, msnn__run *r)
+{
+    size_t mark = msnn__arena_mark(r->arena);
+    float *h;
+    ALLOC(h, NTOK * 2048);
     norm(r, &l->norm2, qn, q, NTOK);
-    /* MLP (ReLU) */
     msnn__linear_fwd(&l->lin1, NTOK, q, D, h, 2048, NULL, 0, MSNN_ACT_RELU, r->pool);
     msnn__linear_fwd(&l->lin2, NTOK, h, 2048, qn, D, q, D, MSNN_ACT_NONE, r->pool);
     norm(r, &l->norm3, qn, q, NTOK);
-    /* the image attends to the tokens (+ norm4) */
-    add(q, tpe, qp, NTOK * D);
-    if (attention_img(&l->i2t, kpin, c ? c->i2t_q : NULL, qp, q, NTOK, kin, &l->norm4, pe,
-                      kx, kp, r) < 0)
-        goto oom;
     msnn__arena_release(r->arena, mark);
     return MS_OK;
 oom:
@@ -350,15 +486,15 @@ static void up_task_fn(void *arg, int ith, int nth)
         up_band(t, y, t->buf + (size_t)ith * UP_ROWS * 132);
 }
 
-static int upscale(const msnn__decoder *d, const float *kx, const float hyper[32],
-                   float *logits, msnn__run *r)
+/* t0 (4096 x 256, the first ConvT's output; normalised in place) ->
+ * logits (256 x 256). */
+static int upscale_rest(const msnn__decoder *d, float *t0, const float hyper[32],
+                        float *logits, msnn__run *r)
 {
     size_t mark = msnn__arena_mark(r->arena);
     int nth = msnn_pool_size(r->pool);
-    up_task t = { d, r->k, msnn__dec_kernels_get(), NULL, NULL, hyper, logits };
-    ALLOC(t.t0, (size_t)HW * 4 * 64);
+    up_task t = { d, r->k, msnn__dec_kernels_get(), t0, NULL, hyper, logits };
     ALLOC(t.buf, (size_t)nth * UP_ROWS * 132);
-    msnn__linear_fwd(&d->up0, HW, kx, D, t.t0, 4 * 64, NULL, 0, MSNN_ACT_NONE, r->pool);
     msnn_pool_run(r->pool, up_task_fn, &t);
     msnn__arena_release(r->arena, mark);
     return MS_OK;
@@ -419,39 +555,98 @@ static int cache_prepare(msnn__dec_cache *c, const msnn__decoder *d, const msnn_
     return MS_OK;
 }
 
+/* The token side between passes follows TwoWayTransformer: per layer self
+ * attention, token->image attention, MLP, image->token attention; the image
+ * side only changes in the image->token steps, so each layer's tokens are
+ * final before the pass that updates its image. */
 int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const float *emb,
                           const float box[4], float *logits, float *iou,
                           msnn__dec_cache *cache, msnn__run *r, ms_err *err)
 {
-    float *tok, *q, *kx, *qp, *kp, *qn;
+    const msnn__twoway *l0 = &d->layer[0], *l1 = &d->layer[1];
+    int nth = msnn_pool_size(r->pool), rc = MS_ENOMEM;
+    float *tok, *q, *qp, *qn, *kx1, *t0;
+    tq ta = { 0 }, tb = { 0 }, tc = { 0 };
+    i2t ia = { 0 }, ib = { 0 };
+    pass ps = { 0 };
     if (cache_prepare(cache, d, p, emb, r) < 0)
         goto oom;
     ALLOC(tok, NTOK * D);
     ALLOC(q, NTOK * D);
-    ALLOC(kx, (size_t)HW * D);
-    ALLOC(kp, (size_t)HW * D);
+    ALLOC(qp, NTOK * D);
+    ALLOC(qn, NTOK * D);
+    ALLOC(kx1, (size_t)HW * D);
+    ALLOC(t0, (size_t)HW * 4 * 64);
+    ALLOC(ps.buf, (size_t)nth * PASS_BUF);
     memcpy(tok, d->iou_token, D * sizeof(float));
     memcpy(tok + D, d->mask_tokens, 4 * D * sizeof(float));
     msnn__prompt_box(p, box, tok + 5 * D);
     memcpy(q, tok, NTOK * D * sizeof(float));
-    /* layer 0 reads the cached image, writes kx, kp; layer 1 updates them */
-    if (twoway(&d->layer[0], 1, q, cache->kx, cache->kp, kx, kp, tok, p->dense_pe, cache, r) < 0 ||
-        twoway(&d->layer[1], 0, q, kx, kp, kx, kp, tok, p->dense_pe, NULL, r) < 0)
+    ps.pe = p->dense_pe;
+
+    /* layer 0: self attention; pass 0: token->image over the cached k, v */
+    if (tok_self(l0, 1, q, tok, r) < 0)
         goto oom;
-    ALLOC(qp, NTOK * D);
-    ALLOC(qn, NTOK * D);
     add(q, tok, qp, NTOK * D);
-    if (attention_tok(&d->final_attn, qp, NTOK, kp, kx, HW, q, qn, r) < 0)
+    if (tq_setup(&ta, &l0->t2i, 1, qp, r) < 0)
+        goto oom;
+    ps.tok = &ta;
+    ps.tk = cache->t2i_k;
+    ps.tv = cache->t2i_v;
+    run_pass(&ps, r);
+    if (tq_finish(&ta, q, qn, r) < 0 || tok_mlp(l0, q, qn, r) < 0)
+        goto oom;
+
+    /* pass A: layer 0 image->token (cached q) -> kx1; layer 1 token->image */
+    add(q, tok, qp, NTOK * D);
+    if (i2t_setup(&ia, &l0->i2t, 1, qp, q, &l0->norm4, r) < 0 || tok_self(l1, 0, q, tok, r) < 0)
+        goto oom;
+    add(q, tok, qp, NTOK * D);
+    if (tq_setup(&tb, &l1->t2i, 0, qp, r) < 0)
+        goto oom;
+    memset(&ps, 0, offsetof(pass, buf));
+    ps.pe = p->dense_pe;
+    ps.img = &ia;
+    ps.q = cache->i2t_q;
+    ps.x = cache->kx;
+    ps.xo = kx1;
+    ps.tok = &tb;
+    run_pass(&ps, r);
+    i2t_free(&ia);
+    if (tq_finish(&tb, q, qn, r) < 0 || tok_mlp(l1, q, qn, r) < 0)
+        goto oom;
+
+    /* pass B: layer 1 image->token -> kx2; final token->image; ConvT 1 */
+    add(q, tok, qp, NTOK * D);
+    if (i2t_setup(&ib, &l1->i2t, 0, qp, q, &l1->norm4, r) < 0 ||
+        tq_setup(&tc, &d->final_attn, 0, qp, r) < 0)
+        goto oom;
+    memset(&ps, 0, offsetof(pass, buf));
+    ps.pe = p->dense_pe;
+    ps.img = &ib;
+    ps.x = kx1;
+    ps.tok = &tc;
+    ps.up0 = &d->up0;
+    ps.t0 = t0;
+    run_pass(&ps, r);
+    i2t_free(&ib);
+    if (tq_finish(&tc, q, qn, r) < 0)
         goto oom;
     norm(r, &d->norm_final, qn, q, NTOK);
+
     /* q[0]: iou token, q[1]: mask token 0 */
     float hyper[32], iou4[4];
     mlp3(d->hyper[0], q + D, hyper, r);
-    if (upscale(d, kx, hyper, logits, r) < 0)
+    if (upscale_rest(d, t0, hyper, logits, r) < 0)
         goto oom;
     mlp3(d->iou_head, q, iou4, r);
     *iou = iou4[0];
     return MS_OK;
 oom:
-    return ms_seterr(err, MS_ENOMEM, "mask decoder: out of memory for activations");
+    msnn_gemm_packed_free(&ta.pk);
+    msnn_gemm_packed_free(&tb.pk);
+    msnn_gemm_packed_free(&tc.pk);
+    i2t_free(&ia);
+    i2t_free(&ib);
+    return ms_seterr(err, rc, "mask decoder: out of memory for activations");
 }

@@ -66,26 +66,22 @@ static void softmax_lanes_ref(float *s, int rows, ptrdiff_t ld, int nk)
     }
 }
 
-static void exp_cols_ref(float *s, int rows, ptrdiff_t ld, int c0, int c1, float *inv)
+static void col_max_ref(const float *s, int rows, ptrdiff_t ld, int c0, int c1, float *m)
 {
-    for (int cb = c0; cb < c1; cb += L) {
-        float m[L], sum[L];
-        for (int j = 0; j < L; j++) {
-            m[j] = s[cb + j];
-            sum[j] = 0.0f;
+    for (int i = 0; i < rows; i++)
+        for (int c = c0; c < c1; c++)
+            m[c] = s[i * ld + c] > m[c] ? s[i * ld + c] : m[c];
+}
+
+static void exp_cols_ref(float *s, int rows, ptrdiff_t ld, int c0, int c1, const float *m,
+                         float *sum)
+{
+    for (int i = 0; i < rows; i++)
+        for (int c = c0; c < c1; c++) {
+            float *x = s + i * ld + c;
+            *x = exp_le0(*x - m[c]);
+            sum[c] += *x;
         }
-        for (int i = 1; i < rows; i++)
-            for (int j = 0; j < L; j++)
-                m[j] = s[i * ld + cb + j] > m[j] ? s[i * ld + cb + j] : m[j];
-        for (int i = 0; i < rows; i++)
-            for (int j = 0; j < L; j++) {
-                float *x = s + i * ld + cb + j;
-                *x = exp_le0(*x - m[j]);
-                sum[j] += *x;
-            }
-        for (int j = 0; j < L; j++)
-            inv[cb + j] = 1.0f / sum[j];
-    }
 }
 
 static void dot32_ref(const float *x, ptrdiff_t ldx, int n, const float *h, float *y)
@@ -103,7 +99,7 @@ static void dot32_ref(const float *x, ptrdiff_t ldx, int n, const float *h, floa
 }
 
 static const msnn__dec_kernels g_ref = {
-    "ref", softmax_lanes_ref, exp_cols_ref, dot32_ref,
+    "ref", softmax_lanes_ref, col_max_ref, exp_cols_ref, dot32_ref,
 };
 
 /* ------------------------------------------------------------ AVX2 + FMA */
@@ -156,18 +152,28 @@ static AVX2 void softmax_lanes_avx2(float *s, int rows, ptrdiff_t ld, int nk)
     }
 }
 
-static AVX2 void exp_cols_avx2(float *s, int rows, ptrdiff_t ld, int c0, int c1, float *inv)
+static AVX2 void col_max_avx2(const float *s, int rows, ptrdiff_t ld, int c0, int c1,
+                              float *m)
 {
     for (int cb = c0; cb < c1; cb += L) {
-        __m256 m = _mm256_loadu_ps(s + cb), sum = _mm256_setzero_ps();
-        for (int i = 1; i < rows; i++)
-            m = _mm256_max_ps(_mm256_loadu_ps(s + i * ld + cb), m);
+        __m256 v = _mm256_loadu_ps(m + cb);
+        for (int i = 0; i < rows; i++)
+            v = _mm256_max_ps(_mm256_loadu_ps(s + i * ld + cb), v);
+        _mm256_storeu_ps(m + cb, v);
+    }
+}
+
+static AVX2 void exp_cols_avx2(float *s, int rows, ptrdiff_t ld, int c0, int c1,
+                               const float *m, float *sum)
+{
+    for (int cb = c0; cb < c1; cb += L) {
+        __m256 vm = _mm256_loadu_ps(m + cb), acc = _mm256_loadu_ps(sum + cb);
         for (int i = 0; i < rows; i++) {
-            __m256 e = vexp_le0(_mm256_sub_ps(_mm256_loadu_ps(s + i * ld + cb), m));
+            __m256 e = vexp_le0(_mm256_sub_ps(_mm256_loadu_ps(s + i * ld + cb), vm));
             _mm256_storeu_ps(s + i * ld + cb, e);
-            sum = _mm256_add_ps(sum, e);
+            acc = _mm256_add_ps(acc, e);
         }
-        _mm256_storeu_ps(inv + cb, _mm256_div_ps(_mm256_set1_ps(1.0f), sum));
+        _mm256_storeu_ps(sum + cb, acc);
     }
 }
 
@@ -194,7 +200,7 @@ static AVX2 void dot32_avx2(const float *x, ptrdiff_t ldx, int n, const float *h
 }
 
 static const msnn__dec_kernels g_avx2 = {
-    "avx2", softmax_lanes_avx2, exp_cols_avx2, dot32_avx2,
+    "avx2", softmax_lanes_avx2, col_max_avx2, exp_cols_avx2, dot32_avx2,
 };
 #endif
 

@@ -21,11 +21,14 @@ typedef struct msnn__dec_kernels {
      * lane (the image-to-token attention: lane = head, group = token). */
     void (*softmax_lanes)(float *s, int rows, ptrdiff_t ld, int nk);
 
-    /* Column exponentials for a softmax down columns: for the columns
-     * [c0, c1) (multiples of 8) of rows [0, rows) of s, in place
-     * s = exp(s - max over the column), and inv[c] = 1 / (the column sum,
-     * added in row order). */
-    void (*exp_cols)(float *s, int rows, ptrdiff_t ld, int c0, int c1, float *inv);
+    /* A softmax down columns, streamed over bands of rows: for the columns
+     * [c0, c1) (multiples of 8) of rows [0, rows) of s (row i at s + i*ld),
+     * col_max raises m[c] to the column's maximum; exp_cols sets
+     * s = exp(s - m[c]) (m[c] >= every value of the column) and adds the
+     * column to sum[c] in row order. */
+    void (*col_max)(const float *s, int rows, ptrdiff_t ld, int c0, int c1, float *m);
+    void (*exp_cols)(float *s, int rows, ptrdiff_t ld, int c0, int c1, const float *m,
+                     float *sum);
 
     /* y[i] = sum_c h[c] * x[i*ldx + c] over 32 floats, for i in [0, n):
      * 8 lanes summed over c in order, then the lanes in a fixed tree. */
