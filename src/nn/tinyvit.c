@@ -91,27 +91,67 @@ static void probe(msnn__run *r, const char *name, const float *x, size_t tokens,
 /* ------------------------------------------------------------ layer 0 */
 
 /* MBConv: y = GELU(x + BN(conv3(GELU(dw(GELU(conv1(x))))))), x, y: H*W x C.
- * Done in bands of output rows so the 4C-wide hidden image is never whole. */
+ *
+ * Each thread takes a contiguous range of output rows and runs the three
+ * steps on its own bands of MB_BAND rows, so the 4C-wide hidden image is
+ * never whole and a band's hidden rows stay in this core's caches.  The
+ * hidden rows a band shares with the next one (its halo) are moved down,
+ * not recomputed.  Every value is computed by the same kernels on the same
+ * inputs as in one pass over the image, so the result does not depend on
+ * the band size or the thread count. */
+typedef struct mb_task {
+    const msnn__mbconv *b;
+    const msnn_kernels *k;
+    const float *x;
+    float *y;
+    int H, W;
+    float *bufs;           /* per thread: hid (MB_BAND + 2 rows) then dw (MB_BAND rows) */
+    size_t buf_stride;     /* floats per thread */
+} mb_task;
+
+static void mb_task_fn(void *arg, int ith, int nth)
+{
+    const mb_task *t = arg;
+    const msnn__mbconv *b = t->b;
+    const int C = b->conv1.in, Ch = b->conv1.out, H = t->H, W = t->W;
+    const size_t hrow = (size_t)W * Ch;               /* floats per hidden row */
+    float *hid = t->bufs + (size_t)ith * t->buf_stride;
+    float *dw = hid + (size_t)(MB_BAND + 2) * hrow;
+    int ya, yb;
+    msnn_split(H, ith, nth, &ya, &yb);
+    int h0 = 0, h1 = 0;                               /* hidden rows held: [h0, h1) */
+    for (int r0 = ya; r0 < yb; r0 += MB_BAND) {
+        int r1 = r0 + MB_BAND < yb ? r0 + MB_BAND : yb;
+        int n0 = r0 > 0 ? r0 - 1 : 0, n1 = r1 < H ? r1 + 1 : H;   /* needed */
+        int keep = h1 > n0 ? h1 - n0 : 0;             /* rows [n0, h1) already held */
+        if (keep > 0 && n0 > h0)
+            memmove(hid, hid + (size_t)(n0 - h0) * hrow, (size_t)keep * hrow * sizeof *hid);
+        h0 = n0;
+        h1 = n0 + keep;
+        /* hid rows [h1, n1) = GELU(conv1(x rows)) */
+        msnn__linear_fwd(&b->conv1, (n1 - h1) * W, t->x + (size_t)h1 * W * C, C,
+                         hid + (size_t)(h1 - h0) * hrow, Ch, NULL, 0, MSNN_ACT_GELU, NULL);
+        h1 = n1;
+        /* dw: rows [r0, r1) x W x Ch */
+        t->k->dwconv3x3(hid, h0, h1 - h0, H, W, Ch, 1, b->conv2.w, b->conv2.b, MSNN_ACT_GELU,
+                        dw, r0, r1);
+        /* y rows [r0, r1) x C, + shortcut, GELU */
+        msnn__linear_fwd(&b->conv3, (r1 - r0) * W, dw, Ch, t->y + (size_t)r0 * W * C, C,
+                         t->x + (size_t)r0 * W * C, C, MSNN_ACT_GELU, NULL);
+    }
+}
+
 static int mbconv(const msnn__mbconv *b, const float *x, float *y, int H, int W,
                   msnn__run *r)
 {
-    int C = b->conv1.in, Ch = b->conv1.out;
+    int Ch = b->conv1.out, nth = msnn_pool_size(r->pool);
     size_t mark = msnn__arena_mark(r->arena);
-    float *hid, *dw;
-    ALLOC(hid, (size_t)(MB_BAND + 2) * W * Ch);
-    ALLOC(dw, (size_t)MB_BAND * W * Ch);
-    for (int r0 = 0; r0 < H; r0 += MB_BAND) {
-        int r1 = r0 + MB_BAND < H ? r0 + MB_BAND : H;
-        int h0 = r0 > 0 ? r0 - 1 : 0, h1 = r1 < H ? r1 + 1 : H;
-        /* hid: rows [h0, h1) x W x Ch */
-        msnn__linear_fwd(&b->conv1, (h1 - h0) * W, x + (size_t)h0 * W * C, C, hid, Ch,
-                         NULL, 0, MSNN_ACT_GELU, r->pool);
-        /* dw: rows [r0, r1) x W x Ch */
-        dwconv(r, &b->conv2, hid, h0, h1 - h0, H, W, 1, MSNN_ACT_GELU, dw, r0, r1);
-        /* y rows [r0, r1) x C, + shortcut, GELU */
-        msnn__linear_fwd(&b->conv3, (r1 - r0) * W, dw, Ch, y + (size_t)r0 * W * C, C,
-                         x + (size_t)r0 * W * C, C, MSNN_ACT_GELU, r->pool);
-    }
+    size_t per = (size_t)(2 * MB_BAND + 2) * W * Ch;
+    per = (per + 15) & ~(size_t)15;                   /* 64-byte aligned parts */
+    float *bufs;
+    ALLOC(bufs, per * (size_t)nth);
+    mb_task t = { b, r->k, x, y, H, W, bufs, per };
+    msnn_pool_run(r->pool, mb_task_fn, &t);
     msnn__arena_release(r->arena, mark);
     return MS_OK;
 oom:
