@@ -101,13 +101,24 @@ static void norm(msnn__run *r, const msnn__norm *n, const float *x, float *y, in
 #define NGROUP 16                    /* fixed groups of bands: one thread's unit */
 #define BPG (NBAND / NGROUP)
 
+#define BD_CH 16                     /* channels per head in the interleaved layout */
+
+/* rows of 128 = 8 heads x 16 channels: x[i][h*16 + c] -> y[i][c*8 + h] */
+static void interleave(const float *x, ptrdiff_t ldx, int rows, float *y)
+{
+    for (int i = 0; i < rows; i++)
+        for (int h = 0; h < HEADS; h++)
+            for (int c = 0; c < BD_CH; c++)
+                y[(size_t)i * HEADS * BD_CH + c * HEADS + h] = x[i * ldx + h * BD_CH + c];
+}
+
 /* Token queries over the image, as a softmax over the 4096 image rows
  * streamed over bands (the running maximum and sum of each column kept per
  * group of bands, then the groups merged in order: the result does not
  * depend on which thread ran which group).
  * Cached (layer 0): keys and values are the cached k_proj / v_proj (128
- * wide); the scores are keys times a block-diagonal Q (128 x 64) and the
- * values' product is read off the diagonal blocks.
+ * wide, channels interleaved: head h channel c at c*8 + h) and the per-head
+ * products run lane-wise over the 8 heads (bd_scores, bd_accum).
  * Otherwise reassociated so that no 4096-row projection is needed: with
  * G_h = q_h Wk_h (256 wide) the scores are G_h kin^T + a constant per
  * column (cancels in the softmax), and the values sum as
@@ -115,8 +126,10 @@ static void norm(msnn__run *r, const msnn__norm *n, const float *x, float *y, in
 typedef struct tq {
     const msnn__attn *a;
     int cached, kd, vd;          /* key and value widths */
-    msnn_packed_b *pk;           /* kd x SC: the score columns */
-    float *y;                    /* [NGROUP][NUSED][vd]: sum exp(s - m) v */
+    msnn_packed_b *pk;           /* kd x SC: the score columns (not cached) */
+    float *qi;                   /* cached: NTOK x 128, q interleaved */
+    float *y;                    /* [NGROUP][NUSED][vd] (cached: [NTOK][128] interleaved):
+                                    sum exp(s - m) v */
     float *m, *l;                /* [NGROUP][SC]: running max, sum */
 } tq;
 
@@ -131,27 +144,25 @@ static int tq_setup(tq *t, const msnn__attn *a, int cached, const float *qin, ms
     t->vd = cached ? I : D;
     ALLOC(q, (size_t)NTOK * I);
     ALLOC(b, (size_t)SC * t->kd);
-    ALLOC(t->y, (size_t)NGROUP * NUSED * t->vd);
+    ALLOC(t->y, (size_t)NGROUP * NUSED * t->vd);   /* cached: more than needed */
     ALLOC(t->m, (size_t)NGROUP * SC);
     ALLOC(t->l, (size_t)NGROUP * SC);
     msnn__linear_fwd(&a->q, NTOK, qin, D, q, I, NULL, 0, MSNN_ACT_NONE, NULL);
     memset(b, 0, (size_t)SC * t->kd * sizeof *b);
-    msnn_mat B;
-    if (cached) {   /* b[h*hd + c][t*8 + h] = q[t][h*hd + c] */
-        for (int tk = 0; tk < NTOK; tk++)
-            for (int h = 0; h < HEADS; h++)
-                for (int c = 0; c < hd; c++)
-                    b[(size_t)(h * hd + c) * SC + tk * HEADS + h] = q[(size_t)tk * I + h * hd + c];
-        B = (msnn_mat){ b, SC, 1 };
+    if (cached) {   /* qi[t][c*8 + h] = q[t][h*hd + c] */
+        if (hd != BD_CH)
+            return MS_EINVAL;
+        t->qi = b;
+        interleave(q, I, NTOK, t->qi);
     } else {        /* b^T rows t*8 + h: q_h[t] (hd) . Wk_h (hd x 256) */
         for (int h = 0; h < HEADS; h++) {
             msnn_mat Qh = { q + h * hd, I, 1 }, W = { a->k.w + (size_t)h * hd * D, D, 1 };
             msnn_gemm(NTOK, D, hd, Qh, W, b + (size_t)h * D, HEADS * D, NULL, NULL);
         }
-        B = (msnn_mat){ b, 1, D };
+        msnn_mat B = { b, 1, D };
+        if (!(t->pk = msnn_gemm_pack_b(t->kd, SC, B)))
+            goto oom;
     }
-    if (!(t->pk = msnn_gemm_pack_b(t->kd, SC, B)))
-        goto oom;
     memset(t->y, 0, (size_t)NGROUP * NUSED * t->vd * sizeof *t->y);
     for (int i = 0; i < NGROUP * SC; i++) {
         t->m[i] = -FLT_MAX;
@@ -169,19 +180,31 @@ static void tq_band(const tq *t, const msnn__dec_kernels *dk, int g, const float
 {
     float *m = t->m + g * SC, *l = t->l + g * SC, *y = t->y + (size_t)g * NUSED * t->vd;
     float mn[SC];
-    msnn_mat K = { kb, ldk, 1 };
-    msnn_gemm_packed(rows, t->pk, K, s, SC, NULL, NULL);
+    if (t->cached) {
+        dk->bd_scores(kb, ldk, rows, t->qi, NTOK, s, SC);
+    } else {
+        msnn_mat K = { kb, ldk, 1 };
+        msnn_gemm_packed(rows, t->pk, K, s, SC, NULL, NULL);
+    }
     memcpy(mn, m, sizeof mn);
     dk->col_max(s, rows, SC, 0, NUSED, mn);
     for (int c = 0; c < NUSED; c++)
         if (mn[c] > m[c]) {     /* rescale what the group holds to the new maximum */
             float f = expf(m[c] - mn[c]);
             l[c] *= f;
-            for (int j = 0; j < t->vd; j++)
-                y[(size_t)c * t->vd + j] *= f;
+            if (t->cached)      /* column t*8 + h: y[t][j*8 + h] */
+                for (int j = 0; j < BD_CH; j++)
+                    y[(size_t)(c / HEADS) * t->vd + j * HEADS + c % HEADS] *= f;
+            else
+                for (int j = 0; j < t->vd; j++)
+                    y[(size_t)c * t->vd + j] *= f;
             m[c] = mn[c];
         }
     dk->exp_cols(s, rows, SC, 0, NUSED, m, l);
+    if (t->cached) {
+        dk->bd_accum(s, SC, rows, vb, ldv, NTOK, y);
+        return;
+    }
     msnn_mat Et = { s, 1, SC }, V = { vb, ldv, 1 };
     msnn_gemm(NUSED, t->vd, rows, Et, V, tmp, t->vd, NULL, NULL);
     for (size_t i = 0; i < (size_t)NUSED * t->vd; i++)
@@ -203,25 +226,38 @@ static int tq_finish(tq *t, const float *res, float *out, msnn__run *r)
         sum[c] = 0.0f;
     }
     memset(px, 0, (size_t)NUSED * vd * sizeof *px);
-    for (int g = 0; g < NGROUP; g++)
-        for (int c = 0; c < NUSED; c++) {
-            float f = expf(t->m[g * SC + c] - mx[c]);
-            const float *yg = t->y + ((size_t)g * NUSED + c) * vd;
-            sum[c] += f * t->l[g * SC + c];
-            for (int j = 0; j < vd; j++)
-                px[(size_t)c * vd + j] += f * yg[j];
+    if (t->cached) {    /* o[t][h*hd + j] = sum_g f_g y_g[t][j*8 + h] / sum */
+        memset(o, 0, (size_t)NTOK * I * sizeof *o);
+        for (int g = 0; g < NGROUP; g++) {
+            const float *yg = t->y + (size_t)g * NUSED * vd;
+            for (int c = 0; c < NUSED; c++) {
+                int tk = c / HEADS, h = c % HEADS;
+                float f = expf(t->m[g * SC + c] - mx[c]);
+                sum[c] += f * t->l[g * SC + c];
+                for (int j = 0; j < hd; j++)
+                    o[(size_t)tk * I + h * hd + j] += f * yg[(size_t)tk * vd + j * HEADS + h];
+            }
         }
-    for (int c = 0; c < NUSED; c++) {
-        float inv = 1.0f / sum[c];
-        for (int j = 0; j < vd; j++)
-            px[(size_t)c * vd + j] *= inv;
-    }
-    if (t->cached) {    /* o[t][h*hd + c] = px[t*8 + h][h*hd + c] */
-        for (int tk = 0; tk < NTOK; tk++)
-            for (int h = 0; h < HEADS; h++)
-                memcpy(o + (size_t)tk * I + h * hd, px + (size_t)(tk * HEADS + h) * vd + h * hd,
-                       (size_t)hd * sizeof *o);
-    } else {            /* o_h = px_h (7 x 256) . Wv_h^T (256 x hd) + bv_h */
+        for (int c = 0; c < NUSED; c++) {
+            float inv = 1.0f / sum[c];
+            for (int j = 0; j < hd; j++)
+                o[(size_t)(c / HEADS) * I + (c % HEADS) * hd + j] *= inv;
+        }
+    } else {
+        for (int g = 0; g < NGROUP; g++)
+            for (int c = 0; c < NUSED; c++) {
+                float f = expf(t->m[g * SC + c] - mx[c]);
+                const float *yg = t->y + ((size_t)g * NUSED + c) * vd;
+                sum[c] += f * t->l[g * SC + c];
+                for (int j = 0; j < vd; j++)
+                    px[(size_t)c * vd + j] += f * yg[j];
+            }
+        for (int c = 0; c < NUSED; c++) {
+            float inv = 1.0f / sum[c];
+            for (int j = 0; j < vd; j++)
+                px[(size_t)c * vd + j] *= inv;
+        }
+        /* o_h = px_h (7 x 256) . Wv_h^T (256 x hd) + bv_h */
         for (int h = 0; h < HEADS; h++) {
             msnn_mat P = { px + (size_t)h * D, HEADS * D, 1 };
             msnn_mat Wt = { a->v.w + (size_t)h * hd * D, 1, D };
@@ -242,14 +278,15 @@ oom:
  *   x' = LN4(x + bo + sum_h softmax(q_h k_h^T) v_h Wo_h^T).
  * The output projection is folded into the values, VW_(t,h) = v_h[t] Wo_h^T
  * (256 wide), so a band costs two products: the scores and P VW.  The
- * scores are the cached q_proj (128 wide) times a block-diagonal K
- * (128 x 64), or (layer 1) x + PE times Wq_h^T k_h^T (256 x 64) plus the
- * bias bq_h . k_h, which saves the 4096-row q projection. */
+ * scores are per-head products of the cached q_proj (channels interleaved)
+ * and k (bd_scores), or (layer 1) x + PE times Wq_h^T k_h^T (256 x 64) plus
+ * the bias bq_h . k_h, which saves the 4096-row q projection. */
 typedef struct i2t {
     const msnn__attn *a;
     const msnn__norm *n4;
     int kd;                      /* query width */
-    msnn_packed_b *pk_s;         /* kd x SC */
+    msnn_packed_b *pk_s;         /* kd x SC (not cached) */
+    float *ki;                   /* cached: NTOK x 128, k interleaved */
     float *bias;                 /* SC, or NULL */
     msnn_packed_b *pk_o;         /* NUSED x 256: VW */
 } i2t;
@@ -270,11 +307,11 @@ static int i2t_setup(i2t *t, const msnn__attn *a, int cached, const float *kin,
     msnn__linear_fwd(&a->k, NTOK, kin, D, k, I, NULL, 0, MSNN_ACT_NONE, NULL);
     msnn__linear_fwd(&a->v, NTOK, vin, D, v, I, NULL, 0, MSNN_ACT_NONE, NULL);
     memset(bs, 0, (size_t)t->kd * SC * sizeof *bs);
-    if (cached) {   /* bs[h*hd + c][t*8 + h] = k[t][h*hd + c] */
-        for (int tk = 0; tk < NTOK; tk++)
-            for (int h = 0; h < HEADS; h++)
-                for (int c = 0; c < hd; c++)
-                    bs[(size_t)(h * hd + c) * SC + tk * HEADS + h] = k[(size_t)tk * I + h * hd + c];
+    if (cached) {   /* ki[t][c*8 + h] = k[t][h*hd + c] */
+        if (hd != BD_CH)
+            return MS_EINVAL;
+        t->ki = bs;
+        interleave(k, I, NTOK, t->ki);
     } else {        /* bs^T rows t*8 + h: k_h[t] (hd) . Wq_h (hd x 256) */
         ALLOC(t->bias, SC);
         memset(t->bias, 0, SC * sizeof *t->bias);
@@ -293,9 +330,8 @@ static int i2t_setup(i2t *t, const msnn__attn *a, int cached, const float *kin,
         msnn_mat Vh = { v + h * hd, I, 1 }, Wt = { a->o.w + h * hd, 1, I };
         msnn_gemm(NTOK, D, hd, Vh, Wt, vw + (size_t)h * D, HEADS * D, NULL, NULL);
     }
-    msnn_mat Bs = cached ? (msnn_mat){ bs, SC, 1 } : (msnn_mat){ bs, 1, D };
-    msnn_mat Bo = { vw, D, 1 };
-    if (!(t->pk_s = msnn_gemm_pack_b(t->kd, SC, Bs)) ||
+    msnn_mat Bs = { bs, 1, D }, Bo = { vw, D, 1 };
+    if ((!cached && !(t->pk_s = msnn_gemm_pack_b(t->kd, SC, Bs))) ||
         !(t->pk_o = msnn_gemm_pack_b(NUSED, D, Bo)))
         goto oom;
     return MS_OK;
@@ -317,10 +353,14 @@ static void i2t_band(const i2t *t, const msnn_kernels *k, const msnn__dec_kernel
                      const float *qb, ptrdiff_t ldq, const float *x, int rows, float *s,
                      float *ob, float *xo)
 {
-    msnn_mat Q = { qb, ldq, 1 };
-    msnn_epi es = { 0 };
-    es.bias = t->bias;
-    msnn_gemm_packed(rows, t->pk_s, Q, s, SC, &es, NULL);
+    if (t->ki) {
+        dk->bd_scores(qb, ldq, rows, t->ki, NTOK, s, SC);
+    } else {
+        msnn_mat Q = { qb, ldq, 1 };
+        msnn_epi es = { 0 };
+        es.bias = t->bias;
+        msnn_gemm_packed(rows, t->pk_s, Q, s, SC, &es, NULL);
+    }
     dk->softmax_lanes(s, rows, SC, NTOK);
     msnn_mat P = { s, SC, 1 };
     msnn_epi eo = { 0 };
@@ -522,7 +562,8 @@ void msnn__dec_cache_free(msnn__dec_cache *c)
 /* The part of the decoder that depends on the embedding only, kept for the
  * next boxes on the same embedding (every box of a 2D image, of a 3D slice):
  * src = embedding (channels-last) + no_mask_embed, src + PE, and the first
- * layer's image-side projections.  Valid while the embedding is unchanged
+ * layer's image-side projections (rows with the channels of the 8 heads
+ * interleaved: head h channel j at j*8 + h).  Valid while the embedding is unchanged
  * (compared in full: a few MB, microseconds next to the projections). */
 static int cache_prepare(msnn__dec_cache *c, const msnn__decoder *d, const msnn__prompt *p,
                          const float *emb, msnn__run *r)
@@ -551,6 +592,14 @@ static int cache_prepare(msnn__dec_cache *c, const msnn__decoder *d, const msnn_
     msnn__linear_fwd(&l->t2i.k, HW, c->kp, D, c->t2i_k, 128, NULL, 0, MSNN_ACT_NONE, r->pool);
     msnn__linear_fwd(&l->t2i.v, HW, c->kx, D, c->t2i_v, 128, NULL, 0, MSNN_ACT_NONE, r->pool);
     msnn__linear_fwd(&l->i2t.q, HW, c->kp, D, c->i2t_q, 128, NULL, 0, MSNN_ACT_NONE, r->pool);
+    /* channels interleaved (head h channel j at j*8 + h) for bd_scores/bd_accum */
+    float tmp[128];
+    float *proj[3] = { c->t2i_k, c->t2i_v, c->i2t_q };
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < HW; i++) {
+            memcpy(tmp, proj[k] + (size_t)i * 128, sizeof tmp);
+            interleave(tmp, 128, 1, proj[k] + (size_t)i * 128);
+        }
     c->valid = 1;
     return MS_OK;
 }

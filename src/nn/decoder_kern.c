@@ -98,8 +98,33 @@ static void dot32_ref(const float *x, ptrdiff_t ldx, int n, const float *h, floa
     }
 }
 
+#define BD_C 16   /* channels per head */
+
+static void bd_scores_ref(const float *a, ptrdiff_t lda, int rows, const float *b, int nt,
+                          float *s, ptrdiff_t lds)
+{
+    for (int i = 0; i < rows; i++)
+        for (int t = 0; t < nt; t++)
+            for (int h = 0; h < L; h++) {
+                float acc = a[i * lda + h] * b[t * BD_C * L + h];
+                for (int c = 1; c < BD_C; c++)
+                    acc += a[i * lda + c * L + h] * b[t * BD_C * L + c * L + h];
+                s[i * lds + t * L + h] = acc;
+            }
+}
+
+static void bd_accum_ref(const float *e, ptrdiff_t lde, int rows, const float *v, ptrdiff_t ldv,
+                         int nt, float *y)
+{
+    for (int i = 0; i < rows; i++)
+        for (int t = 0; t < nt; t++)
+            for (int c = 0; c < BD_C; c++)
+                for (int h = 0; h < L; h++)
+                    y[t * BD_C * L + c * L + h] += e[i * lde + t * L + h] * v[i * ldv + c * L + h];
+}
+
 static const msnn__dec_kernels g_ref = {
-    "ref", softmax_lanes_ref, col_max_ref, exp_cols_ref, dot32_ref,
+    "ref", softmax_lanes_ref, col_max_ref, exp_cols_ref, bd_scores_ref, bd_accum_ref, dot32_ref,
 };
 
 /* ------------------------------------------------------------ AVX2 + FMA */
@@ -199,8 +224,86 @@ static AVX2 void dot32_avx2(const float *x, ptrdiff_t ldx, int n, const float *h
     }
 }
 
+/* Two rows at a time: 14 accumulators, b read from memory (L1). */
+static AVX2 void bd_scores_avx2(const float *a, ptrdiff_t lda, int rows, const float *b, int nt,
+                                float *s, ptrdiff_t lds)
+{
+    int i = 0;
+    for (; i + 2 <= rows && nt == 7; i += 2) {
+        const float *a0 = a + i * lda, *a1 = a0 + lda;
+        __m256 x0 = _mm256_loadu_ps(a0), x1 = _mm256_loadu_ps(a1);
+        __m256 p0 = _mm256_mul_ps(x0, _mm256_loadu_ps(b)), q0 = _mm256_mul_ps(x1, _mm256_loadu_ps(b));
+        __m256 p1 = _mm256_mul_ps(x0, _mm256_loadu_ps(b + 128)), q1 = _mm256_mul_ps(x1, _mm256_loadu_ps(b + 128));
+        __m256 p2 = _mm256_mul_ps(x0, _mm256_loadu_ps(b + 256)), q2 = _mm256_mul_ps(x1, _mm256_loadu_ps(b + 256));
+        __m256 p3 = _mm256_mul_ps(x0, _mm256_loadu_ps(b + 384)), q3 = _mm256_mul_ps(x1, _mm256_loadu_ps(b + 384));
+        __m256 p4 = _mm256_mul_ps(x0, _mm256_loadu_ps(b + 512)), q4 = _mm256_mul_ps(x1, _mm256_loadu_ps(b + 512));
+        __m256 p5 = _mm256_mul_ps(x0, _mm256_loadu_ps(b + 640)), q5 = _mm256_mul_ps(x1, _mm256_loadu_ps(b + 640));
+        __m256 p6 = _mm256_mul_ps(x0, _mm256_loadu_ps(b + 768)), q6 = _mm256_mul_ps(x1, _mm256_loadu_ps(b + 768));
+        for (int c = 1; c < BD_C; c++) {
+            const float *bc = b + c * L;
+            x0 = _mm256_loadu_ps(a0 + c * L);
+            x1 = _mm256_loadu_ps(a1 + c * L);
+            __m256 w;
+            w = _mm256_loadu_ps(bc);       p0 = _mm256_fmadd_ps(x0, w, p0); q0 = _mm256_fmadd_ps(x1, w, q0);
+            w = _mm256_loadu_ps(bc + 128); p1 = _mm256_fmadd_ps(x0, w, p1); q1 = _mm256_fmadd_ps(x1, w, q1);
+            w = _mm256_loadu_ps(bc + 256); p2 = _mm256_fmadd_ps(x0, w, p2); q2 = _mm256_fmadd_ps(x1, w, q2);
+            w = _mm256_loadu_ps(bc + 384); p3 = _mm256_fmadd_ps(x0, w, p3); q3 = _mm256_fmadd_ps(x1, w, q3);
+            w = _mm256_loadu_ps(bc + 512); p4 = _mm256_fmadd_ps(x0, w, p4); q4 = _mm256_fmadd_ps(x1, w, q4);
+            w = _mm256_loadu_ps(bc + 640); p5 = _mm256_fmadd_ps(x0, w, p5); q5 = _mm256_fmadd_ps(x1, w, q5);
+            w = _mm256_loadu_ps(bc + 768); p6 = _mm256_fmadd_ps(x0, w, p6); q6 = _mm256_fmadd_ps(x1, w, q6);
+        }
+        float *s0 = s + i * lds, *s1 = s0 + lds;
+        _mm256_storeu_ps(s0, p0), _mm256_storeu_ps(s1, q0);
+        _mm256_storeu_ps(s0 + 8, p1), _mm256_storeu_ps(s1 + 8, q1);
+        _mm256_storeu_ps(s0 + 16, p2), _mm256_storeu_ps(s1 + 16, q2);
+        _mm256_storeu_ps(s0 + 24, p3), _mm256_storeu_ps(s1 + 24, q3);
+        _mm256_storeu_ps(s0 + 32, p4), _mm256_storeu_ps(s1 + 32, q4);
+        _mm256_storeu_ps(s0 + 40, p5), _mm256_storeu_ps(s1 + 40, q5);
+        _mm256_storeu_ps(s0 + 48, p6), _mm256_storeu_ps(s1 + 48, q6);
+    }
+    for (; i < rows; i++)       /* the general case, one row and token at a time */
+        for (int t = 0; t < nt; t++) {
+            const float *ai = a + i * lda, *bt = b + t * BD_C * L;
+            __m256 acc = _mm256_mul_ps(_mm256_loadu_ps(ai), _mm256_loadu_ps(bt));
+            for (int c = 1; c < BD_C; c++)
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(ai + c * L), _mm256_loadu_ps(bt + c * L), acc);
+            _mm256_storeu_ps(s + i * lds + t * L, acc);
+        }
+}
+
+/* Per token, half of the channels (8 vectors) accumulated over the rows. */
+static AVX2 void bd_accum_avx2(const float *e, ptrdiff_t lde, int rows, const float *v,
+                               ptrdiff_t ldv, int nt, float *y)
+{
+    for (int t = 0; t < nt; t++)
+        for (int c0 = 0; c0 < BD_C; c0 += 8) {
+            float *yt = y + t * BD_C * L + c0 * L;
+            __m256 y0 = _mm256_loadu_ps(yt), y1 = _mm256_loadu_ps(yt + 8);
+            __m256 y2 = _mm256_loadu_ps(yt + 16), y3 = _mm256_loadu_ps(yt + 24);
+            __m256 y4 = _mm256_loadu_ps(yt + 32), y5 = _mm256_loadu_ps(yt + 40);
+            __m256 y6 = _mm256_loadu_ps(yt + 48), y7 = _mm256_loadu_ps(yt + 56);
+            for (int i = 0; i < rows; i++) {
+                __m256 w = _mm256_loadu_ps(e + i * lde + t * L);
+                const float *vi = v + i * ldv + c0 * L;
+                y0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(vi), y0);
+                y1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(vi + 8), y1);
+                y2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(vi + 16), y2);
+                y3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(vi + 24), y3);
+                y4 = _mm256_fmadd_ps(w, _mm256_loadu_ps(vi + 32), y4);
+                y5 = _mm256_fmadd_ps(w, _mm256_loadu_ps(vi + 40), y5);
+                y6 = _mm256_fmadd_ps(w, _mm256_loadu_ps(vi + 48), y6);
+                y7 = _mm256_fmadd_ps(w, _mm256_loadu_ps(vi + 56), y7);
+            }
+            _mm256_storeu_ps(yt, y0), _mm256_storeu_ps(yt + 8, y1);
+            _mm256_storeu_ps(yt + 16, y2), _mm256_storeu_ps(yt + 24, y3);
+            _mm256_storeu_ps(yt + 32, y4), _mm256_storeu_ps(yt + 40, y5);
+            _mm256_storeu_ps(yt + 48, y6), _mm256_storeu_ps(yt + 56, y7);
+        }
+}
+
 static const msnn__dec_kernels g_avx2 = {
-    "avx2", softmax_lanes_avx2, col_max_avx2, exp_cols_avx2, dot32_avx2,
+    "avx2", softmax_lanes_avx2, col_max_avx2, exp_cols_avx2, bd_scores_avx2, bd_accum_avx2,
+    dot32_avx2,
 };
 #endif
 

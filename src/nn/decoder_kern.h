@@ -30,6 +30,18 @@ typedef struct msnn__dec_kernels {
     void (*exp_cols)(float *s, int rows, ptrdiff_t ld, int c0, int c1, const float *m,
                      float *sum);
 
+    /* Per-head products of 8 heads x 16 channels, with the channels of a
+     * row interleaved: element (head h, channel c) at c*8 + h (128 floats).
+     * bd_scores: s[i][t*8 + h] = sum_c a[i][c*8 + h] b[t][c*8 + h] for rows
+     * i < rows, t < nt (<= 8), summed over c in order; other columns of s
+     * are not written.
+     * bd_accum: y[t][c*8 + h] += sum_i e[i][t*8 + h] v[i][c*8 + h], summed
+     * over i in order (y: nt x 128). */
+    void (*bd_scores)(const float *a, ptrdiff_t lda, int rows, const float *b, int nt,
+                      float *s, ptrdiff_t lds);
+    void (*bd_accum)(const float *e, ptrdiff_t lde, int rows, const float *v, ptrdiff_t ldv,
+                     int nt, float *y);
+
     /* y[i] = sum_c h[c] * x[i*ldx + c] over 32 floats, for i in [0, n):
      * 8 lanes summed over c in order, then the lanes in a fixed tree. */
     void (*dot32)(const float *x, ptrdiff_t ldx, int n, const float *h, float *y);
