@@ -66,6 +66,7 @@ static int write_all(FILE *f, const void *p, size_t n, const char *what, ms_err 
     return MS_OK;
 }
 
+#if HAVE_LIBDEFLATE
 /* A stored (uncompressed) deflate block holding hdr: 3 header bits
  * (BFINAL, BTYPE = 00) padded to a byte, LEN, ~LEN, the bytes.  It ends on a
  * byte boundary, so the compressed data can follow as further blocks. */
@@ -79,7 +80,6 @@ static int write_stored_block(FILE *f, const void *hdr, size_t hlen, int final,
     return rc < 0 ? rc : write_all(f, hdr, hlen, what, err);
 }
 
-#if HAVE_LIBDEFLATE
 static int deflate_libdeflate(FILE *f, const void *hdr, size_t hlen, const void *data, size_t n,
                               int level, uint64_t *csize, const char *what, ms_err *err)
 {
