@@ -383,6 +383,7 @@ typedef struct pass {
     tq *tok;                     /* token->image stage over the (new) image, or NULL */
     const float *tk, *tv;        /* without img: its keys, values (kd, vd wide) */
     const msnn__linear *up0;     /* first ConvT on the new image, or NULL */
+    const msnn__norm *up1;       /* the LayerNorm2d after it */
     float *t0;                   /* its output, 4096 x 256 */
     float *buf;                  /* per thread: PASS_BUF floats */
 } pass;
@@ -413,9 +414,12 @@ static void pass_band(const pass *p, int b, float *buf)
                     p->tv + i0 * p->tok->vd, p->tok->vd, BAND, s, tmp);
         }
     }
-    if (p->up0)
-        msnn__linear_fwd(p->up0, BAND, xn, D, p->t0 + i0 * 4 * 64, 4 * 64, NULL, 0,
-                         MSNN_ACT_NONE, NULL);
+    if (p->up0) {   /* + LayerNorm2d and GELU on its rows of 64 (see upscale_rest) */
+        float *u = p->t0 + i0 * 4 * 64;
+        msnn__linear_fwd(p->up0, BAND, xn, D, u, 4 * 64, NULL, 0, MSNN_ACT_NONE, NULL);
+        p->k->layernorm(u, 64, u, 64, BAND * 4, 64, p->up1->g, p->up1->b, LN2D_EPS);
+        p->k->gelu(u, (size_t)BAND * 4 * 64);
+    }
 }
 
 static void pass_task(void *arg, int ith, int nth)
@@ -482,8 +486,9 @@ oom:
  * on such rows in place, and the second ConvT is again a GEMM on them,
  * giving per row [2x2][32] (s1 = dy1*2 + dx1), GELU fused.  The logit of
  * pixel (4y + 2dy0 + dy1, 4x + 2dx0 + dx1) is that row's s1 group dotted
- * with hyper.  The second half runs per band of input rows, in buffers that
- * stay in cache; no scatter pass and no 256x256x32 tensor. */
+ * with hyper.  The first ConvT, LayerNorm2d and GELU run in pass B on each
+ * band of kx2; the rest runs per row of the 64x64 map once hyper is known,
+ * in buffers that stay in cache: no scatter pass, no 256x256x32 tensor. */
 #define UP_BAND 64           /* input pixels per band: one row of the 64x64 map */
 #define UP_ROWS (UP_BAND * 4)
 
@@ -491,7 +496,7 @@ typedef struct up_task {
     const msnn__decoder *d;
     const msnn_kernels *k;
     const msnn__dec_kernels *dk;
-    float *t0;               /* 4096 x 256, normalised in place */
+    const float *t0;         /* 4096 x 256 */
     float *buf;              /* per thread: UP_ROWS x 128, then UP_ROWS x 4 */
     const float *hyper;      /* 32 */
     float *logits;           /* 256 x 256 */
@@ -500,9 +505,7 @@ typedef struct up_task {
 static void up_band(const up_task *t, int y, float *buf)
 {
     const msnn__decoder *d = t->d;
-    float *u = t->t0 + (size_t)y * UP_BAND * 4 * 64;     /* UP_ROWS x 64 */
-    t->k->layernorm(u, 64, u, 64, UP_ROWS, 64, d->up1.g, d->up1.b, LN2D_EPS);
-    t->k->gelu(u, (size_t)UP_ROWS * 64);
+    const float *u = t->t0 + (size_t)y * UP_BAND * 4 * 64;     /* UP_ROWS x 64 */
     msnn__linear_fwd(&d->up3, UP_ROWS, u, 64, buf, 128, NULL, 0, MSNN_ACT_GELU, NULL);
     float *dots = buf + (size_t)UP_ROWS * 128;          /* UP_ROWS x 4 */
     t->dk->dot32(buf, 32, UP_ROWS * 4, t->hyper, dots);
@@ -526,9 +529,9 @@ static void up_task_fn(void *arg, int ith, int nth)
         up_band(t, y, t->buf + (size_t)ith * UP_ROWS * 132);
 }
 
-/* t0 (4096 x 256, the first ConvT's output; normalised in place) ->
- * logits (256 x 256). */
-static int upscale_rest(const msnn__decoder *d, float *t0, const float hyper[32],
+/* t0 (4096 x 256: the first ConvT's output after LayerNorm2d and GELU,
+ * done in pass B) -> logits (256 x 256). */
+static int upscale_rest(const msnn__decoder *d, const float *t0, const float hyper[32],
                         float *logits, msnn__run *r)
 {
     size_t mark = msnn__arena_mark(r->arena);
@@ -676,6 +679,7 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
     ps.x = kx1;
     ps.tok = &tc;
     ps.up0 = &d->up0;
+    ps.up1 = &d->up1;
     ps.t0 = t0;
     run_pass(&ps, r);
     i2t_free(&ib);
