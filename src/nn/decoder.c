@@ -27,44 +27,31 @@
 
 #define ALLOC(p, n) do { if (!((p) = msnn__arena_alloc(r->arena, (n)))) goto oom; } while (0)
 
-/* in (n x 256) -> pre, if given (computed earlier), else a projection in the arena. */
-static const float *project(const msnn__linear *l, const float *in, int n, const float *pre,
-                            msnn__run *r)
+/* Self attention of the tokens: out (7 x 256) =
+ * out_proj(MHA(q_proj(qin), k_proj(qin), v_proj(vin))) + res (if any).
+ * The 1/sqrt(head dim) scale is folded into q_proj at load. */
+static int self_attention(const msnn__attn *a, const float *qin, const float *vin,
+                          const float *res, float *out, msnn__run *r)
 {
-    if (pre)
-        return pre;
-    float *y = msnn__arena_alloc(r->arena, (size_t)n * l->out);
-    if (y)
-        msnn__linear_fwd(l, n, in, D, y, l->out, NULL, 0, MSNN_ACT_NONE, r->pool);
-    return y;
-}
-
-/* out (nq x 256) = out_proj(MHA(q_proj(qin), k_proj(kin), v_proj(vin))) + res.
- * The 1/sqrt(head dim) scale is folded into q_proj at load.  pre[0..2]: the
- * q, k, v projections when already known (NULL: computed here). */
-static int attention(const msnn__attn *a, const float *qin, int nq, const float *kin,
-                     const float *vin, int nk, const float *const pre[3], const float *res,
-                     float *out, msnn__run *r)
-{
-    static const float *const none[3] = { NULL, NULL, NULL };
     int I = a->q.out, hd = I / a->heads;
     size_t mark = msnn__arena_mark(r->arena);
-    const float *q, *k, *v;
-    float *s, *o;
-    pre = pre ? pre : none;
-    if (!(q = project(&a->q, qin, nq, pre[0], r)) || !(k = project(&a->k, kin, nk, pre[1], r)) ||
-        !(v = project(&a->v, vin, nk, pre[2], r)))
-        goto oom;
-    ALLOC(s, (size_t)nq * nk);
-    ALLOC(o, (size_t)nq * I);
+    float *q, *k, *v, *s, *o;
+    ALLOC(q, (size_t)NTOK * I);
+    ALLOC(k, (size_t)NTOK * I);
+    ALLOC(v, (size_t)NTOK * I);
+    ALLOC(s, (size_t)NTOK * NTOK);
+    ALLOC(o, (size_t)NTOK * I);
+    msnn__linear_fwd(&a->q, NTOK, qin, D, q, I, NULL, 0, MSNN_ACT_NONE, NULL);
+    msnn__linear_fwd(&a->k, NTOK, qin, D, k, I, NULL, 0, MSNN_ACT_NONE, NULL);
+    msnn__linear_fwd(&a->v, NTOK, vin, D, v, I, NULL, 0, MSNN_ACT_NONE, NULL);
     for (int h = 0; h < a->heads; h++) {
         msnn_mat Q = { q + h * hd, I, 1 }, Kt = { k + h * hd, 1, I };
-        msnn_gemm(nq, nk, hd, Q, Kt, s, nk, NULL, r->pool);       /* s: nq x nk */
-        r->k->softmax(s, nq, nk, nk);
-        msnn_mat S = { s, nk, 1 }, V = { v + h * hd, I, 1 };
-        msnn_gemm(nq, hd, nk, S, V, o + h * hd, I, NULL, r->pool); /* o_h: nq x hd */
+        msnn_gemm(NTOK, NTOK, hd, Q, Kt, s, NTOK, NULL, NULL);       /* s: 7 x 7 */
+        r->k->softmax(s, NTOK, NTOK, NTOK);
+        msnn_mat S = { s, NTOK, 1 }, V = { v + h * hd, I, 1 };
+        msnn_gemm(NTOK, hd, NTOK, S, V, o + h * hd, I, NULL, NULL);  /* o_h: 7 x hd */
     }
-    msnn__linear_fwd(&a->o, nq, o, I, out, D, res, D, MSNN_ACT_NONE, r->pool);
+    msnn__linear_fwd(&a->o, NTOK, o, I, out, D, res, D, MSNN_ACT_NONE, NULL);
     msnn__arena_release(r->arena, mark);
     return MS_OK;
 oom:
@@ -100,6 +87,7 @@ static void norm(msnn__run *r, const msnn__norm *n, const float *x, float *y, in
 #define NBAND (HW / BAND)
 #define NGROUP 16                    /* fixed groups of bands: one thread's unit */
 #define BPG (NBAND / NGROUP)
+_Static_assert(NBAND % NGROUP == 0, "whole bands per group");
 
 #define BD_CH 16                     /* channels per head in the interleaved layout */
 
@@ -447,11 +435,11 @@ static int tok_self(const msnn__twoway *l, int first, float *q, const float *tpe
     ALLOC(qp, NTOK * D);
     ALLOC(qn, NTOK * D);
     if (first) {
-        if (attention(&l->self_attn, q, NTOK, q, q, NTOK, NULL, NULL, qn, r) < 0)
+        if (self_attention(&l->self_attn, q, q, NULL, qn, r) < 0)
             goto oom;
     } else {
         add(q, tpe, qp, NTOK * D);
-        if (attention(&l->self_attn, qp, NTOK, qp, q, NTOK, NULL, q, qn, r) < 0)
+        if (self_attention(&l->self_attn, qp, q, q, qn, r) < 0)
             goto oom;
     }
     norm(r, &l->norm1, qn, q, NTOK);
