@@ -24,7 +24,7 @@ const int msnn__res[MSNN_STAGES] = { 256, 128, 64, 64 };
 
 #define LN_EPS 1e-5f
 #define LN2D_EPS 1e-6f
-#define MB_BAND 16         /* MBConv output rows per band */
+#define BAND_ROWS 16       /* MBConv / PatchMerging output rows per band */
 #define MLP_CHUNK 2048     /* tokens per MLP chunk */
 #define NECK_BAND 8        /* neck 3x3 conv output rows per im2col band */
 
@@ -90,90 +90,98 @@ static void probe(msnn__run *r, const char *name, const float *x, size_t tokens,
 
 /* ------------------------------------------------------------ layer 0 */
 
-/* MBConv: y = GELU(x + BN(conv3(GELU(dw(GELU(conv1(x))))))), x, y: H*W x C.
+/* y = act3(conv3(GELU(dw_s(GELU(conv1(x))))) [+ x]): MBConv (stride 1,
+ * shortcut, GELU) and PatchMerging (stride 1 or 2, no shortcut, no act).
+ * x: H*W x C, y: Ho*Wo x C3, Ho = (H-1)/s + 1.
  *
  * Each thread takes a contiguous range of output rows and runs the three
- * steps on its own bands of MB_BAND rows, so the 4C-wide hidden image is
- * never whole and a band's hidden rows stay in this core's caches.  The
+ * steps on its own bands of BAND_ROWS rows, so the wide hidden image is never
+ * whole and a band's hidden rows stay in the core that made them.  The
  * hidden rows a band shares with the next one (its halo) are moved down,
  * not recomputed.  Every value is computed by the same kernels on the same
- * inputs as in one pass over the image, so the result does not depend on
- * the band size or the thread count. */
-typedef struct mb_task {
-    const msnn__mbconv *b;
+ * inputs as in one pass over the image, so the result depends neither on
+ * the band size nor on the thread count. */
+typedef struct band_task {
+    const msnn__linear *conv1, *conv3;
+    const msnn__dw3 *dw;
+    int stride, shortcut, act3;
     const msnn_kernels *k;
     const float *x;
     float *y;
     int H, W;
-    float *bufs;           /* per thread: hid (MB_BAND + 2 rows) then dw (MB_BAND rows) */
+    float *bufs;           /* per thread: hid (hid_rows rows) then dw (BAND_ROWS rows) */
     size_t buf_stride;     /* floats per thread */
-} mb_task;
+    int hid_rows;
+} band_task;
 
-static void mb_task_fn(void *arg, int ith, int nth)
+static void band_task_fn(void *arg, int ith, int nth)
 {
-    const mb_task *t = arg;
-    const msnn__mbconv *b = t->b;
-    const int C = b->conv1.in, Ch = b->conv1.out, H = t->H, W = t->W;
+    const band_task *t = arg;
+    const int C = t->conv1->in, Ch = t->conv1->out, C3 = t->conv3->out;
+    const int H = t->H, W = t->W, s = t->stride;
+    const int Ho = (H - 1) / s + 1, Wo = (W - 1) / s + 1;
     const size_t hrow = (size_t)W * Ch;               /* floats per hidden row */
     float *hid = t->bufs + (size_t)ith * t->buf_stride;
-    float *dw = hid + (size_t)(MB_BAND + 2) * hrow;
+    float *dw = hid + (size_t)t->hid_rows * hrow;
     int ya, yb;
-    msnn_split(H, ith, nth, &ya, &yb);
+    msnn_split(Ho, ith, nth, &ya, &yb);
     int h0 = 0, h1 = 0;                               /* hidden rows held: [h0, h1) */
-    for (int r0 = ya; r0 < yb; r0 += MB_BAND) {
-        int r1 = r0 + MB_BAND < yb ? r0 + MB_BAND : yb;
-        int n0 = r0 > 0 ? r0 - 1 : 0, n1 = r1 < H ? r1 + 1 : H;   /* needed */
+    for (int r0 = ya; r0 < yb; r0 += BAND_ROWS) {
+        int r1 = r0 + BAND_ROWS < yb ? r0 + BAND_ROWS : yb;
+        /* input rows needed: [r0 s - 1, (r1 - 1) s + 1] within [0, H) */
+        int n0 = r0 * s - 1 > 0 ? r0 * s - 1 : 0;
+        int n1 = (r1 - 1) * s + 2 < H ? (r1 - 1) * s + 2 : H;
         int keep = h1 > n0 ? h1 - n0 : 0;             /* rows [n0, h1) already held */
         if (keep > 0 && n0 > h0)
             memmove(hid, hid + (size_t)(n0 - h0) * hrow, (size_t)keep * hrow * sizeof *hid);
         h0 = n0;
         h1 = n0 + keep;
         /* hid rows [h1, n1) = GELU(conv1(x rows)) */
-        msnn__linear_fwd(&b->conv1, (n1 - h1) * W, t->x + (size_t)h1 * W * C, C,
+        msnn__linear_fwd(t->conv1, (n1 - h1) * W, t->x + (size_t)h1 * W * C, C,
                          hid + (size_t)(h1 - h0) * hrow, Ch, NULL, 0, MSNN_ACT_GELU, NULL);
         h1 = n1;
-        /* dw: rows [r0, r1) x W x Ch */
-        t->k->dwconv3x3(hid, h0, h1 - h0, H, W, Ch, 1, b->conv2.w, b->conv2.b, MSNN_ACT_GELU,
+        /* dw: output rows [r0, r1) x Wo x Ch */
+        t->k->dwconv3x3(hid, h0, h1 - h0, H, W, Ch, s, t->dw->w, t->dw->b, MSNN_ACT_GELU,
                         dw, r0, r1);
-        /* y rows [r0, r1) x C, + shortcut, GELU */
-        msnn__linear_fwd(&b->conv3, (r1 - r0) * W, dw, Ch, t->y + (size_t)r0 * W * C, C,
-                         t->x + (size_t)r0 * W * C, C, MSNN_ACT_GELU, NULL);
+        /* y rows [r0, r1) x C3 (+ shortcut), act3 */
+        const float *res = t->shortcut ? t->x + (size_t)r0 * W * C : NULL;
+        msnn__linear_fwd(t->conv3, (r1 - r0) * Wo, dw, Ch, t->y + (size_t)r0 * Wo * C3, C3,
+                         res, C, t->act3, NULL);
     }
 }
 
-static int mbconv(const msnn__mbconv *b, const float *x, float *y, int H, int W,
-                  msnn__run *r)
+static int band_convs(const msnn__linear *conv1, const msnn__dw3 *dwc, const msnn__linear *conv3,
+                      int stride, int shortcut, int act3, const float *x, float *y, int H,
+                      int W, msnn__run *r)
 {
-    int Ch = b->conv1.out, nth = msnn_pool_size(r->pool);
+    int Ch = conv1->out, nth = msnn_pool_size(r->pool), Wo = (W - 1) / stride + 1;
+    int hid_rows = (BAND_ROWS - 1) * stride + 3;
     size_t mark = msnn__arena_mark(r->arena);
-    size_t per = (size_t)(2 * MB_BAND + 2) * W * Ch;
+    size_t per = (size_t)hid_rows * W * Ch + (size_t)BAND_ROWS * Wo * Ch;
     per = (per + 15) & ~(size_t)15;                   /* 64-byte aligned parts */
     float *bufs;
     ALLOC(bufs, per * (size_t)nth);
-    mb_task t = { b, r->k, x, y, H, W, bufs, per };
-    msnn_pool_run(r->pool, mb_task_fn, &t);
+    band_task t = { conv1, conv3, dwc, stride, shortcut, act3, r->k, x, y, H, W, bufs, per,
+                    hid_rows };
+    msnn_pool_run(r->pool, band_task_fn, &t);
     msnn__arena_release(r->arena, mark);
     return MS_OK;
 oom:
     return MS_ENOMEM;
+}
+
+/* MBConv: y = GELU(x + BN(conv3(GELU(dw(GELU(conv1(x))))))), x, y: H*W x C. */
+static int mbconv(const msnn__mbconv *b, const float *x, float *y, int H, int W,
+                  msnn__run *r)
+{
+    return band_convs(&b->conv1, &b->conv2, &b->conv3, 1, 1, MSNN_ACT_GELU, x, y, H, W, r);
 }
 
 /* PatchMerging: x (H*W x C) -> y (Ho*Wo x C'), Ho = (H-1)/stride + 1. */
 static int merge(const msnn__merge *m, const float *x, float *y, int H, int W, msnn__run *r)
 {
-    int C = m->conv1.in, Co = m->conv1.out, s = m->stride;
-    int Ho = (H - 1) / s + 1, Wo = (W - 1) / s + 1;
-    size_t mark = msnn__arena_mark(r->arena);
-    float *t1, *t2;
-    ALLOC(t1, (size_t)H * W * Co);
-    ALLOC(t2, (size_t)Ho * Wo * Co);
-    msnn__linear_fwd(&m->conv1, H * W, x, C, t1, Co, NULL, 0, MSNN_ACT_GELU, r->pool);
-    dwconv(r, &m->conv2, t1, 0, H, H, W, s, MSNN_ACT_GELU, t2, 0, Ho);
-    msnn__linear_fwd(&m->conv3, Ho * Wo, t2, Co, y, Co, NULL, 0, MSNN_ACT_NONE, r->pool);
-    msnn__arena_release(r->arena, mark);
-    return MS_OK;
-oom:
-    return MS_ENOMEM;
+    return band_convs(&m->conv1, &m->conv2, &m->conv3, m->stride, 0, MSNN_ACT_NONE, x, y, H,
+                      W, r);
 }
 
 /* ------------------------------------------------------------ TinyViT block */
