@@ -50,6 +50,11 @@ static void count_macs(int M, int N, int K)
     atomic_fetch_add_explicit(&g_macs, (unsigned long long)M * N * K, memory_order_relaxed);
 }
 
+void msnn__gemm_add_macs(unsigned long long n)
+{
+    atomic_fetch_add_explicit(&g_macs, n, memory_order_relaxed);
+}
+
 /* Below this many multiply-adds a GEMM runs on the calling thread. */
 #define GEMM_MIN_PARALLEL 2e6
 
@@ -305,12 +310,15 @@ static void fast_region(const fast_task *t, int m0, int m1, int n0, int n1, floa
     }
 }
 
-/* Per-thread packing scratch, kept between calls (a fresh 100 KB - 5 MB
- * buffer per GEMM would be mapped and page-faulted every time); freed when
- * the thread exits. */
+/* Per-thread scratch, kept between calls (a fresh 100 KB - 5 MB buffer per
+ * GEMM would be mapped and page-faulted every time); freed when the thread
+ * exits.  Slot 0 is the GEMM's packing space, slot 1 is lent to kernels
+ * that do not call msnn_gemm while they hold it (gemm_kern.h). */
+#define SCRATCH_SLOTS 2
+
 typedef struct scratch {
-    void *p;
-    size_t cap;
+    void *p[SCRATCH_SLOTS];
+    size_t cap[SCRATCH_SLOTS];
 } scratch;
 
 static pthread_key_t g_scratch_key;
@@ -320,7 +328,8 @@ static int g_scratch_ok;
 static void scratch_free(void *v)
 {
     scratch *sc = v;
-    free(sc->p);
+    for (int i = 0; i < SCRATCH_SLOTS; i++)
+        free(sc->p[i]);
     free(sc);
 }
 
@@ -329,8 +338,10 @@ static void scratch_init(void)
     g_scratch_ok = pthread_key_create(&g_scratch_key, scratch_free) == 0;
 }
 
-static void *scratch_get(size_t bytes)
+void *msnn__thread_scratch(int slot, size_t bytes)
 {
+    if (slot < 0 || slot >= SCRATCH_SLOTS || bytes > SIZE_MAX - 63)
+        return NULL;
     bytes = (bytes + 63) & ~(size_t)63;
     pthread_once(&g_scratch_once, scratch_init);
     if (!g_scratch_ok)
@@ -343,15 +354,20 @@ static void *scratch_get(size_t bytes)
             return NULL;
         }
     }
-    if (sc->cap < bytes) {
+    if (sc->cap[slot] < bytes) {
         void *p = aligned_alloc(64, bytes);
         if (!p)
             return NULL;
-        free(sc->p);
-        sc->p = p;
-        sc->cap = bytes;
+        free(sc->p[slot]);
+        sc->p[slot] = p;
+        sc->cap[slot] = bytes;
     }
-    return sc->p;
+    return sc->p[slot];
+}
+
+static void *scratch_get(size_t bytes)
+{
+    return msnn__thread_scratch(0, bytes);
 }
 
 static void fast_task_fn(void *arg, int ith, int nth)

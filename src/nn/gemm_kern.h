@@ -60,7 +60,16 @@ void msnn__gemm_kernel_neon(msnn__gemm_kernel *k);
 /* The kernel of a dispatch level, or NULL (ref, or not supported here). */
 const msnn__gemm_kernel *msnn__gemm_kernel_get(int level);
 
-/* Multiply-adds done by msnn_gemm / msnn_gemm_packed since start (all threads). */
+/* Multiply-adds done by msnn_gemm / msnn_gemm_packed since start (all
+ * threads); kernels that run micro-kernels themselves add theirs. */
 unsigned long long msnn__gemm_macs(void);
+void msnn__gemm_add_macs(unsigned long long n);
+
+/* Per-thread working memory of at least `bytes` bytes (64-byte aligned),
+ * kept between calls and freed when the thread exits; NULL on OOM.  The
+ * contents do not survive the next call with the same slot.  Slot 0 belongs
+ * to msnn_gemm; slot 1 is for a kernel that does not call msnn_gemm while
+ * it uses the memory. */
+void *msnn__thread_scratch(int slot, size_t bytes);
 
 #endif

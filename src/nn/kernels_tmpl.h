@@ -213,10 +213,11 @@ static void SFX(k_softmax)(float *x, int rows, int n, ptrdiff_t ld)
 }
 
 /* Per head: S = q k^T + bias (GEMM with the bias as residual), softmax,
- * out_h = S v; the reference's steps with this ISA's softmax. */
-static void SFX(k_window_attn)(const float *qkv, ptrdiff_t ldqkv, int N, int heads, int kd,
-                               int d, const float *bias, float *out, ptrdiff_t ldo,
-                               float *scratch)
+ * out_h = S v; the reference's steps with this ISA's softmax.  The fallback
+ * of the kernel below when its scratch cannot be had. */
+static void SFX(window_attn_gemm)(const float *qkv, ptrdiff_t ldqkv, int N, int heads, int kd,
+                                  int d, const float *bias, float *out, ptrdiff_t ldo,
+                                  float *scratch)
 {
     int hs = 2 * kd + d;
     for (int h = 0; h < heads; h++) {
@@ -230,6 +231,105 @@ static void SFX(k_window_attn)(const float *qkv, ptrdiff_t ldqkv, int N, int hea
         msnn_mat S = { scratch, N, 1 }, V = { v, ldqkv, 1 };
         msnn_gemm(N, d, N, S, V, out + h * d, ldo, NULL, NULL);
     }
+}
+
+/* The same computation with the micro-kernel called directly on a padded
+ * score matrix: no per-product set-up, no edge tiles through a copy for the
+ * scores, K^T and V packed once per head.  Every score is the fused
+ * multiply-add chain over k in increasing k from 0, then + bias, and every
+ * output the chain over keys in increasing order from 0, as msnn_gemm
+ * computes them on this path, so the result is bitwise that of
+ * window_attn_gemm.  Working memory: the thread's scratch slot 1. */
+static void SFX(k_window_attn)(const float *qkv, ptrdiff_t ldqkv, int N, int heads, int kd,
+                               int d, const float *bias, float *out, ptrdiff_t ldo,
+                               float *scratch)
+{
+    const int Mp = (N + MR - 1) / MR * MR;            /* score rows, padded */
+    const int Np = (N + NR - 1) / NR * NR;            /* score columns, padded */
+    const int Dp = (d + NR - 1) / NR * NR;            /* output columns, padded */
+    size_t n_s = (size_t)Mp * Np, n_kt = (size_t)Np * kd, n_v = (size_t)Dp * N;
+    size_t n_q = (size_t)MR * kd, n_o = (size_t)MR * NR;
+    float *S = msnn__thread_scratch(1, (n_s + n_kt + n_v + n_q + n_o) * sizeof(float));
+    if (!S) {
+        SFX(window_attn_gemm)(qkv, ldqkv, N, heads, kd, d, bias, out, ldo, scratch);
+        return;
+    }
+    float *KT = S + n_s, *VP = KT + n_kt, *QE = VP + n_v, *OE = QE + n_q;
+    const int hs = 2 * kd + d, mfull = N / MR * MR, me = N - mfull;
+    for (int h = 0; h < heads; h++) {
+        const float *q = qkv + h * hs, *k = q + kd, *v = q + 2 * kd;
+        /* K^T in NR-column panels: KT[p][c * NR + j] = k(p NR + j, c), zero padded */
+        for (int p = 0; p < Np / NR; p++) {
+            float *dst = KT + (size_t)p * kd * NR;
+            int w = N - p * NR < NR ? N - p * NR : NR;
+            for (int j = 0; j < w; j++) {
+                const float *kr = k + (ptrdiff_t)(p * NR + j) * ldqkv;
+                for (int c = 0; c < kd; c++)
+                    dst[(size_t)c * NR + j] = kr[c];
+            }
+            for (int j = w; j < NR; j++)
+                for (int c = 0; c < kd; c++)
+                    dst[(size_t)c * NR + j] = 0.0f;
+        }
+        /* V in NR-column panels: VP[p][j * NR + c] = v(j, p NR + c), zero padded */
+        for (int p = 0; p < Dp / NR; p++) {
+            float *dst = VP + (size_t)p * N * NR;
+            int w = d - p * NR < NR ? d - p * NR : NR;
+            for (int j = 0; j < N; j++) {
+                memcpy(dst + (size_t)j * NR, v + (ptrdiff_t)j * ldqkv + p * NR,
+                       (size_t)w * sizeof *dst);
+                for (int c = w; c < NR; c++)
+                    dst[(size_t)j * NR + c] = 0.0f;
+            }
+        }
+        /* the last, partial row panel of q, zero padded */
+        if (me) {
+            memset(QE, 0, n_q * sizeof *QE);
+            for (int r = 0; r < me; r++)
+                memcpy(QE + (size_t)r * kd, q + (ptrdiff_t)(mfull + r) * ldqkv,
+                       (size_t)kd * sizeof *QE);
+        }
+        /* S = q k^T (Mp x Np; padded rows and columns are finite) */
+        for (int i = 0; i < Mp; i += MR) {
+            const float *a = i < mfull ? q + (ptrdiff_t)i * ldqkv : QE;
+            ptrdiff_t lda = i < mfull ? ldqkv : kd;
+            for (int p = 0; p < Np / NR; p++)
+                SFX(ukr_rows)(kd, a, lda, KT + (size_t)p * kd * NR, S + (size_t)i * Np + p * NR,
+                              Np, 0, NULL);
+        }
+        /* + bias, softmax over the N real columns of the N real rows */
+        if (bias) {
+            const float *bh = bias + (size_t)h * N * N;
+            for (int i = 0; i < N; i++) {
+                float *sr = S + (size_t)i * Np;
+                const float *br = bh + (size_t)i * N;
+                int j = 0;
+                for (; j + VL <= N; j += VL)
+                    VSTOREU(sr + j, VADD(VLOADU(sr + j), VLOADU(br + j)));
+                for (; j < N; j++)
+                    sr[j] = sr[j] + br[j];
+            }
+        }
+        SFX(k_softmax)(S, N, N, Np);
+        /* out_h = S v: rows of S read in place (its padded rows exist) */
+        for (int i = 0; i < Mp; i += MR) {
+            for (int p = 0; p < Dp / NR; p++) {
+                int w = d - p * NR < NR ? d - p * NR : NR;
+                float *o = out + (ptrdiff_t)i * ldo + h * d + p * NR;
+                const float *bp = VP + (size_t)p * N * NR;
+                if (i < mfull && w == NR) {
+                    SFX(ukr_rows)(N, S + (size_t)i * Np, Np, bp, o, ldo, 0, NULL);
+                    continue;
+                }
+                SFX(ukr_rows)(N, S + (size_t)i * Np, Np, bp, OE, NR, 0, NULL);
+                int m = N - i < MR ? N - i : MR;
+                for (int r = 0; r < m; r++)
+                    memcpy(o + (ptrdiff_t)r * ldo, OE + (size_t)r * NR, (size_t)w * sizeof *o);
+            }
+        }
+    }
+    msnn__gemm_add_macs((unsigned long long)heads * N * N * (unsigned long long)(kd + d));
+    (void)scratch;
 }
 
 /* Override the table entries this ISA implements. */
