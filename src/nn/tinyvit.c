@@ -186,77 +186,97 @@ static int merge(const msnn__merge *m, const float *x, float *y, int H, int W, m
 
 /* ------------------------------------------------------------ TinyViT block */
 
+/* Window attention part: x += proj(attn(LN(windows(x)))), x: H*W x C.
+ *
+ * Windows are disjoint sets of pixels, so each thread takes a contiguous
+ * range of windows and runs every step on chunks of them (copy out with
+ * zero padding, LayerNorm, qkv, attention, proj, add back), with the
+ * chunk's qkv in this core's cache.  Each value is computed by the same
+ * kernels on the same inputs as in one pass over all windows, so the
+ * result depends neither on the chunk size nor on the thread count. */
 typedef struct attn_task {
+    const msnn__vitblock *b;
     const msnn_kernels *k;
-    const float *qkv;      /* nwin*N x 3C */
-    float *out;            /* nwin*N x C */
-    const float *ab;
-    float *scratch;        /* nwin x N*N: one score matrix per window */
-    int N, C, heads;
+    float *x;
+    int H, W, C, heads, ws;
+    int nwin, chunk;       /* windows, windows per chunk */
+    float *bufs;           /* per thread: wb (chunk*N x C), qkv (chunk*N x 3C), scores */
+    size_t buf_stride;     /* floats per thread */
 } attn_task;
 
-static void attn_windows(void *arg, int lo, int hi)
+/* Window w of x (H x W x C, windows of ws x ws, zero padded bottom/right)
+ * -> N rows of C at wb: row ty*ws + tx <- pixel (wy*ws+ty, wx*ws+tx). */
+static void window_copy(const float *x, int H, int W, int C, int ws, int w, float *wb)
 {
-    const attn_task *t = arg;
-    int kd = t->C / t->heads;
-    for (int w = lo; w < hi; w++)
-        t->k->window_attn(t->qkv + (size_t)w * t->N * 3 * t->C, 3 * t->C, t->N, t->heads, kd,
-                          kd, t->ab, t->out + (size_t)w * t->N * t->C, t->C,
-                          t->scratch + (size_t)w * t->N * t->N);
+    int nWw = (W + ws - 1) / ws, wy = w / nWw, wx = w % nWw;
+    for (int ty = 0; ty < ws; ty++)
+        for (int tx = 0; tx < ws; tx++) {
+            int py = wy * ws + ty, px = wx * ws + tx;
+            float *dst = wb + (size_t)(ty * ws + tx) * C;
+            if (py < H && px < W)
+                memcpy(dst, x + ((size_t)py * W + px) * C, (size_t)C * sizeof(float));
+            else
+                memset(dst, 0, (size_t)C * sizeof(float));
+        }
 }
 
-/* Copy x (H x W x C) into windows of ws x ws (zero padded bottom/right):
- * wb row (wy*nWw + wx)*N + ty*ws + tx  <-  pixel (wy*ws+ty, wx*ws+tx). */
-static void window_partition(const float *x, int H, int W, int C, int ws, float *wb)
+/* x[pixel] += wb[window row] for the real (unpadded) pixels of window w. */
+static void window_add(const float *wb, int H, int W, int C, int ws, int w, float *x)
 {
-    int nWh = (H + ws - 1) / ws, nWw = (W + ws - 1) / ws, N = ws * ws;
-    for (int wy = 0; wy < nWh; wy++)
-        for (int wx = 0; wx < nWw; wx++)
-            for (int ty = 0; ty < ws; ty++)
-                for (int tx = 0; tx < ws; tx++) {
-                    int py = wy * ws + ty, px = wx * ws + tx;
-                    float *dst = wb + ((size_t)(wy * nWw + wx) * N + ty * ws + tx) * C;
-                    if (py < H && px < W)
-                        memcpy(dst, x + ((size_t)py * W + px) * C, (size_t)C * sizeof(float));
-                    else
-                        memset(dst, 0, (size_t)C * sizeof(float));
-                }
-}
-
-/* x[pixel] += wb[window row] for every real (unpadded) pixel. */
-static void window_reverse_add(const float *wb, int H, int W, int C, int ws, float *x)
-{
-    int nWw = (W + ws - 1) / ws, N = ws * ws;
-    for (int py = 0; py < H; py++)
-        for (int px = 0; px < W; px++) {
-            int wy = py / ws, wx = px / ws, ty = py % ws, tx = px % ws;
-            const float *src = wb + ((size_t)(wy * nWw + wx) * N + ty * ws + tx) * C;
-            float *dst = x + ((size_t)py * W + px) * C;
+    int nWw = (W + ws - 1) / ws, wy = w / nWw, wx = w % nWw;
+    for (int ty = 0; ty < ws && wy * ws + ty < H; ty++)
+        for (int tx = 0; tx < ws && wx * ws + tx < W; tx++) {
+            const float *src = wb + (size_t)(ty * ws + tx) * C;
+            float *dst = x + ((size_t)(wy * ws + ty) * W + wx * ws + tx) * C;
             for (int c = 0; c < C; c++)
                 dst[c] = dst[c] + src[c];
         }
 }
 
-/* Window attention part: x += proj(attn(LN(windows(x)))), x: H*W x C. */
+static void attn_task_fn(void *arg, int ith, int nth)
+{
+    const attn_task *t = arg;
+    const msnn__vitblock *b = t->b;
+    const int C = t->C, N = t->ws * t->ws, kd = C / t->heads;
+    float *wb = t->bufs + (size_t)ith * t->buf_stride;
+    float *qkv = wb + (size_t)t->chunk * N * C;
+    float *scratch = qkv + (size_t)t->chunk * N * 3 * C;
+    int lo, hi;
+    msnn_split(t->nwin, ith, nth, &lo, &hi);
+    for (int w0 = lo; w0 < hi; w0 += t->chunk) {
+        int nw = hi - w0 < t->chunk ? hi - w0 : t->chunk, rows = nw * N;
+        for (int i = 0; i < nw; i++)
+            window_copy(t->x, t->H, t->W, C, t->ws, w0 + i, wb + (size_t)i * N * C);
+        /* the zero padding goes through the LayerNorm too (it becomes the LN
+         * bias), and padded tokens are attended to, as upstream */
+        t->k->layernorm(wb, C, wb, C, rows, C, b->attn_norm.g, b->attn_norm.b, LN_EPS);
+        msnn__linear_fwd(&b->qkv, rows, wb, C, qkv, 3 * C, NULL, 0, MSNN_ACT_NONE, NULL);
+        for (int i = 0; i < nw; i++)
+            t->k->window_attn(qkv + (size_t)i * N * 3 * C, 3 * C, N, t->heads, kd, kd, b->ab,
+                              wb + (size_t)i * N * C, C, scratch);
+        /* proj into the qkv buffer (no longer needed), then add back */
+        msnn__linear_fwd(&b->proj, rows, wb, C, qkv, C, NULL, 0, MSNN_ACT_NONE, NULL);
+        for (int i = 0; i < nw; i++)
+            window_add(qkv + (size_t)i * N * C, t->H, t->W, C, t->ws, w0 + i, t->x);
+    }
+}
+
+#define ATTN_CHUNK_FLOATS (128 * 1024)  /* wb + qkv of a chunk: up to 512 KB */
+
 static int vit_attention(const msnn__vitblock *b, float *x, int H, int W, int C, int heads,
                          int ws, msnn__run *r)
 {
-    int N = ws * ws, nwin = ((H + ws - 1) / ws) * ((W + ws - 1) / ws), rows = nwin * N;
+    int N = ws * ws, nwin = ((H + ws - 1) / ws) * ((W + ws - 1) / ws);
+    int nth = msnn_pool_size(r->pool);
+    int chunk = ATTN_CHUNK_FLOATS / (N * 4 * C);
+    chunk = chunk < 1 ? 1 : chunk;
     size_t mark = msnn__arena_mark(r->arena);
-    float *wb, *qkv, *scratch;
-    ALLOC(wb, (size_t)rows * C);
-    ALLOC(qkv, (size_t)rows * 3 * C);
-    ALLOC(scratch, (size_t)nwin * N * N);
-    window_partition(x, H, W, C, ws, wb);
-    /* the zero padding goes through the LayerNorm too (it becomes the LN
-     * bias), and padded tokens are attended to, as upstream */
-    layernorm(r, &b->attn_norm, wb, wb, rows, LN_EPS);
-    msnn__linear_fwd(&b->qkv, rows, wb, C, qkv, 3 * C, NULL, 0, MSNN_ACT_NONE, r->pool);
-    attn_task t = { r->k, qkv, wb, b->ab, scratch, N, C, heads };
-    msnn__parallel_rows(r->pool, nwin, attn_windows, &t);
-    /* proj into the qkv buffer (no longer needed), then add back */
-    msnn__linear_fwd(&b->proj, rows, wb, C, qkv, C, NULL, 0, MSNN_ACT_NONE, r->pool);
-    window_reverse_add(qkv, H, W, C, ws, x);
+    size_t per = (size_t)chunk * N * 4 * C + (size_t)N * N;
+    per = (per + 15) & ~(size_t)15;                   /* 64-byte aligned parts */
+    float *bufs;
+    ALLOC(bufs, per * (size_t)nth);
+    attn_task t = { b, r->k, x, H, W, C, heads, ws, nwin, chunk, bufs, per };
+    msnn_pool_run(r->pool, attn_task_fn, &t);
     msnn__arena_release(r->arena, mark);
     return MS_OK;
 oom:
