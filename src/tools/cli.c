@@ -435,6 +435,28 @@ int cli_shared_opt(int c, const char *arg, int *jobs, int *quiet, int *shard_k, 
     }
 }
 
+int cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+               void (*usage)(FILE *), int (*parse)(void *ctx, int c, const char *arg), void *ctx)
+{
+    int c, r;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+        if (c == CLI_OPT_HELP) {
+            usage(stdout);
+            return CLI_EXIT_OK;
+        }
+        if (c == CLI_OPT_VERSION) {
+            cli_print_version();
+            return CLI_EXIT_OK;
+        }
+        if (c == '?' || c == ':')
+            return cli_getopt_error(c, argv);
+        if ((r = parse(ctx, c, optarg)) != 0)
+            return r;
+    }
+    return -1;
+}
+
 int cli_getopt_error(int c, char *const *argv)
 {
     if (c == '?' && optopt)

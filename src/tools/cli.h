@@ -11,6 +11,7 @@
 #define MS_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include "ms_array.h"
 #include "ms_error.h"
@@ -100,6 +101,17 @@ int cli_shared_opt(int c, const char *arg, int *jobs, int *quiet, int *shard_k, 
  * value) results, with opterr = 0 and an optstring starting with ':'.
  * Returns CLI_EXIT_USAGE. */
 int cli_getopt_error(int c, char *const *argv);
+
+/* The option loop of the tools: getopt_long over argv (opterr off; the
+ * optstring must start with ':'); CLI_OPT_HELP prints usage(stdout) and
+ * CLI_OPT_VERSION the version (both end the run with CLI_EXIT_OK); getopt
+ * errors are usage errors; every other option goes to parse(ctx, c, optarg),
+ * which returns 0 when it took it or an exit code.  Returns -1 when the
+ * options are done (optind at the first operand), else the exit code. */
+enum { CLI_OPT_HELP = 0x4100, CLI_OPT_VERSION };
+struct option;
+int cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+               void (*usage)(FILE *), int (*parse)(void *ctx, int c, const char *arg), void *ctx);
 
 /* Run fn(i, ctx) for i in [0, n) on `jobs` threads (jobs <= 0: online CPUs).
  * fn returns 0 on success.  Ticks p after each case.  Returns the number of

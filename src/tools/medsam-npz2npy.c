@@ -577,7 +577,7 @@ static void usage(FILE *f)
         "2 usage error.\n");
 }
 
-enum { OPT_DTYPE = 256, OPT_RESIZE, OPT_HELP, OPT_VERSION };
+enum { OPT_DTYPE = 256, OPT_RESIZE };
 
 static const struct option long_opts[] = {
     {"output", required_argument, NULL, 'o'},
@@ -587,8 +587,8 @@ static const struct option long_opts[] = {
     {"max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY},
     {"jobs", required_argument, NULL, 'j'},
     {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
+    {"help", no_argument, NULL, CLI_OPT_HELP},
+    {"version", no_argument, NULL, CLI_OPT_VERSION},
     {NULL, 0, NULL, 0},
 };
 
@@ -618,26 +618,18 @@ static int parse_opt(opts *o, int c, const char *arg)
     return 0;
 }
 
+static int parse_opt_cb(void *o, int c, const char *arg)
+{
+    return parse_opt(o, c, arg) ? CLI_EXIT_USAGE : 0;
+}
+
 int main(int argc, char **argv)
 {
     cli_init(argv[0]);
     opts o = {.jobs = 1, .shard_n = 1};
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:j:q", long_opts, NULL)) != -1) {
-        if (c == OPT_HELP) {
-            usage(stdout);
-            return CLI_EXIT_OK;
-        }
-        if (c == OPT_VERSION) {
-            cli_print_version();
-            return CLI_EXIT_OK;
-        }
-        if (c == '?' || c == ':')
-            return cli_getopt_error(c, argv);
-        if (parse_opt(&o, c, optarg))
-            return CLI_EXIT_USAGE;
-    }
+    int r = cli_getopt(argc, argv, ":o:j:q", long_opts, usage, parse_opt_cb, &o);
+    if (r >= 0)
+        return r;
     if (optind >= argc)
         return cli_usage("missing INPUT (an .npz file or a folder of them)");
     if (!o.out_dir)

@@ -341,7 +341,7 @@ static int folder_mode(const opts *o)
 
 enum {
     OPT_IMG_DIR = 256, OPT_GT_DIR, OPT_OUT_DIR, OPT_MODALITY, OPT_ANATOMY, OPT_IMG_SUFFIX,
-    OPT_GT_SUFFIX, OPT_CUTOFF, OPT_REMOVE, OPT_TUMOR, OPT_OFFSET, OPT_BINARIZE, OPT_LEVEL, OPT_HELP, OPT_VERSION,
+    OPT_GT_SUFFIX, OPT_CUTOFF, OPT_REMOVE, OPT_TUMOR, OPT_OFFSET, OPT_BINARIZE, OPT_LEVEL,
 };
 
 static const struct option long_opts[] = {
@@ -363,8 +363,8 @@ static const struct option long_opts[] = {
     {"max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY},
     {"jobs", required_argument, NULL, 'j'},
     {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
+    {"help", no_argument, NULL, CLI_OPT_HELP},
+    {"version", no_argument, NULL, CLI_OPT_VERSION},
     {NULL, 0, NULL, 0},
 };
 
@@ -425,27 +425,19 @@ static int parse_opt(opts *o, int c, const char *arg)
     return 0;
 }
 
+static int parse_opt_cb(void *o, int c, const char *arg)
+{
+    return parse_opt(o, c, arg) ? CLI_EXIT_USAGE : 0;
+}
+
 int main(int argc, char **argv)
 {
     cli_init(argv[0]);
     opts o = {.modality = "Grey", .anatomy = "Anatomy", .img_suffix = ".png",
               .gt_suffix = ".png", .tumor_id = -1, .jobs = 1, .npz_level = CLI_NPZ_LEVEL_DEFAULT, .shard_n = 1};
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:j:q", long_opts, NULL)) != -1) {
-        if (c == OPT_HELP) {
-            usage(stdout);
-            return CLI_EXIT_OK;
-        }
-        if (c == OPT_VERSION) {
-            cli_print_version();
-            return CLI_EXIT_OK;
-        }
-        if (c == '?' || c == ':')
-            return cli_getopt_error(c, argv);
-        if (parse_opt(&o, c, optarg))
-            return CLI_EXIT_USAGE;
-    }
+    int r = cli_getopt(argc, argv, ":o:j:q", long_opts, usage, parse_opt_cb, &o);
+    if (r >= 0)
+        return r;
     int npos = argc - optind;
     if (o.img_dir || o.gt_dir || o.out_dir) {
         if (!o.img_dir || !o.gt_dir || !o.out_dir)
