@@ -409,6 +409,54 @@ int cli_parse_compress_level(const char *s, int *level)
     return 0;
 }
 
+/* A name used in output file names: non-empty, no '/'. */
+static int good_name(const char *s)
+{
+    return s && *s && !strchr(s, '/');
+}
+
+int cli_prep_opt(cli_prep_opts *p, int c, const char *arg)
+{
+    long v;
+    switch (c) {
+    case 'o': p->output = arg; return 0;
+    case CLI_PREP_IMG_DIR: p->img_dir = arg; return 0;
+    case CLI_PREP_GT_DIR: p->gt_dir = arg; return 0;
+    case CLI_PREP_OUT_DIR: p->out_dir = arg; return 0;
+    case CLI_PREP_MODALITY:
+        if (!good_name(arg))
+            return cli_usage("--modality: '%s' is not a name (non-empty, no '/')", arg);
+        p->modality = arg;
+        return 0;
+    case CLI_PREP_ANATOMY:
+        if (!good_name(arg))
+            return cli_usage("--anatomy: '%s' is not a name (non-empty, no '/')", arg);
+        p->anatomy = arg;
+        return 0;
+    case CLI_PREP_IMG_SUFFIX: p->img_suffix = arg; return 0;
+    case CLI_PREP_GT_SUFFIX:
+        if (!*arg)
+            return cli_usage("--gt-suffix: must not be empty");
+        p->gt_suffix = arg;
+        return 0;
+    case CLI_PREP_REMOVE:
+        if ((p->nremove = cli_parse_labels(arg, p->remove, 256)) < 0)
+            return cli_usage("--remove-labels: '%s' is not a comma-separated list of 0..255", arg);
+        return 0;
+    case CLI_PREP_TUMOR:
+        if (cli_parse_long(arg, 1, 255, &v))
+            return cli_usage("--tumor-id: '%s' is not a label in 1..255", arg);
+        p->tumor_id = (int)v;
+        return 0;
+    case CLI_PREP_LEVEL:
+        if (cli_parse_compress_level(arg, &p->npz_level))
+            return cli_usage("--compress-level: '%s' is not a level in 0..12", arg);
+        return 0;
+    default:
+        return cli_shared_opt(c, arg, &p->jobs, &p->quiet, &p->shard_k, &p->shard_n, &p->lim);
+    }
+}
+
 int cli_shared_opt(int c, const char *arg, int *jobs, int *quiet, int *shard_k, int *shard_n,
                    ms_limits *lim)
 {

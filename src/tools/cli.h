@@ -113,6 +113,46 @@ struct option;
 int cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
                void (*usage)(FILE *), int (*parse)(void *ctx, int c, const char *arg), void *ctx);
 
+/* The options medsam-pre-ct and medsam-pre-grey-rgb share: the single case
+ * (-o) or the folders, output names, label clean-up, the npz level and the
+ * shared options above.  A tool's option table lists CLI_PREP_LONGOPTS and
+ * hands the options it does not know to cli_prep_opt(): 0 when it took the
+ * option, CLI_EXIT_USAGE after a usage error, -1 when c is not one of them. */
+typedef struct cli_prep_opts {
+    const char *output, *img_dir, *gt_dir, *out_dir;
+    const char *modality, *anatomy;   /* names in output files: non-empty, no '/' */
+    const char *img_suffix, *gt_suffix;
+    int remove[256], nremove;         /* --remove-labels */
+    int tumor_id;                     /* --tumor-id; -1: none */
+    int npz_level;                    /* --compress-level */
+    int jobs, quiet, shard_k, shard_n;
+    ms_limits lim;                    /* --max-memory: budget of one input array */
+} cli_prep_opts;
+enum {
+    CLI_PREP_IMG_DIR = 0x4200, CLI_PREP_GT_DIR, CLI_PREP_OUT_DIR, CLI_PREP_MODALITY,
+    CLI_PREP_ANATOMY, CLI_PREP_IMG_SUFFIX, CLI_PREP_GT_SUFFIX, CLI_PREP_REMOVE, CLI_PREP_TUMOR,
+    CLI_PREP_LEVEL,
+};
+#define CLI_PREP_LONGOPTS \
+    {"output", required_argument, NULL, 'o'}, \
+    {"img-dir", required_argument, NULL, CLI_PREP_IMG_DIR}, \
+    {"gt-dir", required_argument, NULL, CLI_PREP_GT_DIR}, \
+    {"out-dir", required_argument, NULL, CLI_PREP_OUT_DIR}, \
+    {"modality", required_argument, NULL, CLI_PREP_MODALITY}, \
+    {"anatomy", required_argument, NULL, CLI_PREP_ANATOMY}, \
+    {"img-suffix", required_argument, NULL, CLI_PREP_IMG_SUFFIX}, \
+    {"gt-suffix", required_argument, NULL, CLI_PREP_GT_SUFFIX}, \
+    {"remove-labels", required_argument, NULL, CLI_PREP_REMOVE}, \
+    {"tumor-id", required_argument, NULL, CLI_PREP_TUMOR}, \
+    {"compress-level", required_argument, NULL, CLI_PREP_LEVEL}, \
+    {"shard", required_argument, NULL, CLI_OPT_SHARD}, \
+    {"max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY}, \
+    {"jobs", required_argument, NULL, 'j'}, \
+    {"quiet", no_argument, NULL, 'q'}, \
+    {"help", no_argument, NULL, CLI_OPT_HELP}, \
+    {"version", no_argument, NULL, CLI_OPT_VERSION}
+int cli_prep_opt(cli_prep_opts *p, int c, const char *arg);
+
 /* Run fn(i, ctx) for i in [0, n) on `jobs` threads (jobs <= 0: online CPUs).
  * fn returns 0 on success.  Ticks p after each case.  Returns the number of
  * failed cases. */

@@ -30,18 +30,10 @@
 #define DUST_2D 10    /* upstream voxel_num_thre2d */
 
 typedef struct opts {
-    const char *modality, *anatomy;
-    double level, width;
-    int remove[256];
-    int nremove;
-    int tumor_id;               /* -1: none */
-    const char *img_suffix, *gt_suffix;
+    cli_prep_opts p;            /* the options pre-grey-rgb has too */
+    double level, width;        /* CT window */
     long split;                 /* -1: no train/test split */
-    int save_nii, jobs, quiet;
-    const char *output, *img_dir, *gt_dir, *out_dir;
-    int shard_k, shard_n;
-    ms_limits lim;              /* --max-memory: budget of one input array */
-    int npz_level;              /* --compress-level */
+    int save_nii;
 } opts;
 
 /* One case of folder mode (or the single case). */
@@ -104,7 +96,7 @@ static void usage(FILE *f)
 
 static void note(const opts *o, const char *fmt, const char *a, const char *b)
 {
-    if (!o->quiet)
+    if (!o->p.quiet)
         cli_warn(fmt, a, b);
 }
 
@@ -112,16 +104,16 @@ static void note(const opts *o, const char *fmt, const char *a, const char *b)
 static int load_labels(const opts *o, const char *path, ms_volume *lab, size_t **zk, size_t *nz,
                        ms_err *err)
 {
-    int rc = ms_nifti_read(path, lab, &o->lim, err);
+    int rc = ms_nifti_read(path, lab, &o->p.lim, err);
     if (rc)
         return rc;
     if ((rc = ms_labels_to_u8(&lab->a, path, err)))
         return rc;
     size_t d = lab->a.shape[0], h = lab->a.shape[1], w = lab->a.shape[2];
     uint8_t *v = lab->a.data;
-    ms_labels_remove(v, d * h * w, o->remove, o->nremove);
-    if (o->tumor_id > 0 &&
-        (rc = ms_labels_split_instances(v, d, h, w, (uint8_t)o->tumor_id, MS_CONN_26, NULL, err)))
+    ms_labels_remove(v, d * h * w, o->p.remove, o->p.nremove);
+    if (o->p.tumor_id > 0 &&
+        (rc = ms_labels_split_instances(v, d, h, w, (uint8_t)o->p.tumor_id, MS_CONN_26, NULL, err)))
         goto ctx;
     if ((rc = ms_cc_dust(v, d, h, w, MS_CONN_26, DUST_3D, NULL, err)) ||
         (rc = ms_cc_dust(v, d, h, w, MS_CONN_8, DUST_2D, NULL, err)))
@@ -142,7 +134,7 @@ ctx: {
 static int check_grid(const opts *o, const ccase *c, const ms_volume *lab, ms_volume *img,
                       ms_err *err)
 {
-    int rc = ms_nifti_peek(c->img, img, &o->lim, err);
+    int rc = ms_nifti_peek(c->img, img, &o->p.lim, err);
     if (rc)
         return rc;
     const size_t *a = img->a.shape, *b = lab->a.shape;
@@ -166,7 +158,7 @@ static int normalise(const opts *o, const char *path, const ms_volume *img, cons
                      size_t nz, uint8_t *out, ms_err *err)
 {
     ms_window_info info;
-    int rc = !strcmp(o->modality, "CT")
+    int rc = !strcmp(o->p.modality, "CT")
         ? ms_window_ct(&img->a, o->level, o->width, zk, nz, out, &info, err)
         : ms_window_percentile(&img->a, 0.5, 99.5, zk, nz, out, &info, err);
     if (rc) {
@@ -186,7 +178,7 @@ static int write_outputs(const opts *o, const ccase *c, const ms_array *imgs, co
 {
     ms_array sp = {.dtype = MS_F64, .ndim = 1, .shape = {3}, .data = (void *)spacing};
     ms_npz_entry e[3] = {{"imgs", imgs}, {"gts", gts}, {"spacing", &sp}};
-    int rc = ms_npz_write(c->out, e, 3, o->npz_level, err);
+    int rc = ms_npz_write(c->out, e, 3, o->p.npz_level, err);
     if (rc || !o->save_nii)
         return rc;
     char *p = malloc(strlen(c->nii_base) + 16);
@@ -250,11 +242,11 @@ static int process_case(const opts *o, const ccase *c, int *outcome, ms_err *err
         remove_stale(o, c);
         goto fail;   /* rc == MS_OK */
     }
-    if ((rc = ms_nifti_read(c->img, &img, &o->lim, err)))
+    if ((rc = ms_nifti_read(c->img, &img, &o->p.lim, err)))
         goto fail;
     size_t h = lab.a.shape[1], w = lab.a.shape[2];
     size_t shape[3] = {nz, h, w};
-    if ((rc = ms_array_alloc(&imgs, MS_U8, 3, shape, &o->lim, err)) ||
+    if ((rc = ms_array_alloc(&imgs, MS_U8, 3, shape, &o->p.lim, err)) ||
         (rc = normalise(o, c->img, &img, zk, nz, imgs.data, err)))
         goto fail;
     double spacing[3];      /* upstream writes the image's spacing */
@@ -315,7 +307,7 @@ static int is_file(const char *p)
 static char *case_base(const opts *o, const char *stem, int part, ms_err *err)
 {
     const char *sub = part < 0 ? "" : part ? "MedSAM_test/" : "MedSAM_train/";
-    size_t len = strlen(o->out_dir) + strlen(sub) + 2 * (strlen(o->modality) + strlen(o->anatomy)) +
+    size_t len = strlen(o->p.out_dir) + strlen(sub) + 2 * (strlen(o->p.modality) + strlen(o->p.anatomy)) +
                  strlen(stem) + 8;
     char *dir = malloc(len), *base = malloc(len);
     if (!dir || !base) {
@@ -325,10 +317,10 @@ static char *case_base(const opts *o, const char *stem, int part, ms_err *err)
         return NULL;
     }
     if (part < 0)
-        snprintf(dir, len, "%s", o->out_dir);
+        snprintf(dir, len, "%s", o->p.out_dir);
     else
-        snprintf(dir, len, "%s/%s%s_%s", o->out_dir, sub, o->modality, o->anatomy);
-    snprintf(base, len, "%s/%s_%s_%s", dir, o->modality, o->anatomy, stem);
+        snprintf(dir, len, "%s/%s%s_%s", o->p.out_dir, sub, o->p.modality, o->p.anatomy);
+    snprintf(base, len, "%s/%s_%s_%s", dir, o->p.modality, o->p.anatomy, stem);
     int rc = ms_mkdirs(dir, err);
     free(dir);
     if (rc) {
@@ -346,13 +338,13 @@ static char *case_stem(const opts *o, const char *gt_name, char **img)
     *img = NULL;
     if (!stem)
         return NULL;
-    char *cut = strstr(stem, o->gt_suffix);
+    char *cut = strstr(stem, o->p.gt_suffix);
     if (cut)
         *cut = '\0';
-    char *name = malloc(strlen(stem) + strlen(o->img_suffix) + 1);
+    char *name = malloc(strlen(stem) + strlen(o->p.img_suffix) + 1);
     if (name) {
-        sprintf(name, "%s%s", stem, o->img_suffix);
-        *img = cli_join(o->img_dir, name);
+        sprintf(name, "%s%s", stem, o->p.img_suffix);
+        *img = cli_join(o->p.img_dir, name);
         free(name);
     }
     if (!*img) {
@@ -368,7 +360,7 @@ static int fill_case(const opts *o, const char *gt_name, const char *stem, char 
 {
     c->img = img;
     c->img_missing = missing;
-    c->gt = cli_join(o->gt_dir, gt_name);
+    c->gt = cli_join(o->p.gt_dir, gt_name);
     if (!c->gt)
         return ms_seterr(err, MS_ENOMEM, "out of memory");
     c->nii_base = case_base(o, stem, part, err);
@@ -386,7 +378,7 @@ static int build_cases(const opts *o, ccase **out, size_t *nout, size_t *nall, m
 {
     char **names = NULL;
     size_t n = 0, k = 0, with_img = 0;
-    int rc = cli_list_dir(o->gt_dir, o->gt_suffix, &names, &n, err);
+    int rc = cli_list_dir(o->p.gt_dir, o->p.gt_suffix, &names, &n, err);
     if (rc)
         return rc;
     *nall = n;
@@ -405,7 +397,7 @@ static int build_cases(const opts *o, ccase **out, size_t *nout, size_t *nall, m
         /* the split counts the cases that have an image, as upstream */
         int part = o->split < 0 ? -1 : !missing && (long)with_img < o->split ? 0 : 1;
         with_img += !missing;
-        if (o->shard_n > 1 && (int)(i % (size_t)o->shard_n) != o->shard_k) {
+        if (o->p.shard_n > 1 && (int)(i % (size_t)o->p.shard_n) != o->p.shard_k) {
             free(stem);
             free(img);
             continue;
@@ -431,25 +423,25 @@ static int folder_mode(const opts *o)
     size_t n = 0, nall = 0;
     ms_err err;
     ms_err_clear(&err);
-    int rc = ms_mkdirs(o->out_dir, &err);
+    int rc = ms_mkdirs(o->p.out_dir, &err);
     if (!rc)
         rc = build_cases(o, &cases, &n, &nall, &err);
     if (rc) {
         cli_error("%s", err.msg);
         return CLI_EXIT_FAIL;
     }
-    if (n == 0 && nall > 0 && !o->quiet)
+    if (n == 0 && nall > 0 && !o->p.quiet)
         fprintf(stderr, "%s: shard %d/%d selects no case (%zu in all)\n", cli_prog(),
-                o->shard_k, o->shard_n, nall);
-    else if (n == 0 && !o->quiet)
-        cli_warn("%s: no label file ending in '%s'", o->gt_dir, o->gt_suffix);
+                o->p.shard_k, o->p.shard_n, nall);
+    else if (n == 0 && !o->p.quiet)
+        cli_warn("%s: no label file ending in '%s'", o->p.gt_dir, o->p.gt_suffix);
     run_ctx r = {.o = o, .cases = cases};
     pthread_mutex_init(&r.lock, NULL);
-    cli_progress *p = cli_progress_new("cases", n, o->quiet);
-    size_t failed = cli_run_jobs(n, o->jobs, run_one, &r, p);
+    cli_progress *p = cli_progress_new("cases", n, o->p.quiet);
+    size_t failed = cli_run_jobs(n, o->p.jobs, run_one, &r, p);
     cli_progress_free(&p);
     pthread_mutex_destroy(&r.lock);
-    if (!o->quiet && n)
+    if (!o->p.quiet && n)
         fprintf(stderr, "%s: %zu cases: %zu written, %zu without labels, %zu failed\n", cli_prog(),
                 n, n - failed - r.empty, r.empty, failed);
     free_cases(cases, n);
@@ -461,11 +453,11 @@ static int folder_mode(const opts *o)
 static int single_mode(const opts *o, const char *img, const char *gt)
 {
     ccase c = {0};
-    size_t len = strlen(o->output);
+    size_t len = strlen(o->p.output);
     c.img = (char *)img;
     c.gt = (char *)gt;
-    c.out = (char *)o->output;
-    c.nii_base = strdup(o->output);
+    c.out = (char *)o->p.output;
+    c.nii_base = strdup(o->p.output);
     if (!c.nii_base) {
         cli_error("out of memory");
         return CLI_EXIT_FAIL;
@@ -486,61 +478,20 @@ static int single_mode(const opts *o, const char *img, const char *gt)
 
 /* ------------------------------------------------------------ options */
 
-enum {
-    OPT_IMG_DIR = 256, OPT_GT_DIR, OPT_OUT_DIR, OPT_MODALITY, OPT_ANATOMY, OPT_WL, OPT_WW,
-    OPT_REMOVE, OPT_TUMOR, OPT_IMG_SUFFIX, OPT_GT_SUFFIX, OPT_SPLIT, OPT_SAVE_NII,
-    OPT_LEVEL,
-};
+enum { OPT_WL = 256, OPT_WW, OPT_SPLIT, OPT_SAVE_NII };
 
 static const struct option long_opts[] = {
-    {"output", required_argument, NULL, 'o'},
-    {"img-dir", required_argument, NULL, OPT_IMG_DIR},
-    {"gt-dir", required_argument, NULL, OPT_GT_DIR},
-    {"out-dir", required_argument, NULL, OPT_OUT_DIR},
-    {"modality", required_argument, NULL, OPT_MODALITY},
-    {"anatomy", required_argument, NULL, OPT_ANATOMY},
     {"window-level", required_argument, NULL, OPT_WL},
     {"window-width", required_argument, NULL, OPT_WW},
-    {"remove-labels", required_argument, NULL, OPT_REMOVE},
-    {"tumor-id", required_argument, NULL, OPT_TUMOR},
-    {"img-suffix", required_argument, NULL, OPT_IMG_SUFFIX},
-    {"gt-suffix", required_argument, NULL, OPT_GT_SUFFIX},
     {"split", required_argument, NULL, OPT_SPLIT},
     {"save-nii", no_argument, NULL, OPT_SAVE_NII},
-    {"compress-level", required_argument, NULL, OPT_LEVEL},
-    {"shard", required_argument, NULL, CLI_OPT_SHARD},
-    {"max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY},
-    {"jobs", required_argument, NULL, 'j'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, CLI_OPT_HELP},
-    {"version", no_argument, NULL, CLI_OPT_VERSION},
+    CLI_PREP_LONGOPTS,
     {NULL, 0, NULL, 0},
 };
 
-/* A name used in output file names: non-empty, no '/'. */
-static int good_name(const char *s)
-{
-    return s && *s && !strchr(s, '/');
-}
-
 static int parse_opt(opts *o, int c, const char *arg)
 {
-    long v;
     switch (c) {
-    case 'o': o->output = arg; break;
-    case OPT_IMG_DIR: o->img_dir = arg; break;
-    case OPT_GT_DIR: o->gt_dir = arg; break;
-    case OPT_OUT_DIR: o->out_dir = arg; break;
-    case OPT_MODALITY:
-        if (!good_name(arg))
-            return cli_usage("--modality: '%s' is not a name (non-empty, no '/')", arg);
-        o->modality = arg;
-        break;
-    case OPT_ANATOMY:
-        if (!good_name(arg))
-            return cli_usage("--anatomy: '%s' is not a name (non-empty, no '/')", arg);
-        o->anatomy = arg;
-        break;
     case OPT_WL:
         if (cli_parse_double(arg, &o->level) || !isfinite(o->level))
             return cli_usage("--window-level: '%s' is not a number", arg);
@@ -549,32 +500,13 @@ static int parse_opt(opts *o, int c, const char *arg)
         if (cli_parse_double(arg, &o->width) || !(o->width > 0) || !isfinite(o->width))
             return cli_usage("--window-width: '%s' is not a positive number", arg);
         break;
-    case OPT_REMOVE:
-        if ((o->nremove = cli_parse_labels(arg, o->remove, 256)) < 0)
-            return cli_usage("--remove-labels: '%s' is not a comma-separated list of 0..255", arg);
-        break;
-    case OPT_TUMOR:
-        if (cli_parse_long(arg, 1, 255, &v))
-            return cli_usage("--tumor-id: '%s' is not a label in 1..255", arg);
-        o->tumor_id = (int)v;
-        break;
-    case OPT_IMG_SUFFIX: o->img_suffix = arg; break;
-    case OPT_GT_SUFFIX:
-        if (!*arg)
-            return cli_usage("--gt-suffix: must not be empty");
-        o->gt_suffix = arg;
-        break;
     case OPT_SPLIT:
         if (cli_parse_long(arg, 0, 1L << 40, &o->split))
             return cli_usage("--split: '%s' is not a count >= 0", arg);
         break;
     case OPT_SAVE_NII: o->save_nii = 1; break;
-    case OPT_LEVEL:
-        if (cli_parse_compress_level(arg, &o->npz_level))
-            return cli_usage("--compress-level: '%s' is not a level in 0..12", arg);
-        break;
     default: {
-        int r = cli_shared_opt(c, arg, &o->jobs, &o->quiet, &o->shard_k, &o->shard_n, &o->lim);
+        int r = cli_prep_opt(&o->p, c, arg);
         return r < 0 ? cli_usage("unknown option") : r;
     }
     }
@@ -589,27 +521,28 @@ static int parse_opt_cb(void *o, int c, const char *arg)
 int main(int argc, char **argv)
 {
     cli_init(argv[0]);
-    opts o = {.modality = "CT", .anatomy = "Abd", .level = 40, .width = 400, .tumor_id = -1,
-              .img_suffix = "_0000.nii.gz", .gt_suffix = ".nii.gz", .split = -1, .jobs = 1, .npz_level = CLI_NPZ_LEVEL_DEFAULT,
-              .shard_n = 1};
+    opts o = {.p = {.modality = "CT", .anatomy = "Abd", .img_suffix = "_0000.nii.gz",
+                    .gt_suffix = ".nii.gz", .tumor_id = -1, .npz_level = CLI_NPZ_LEVEL_DEFAULT,
+                    .jobs = 1, .shard_n = 1},
+              .level = 40, .width = 400, .split = -1};
     int r = cli_getopt(argc, argv, ":o:j:q", long_opts, usage, parse_opt_cb, &o);
     if (r >= 0)
         return r;
     int npos = argc - optind;
-    int folder = o.img_dir || o.gt_dir || o.out_dir;
+    int folder = o.p.img_dir || o.p.gt_dir || o.p.out_dir;
     if (folder) {
-        if (!o.img_dir || !o.gt_dir || !o.out_dir)
+        if (!o.p.img_dir || !o.p.gt_dir || !o.p.out_dir)
             return cli_usage("folder mode needs --img-dir, --gt-dir and --out-dir");
-        if (npos || o.output)
+        if (npos || o.p.output)
             return cli_usage("give either IMAGE LABEL -o OUT or the three folders, not both");
         return folder_mode(&o);
     }
     if (npos != 2)
         return cli_usage(npos < 2 ? "missing IMAGE and LABEL (or --img-dir/--gt-dir/--out-dir)"
                                   : "too many arguments");
-    if (!o.output)
+    if (!o.p.output)
         return cli_usage("missing -o OUT.npz");
-    if (o.split >= 0 || o.shard_n > 1)
+    if (o.split >= 0 || o.p.shard_n > 1)
         return cli_usage("--split and --shard apply to folder mode only");
     return single_mode(&o, argv[optind], argv[optind + 1]);
 }

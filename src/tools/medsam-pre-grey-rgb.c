@@ -28,17 +28,9 @@
 
 
 typedef struct opts {
-    const char *modality, *anatomy;
-    const char *img_suffix, *gt_suffix;
-    int remove[256];
-    int nremove;
-    int tumor_id;               /* -1: none */
+    cli_prep_opts p;            /* the options pre-ct has too */
     int label_offset;
-    int cutoff, binarize, jobs, quiet;
-    const char *output, *img_dir, *gt_dir, *out_dir;
-    int shard_k, shard_n;
-    ms_limits lim;              /* --max-memory: budget of one input array */
-    int npz_level;              /* --compress-level */
+    int cutoff, binarize;
 } opts;
 
 typedef struct gcase {
@@ -123,18 +115,18 @@ static int mask_to_plane(ms_array *m, const char *path, ms_err *err)
 
 static int load_mask(const opts *o, const char *path, ms_array *m, ms_err *err)
 {
-    int rc = ms_image_read(path, m, MS_PALETTE_INDEX, NULL, &o->lim, err);
+    int rc = ms_image_read(path, m, MS_PALETTE_INDEX, NULL, &o->p.lim, err);
     if (rc || (rc = mask_to_plane(m, path, err)) || (rc = ms_labels_to_u8(m, path, err)))
         return rc;
     size_t h = m->shape[0], w = m->shape[1], n = h * w;
     uint8_t *v = m->data;
-    ms_labels_remove(v, n, o->remove, o->nremove);
+    ms_labels_remove(v, n, o->p.remove, o->p.nremove);
     if (o->binarize)
         for (size_t i = 0; i < n; i++)
             v[i] = v[i] != 0;
-    if (o->tumor_id > 0) {
+    if (o->p.tumor_id > 0) {
         /* upstream: instance c (1..n) -> c + label_id_offset + 1 */
-        rc = ms_cc_instances(v, 1, h, w, MS_CONN_8, (uint8_t)o->tumor_id,
+        rc = ms_cc_instances(v, 1, h, w, MS_CONN_8, (uint8_t)o->p.tumor_id,
                              (unsigned)o->label_offset + 1, NULL, err);
         if (rc)
             return name_file(err, rc, path);
@@ -151,8 +143,8 @@ static int image_to_rgb(const opts *o, const char *path, const ms_array *a, ms_a
     size_t h = a->shape[0], w = a->shape[1], c = a->ndim == 3 ? a->shape[2] : 1;
     size_t n = h * w * c, shape[3] = {h, w, 3};
     size_t nbytes;
-    int rc = ms_shape_bytes(MS_U8, 3, shape, &o->lim, &nbytes, path, err);
-    if (rc || (rc = ms_array_alloc(out, MS_U8, 3, shape, &o->lim, err)))
+    int rc = ms_shape_bytes(MS_U8, 3, shape, &o->p.lim, &nbytes, path, err);
+    if (rc || (rc = ms_array_alloc(out, MS_U8, 3, shape, &o->p.lim, err)))
         return name_file(err, rc, path);
     /* colour channels taken: grey (+alpha) -> 1, RGB(A) -> 3 */
     size_t take = c >= 3 ? 3 : 1;
@@ -168,7 +160,7 @@ static int image_to_rgb(const opts *o, const char *path, const ms_array *a, ms_a
         double den = (double)(hi - lo);
         if (scale && lo == hi) {
             /* upstream would divide 0 by 0 */
-            if (!o->quiet)
+            if (!o->p.quiet)
                 cli_warn("%s: constant 16-bit image; imgs are all 0", path);
             return MS_OK;   /* out is zero-filled */
         }
@@ -198,9 +190,9 @@ static int image_to_rgb(const opts *o, const char *path, const ms_array *a, ms_a
     free(cut);
     if (rc)
         return name_file(err, rc, path);
-    if (!o->quiet && (info.flags & MS_WINDOW_NO_POSITIVE))
+    if (!o->p.quiet && (info.flags & MS_WINDOW_NO_POSITIVE))
         cli_warn("%s: no value > 0 to take percentiles of; imgs are all 0", path);
-    else if (!o->quiet && (info.flags & MS_WINDOW_CONSTANT))
+    else if (!o->p.quiet && (info.flags & MS_WINDOW_CONSTANT))
         cli_warn("%s: the clipped image is constant; imgs are all 0", path);
     return MS_OK;
 }
@@ -213,7 +205,7 @@ static int process_case(const opts *o, const gcase *c, ms_err *err)
         (rc = ms_outfile_check_not_input(c->out, c->gt, err)))
         goto fail;
     if ((rc = load_mask(o, c->gt, &mask, err)) ||
-        (rc = ms_image_read(c->img, &raw, MS_PALETTE_RGB, NULL, &o->lim, err)))
+        (rc = ms_image_read(c->img, &raw, MS_PALETTE_RGB, NULL, &o->p.lim, err)))
         goto fail;
     if (raw.shape[0] != mask.shape[0] || raw.shape[1] != mask.shape[1]) {
         rc = ms_seterr(err, MS_ESHAPE, "%s: image is %zux%zu (WxH) but mask %s is %zux%zu",
@@ -224,7 +216,7 @@ static int process_case(const opts *o, const gcase *c, ms_err *err)
         goto fail;
     ms_array_free(&raw);
     ms_npz_entry e[2] = {{"imgs", &img}, {"gts", &mask}};
-    rc = ms_npz_write(c->out, e, 2, o->npz_level, err);
+    rc = ms_npz_write(c->out, e, 2, o->p.npz_level, err);
 fail:
     ms_array_free(&mask);
     ms_array_free(&raw);
@@ -271,26 +263,26 @@ static int build_cases(const opts *o, gcase **out, size_t *nout, size_t *nall, m
     char **names = NULL;
     size_t n = 0;
     *nout = 0;
-    int rc = cli_list_dir(o->gt_dir, o->gt_suffix, &names, &n, err);
+    int rc = cli_list_dir(o->p.gt_dir, o->p.gt_suffix, &names, &n, err);
     if (rc)
         return rc;
     *nall = n;
-    cli_apply_shard(names, &n, o->shard_k, o->shard_n);
+    cli_apply_shard(names, &n, o->p.shard_k, o->p.shard_n);
     gcase *c = calloc(n ? n : 1, sizeof *c);
-    char *prefix = malloc(strlen(o->modality) + strlen(o->anatomy) + 3);
+    char *prefix = malloc(strlen(o->p.modality) + strlen(o->p.anatomy) + 3);
     if (!c || !prefix)
         goto oom;
-    sprintf(prefix, "%s_%s_", o->modality, o->anatomy);
+    sprintf(prefix, "%s_%s_", o->p.modality, o->p.anatomy);
     for (size_t i = 0; i < n; i++) {
         /* upstream: stem = mask name up to the first occurrence of the suffix */
-        char *cut = strstr(names[i], o->gt_suffix);
+        char *cut = strstr(names[i], o->p.gt_suffix);
         if (cut)
             *cut = '\0';
-        c[i].gt = join3(o->gt_dir, names[i], o->gt_suffix, "");
-        c[i].img = join3(o->img_dir, names[i], o->img_suffix, "");
-        c[i].out = join3(o->out_dir, prefix, names[i], ".npz");
+        c[i].gt = join3(o->p.gt_dir, names[i], o->p.gt_suffix, "");
+        c[i].img = join3(o->p.img_dir, names[i], o->p.img_suffix, "");
+        c[i].out = join3(o->p.out_dir, prefix, names[i], ".npz");
         if (cut)
-            *cut = *o->gt_suffix;
+            *cut = *o->p.gt_suffix;
         if (!c[i].gt || !c[i].img || !c[i].out) {
             *nout = i + 1;
             goto oom;
@@ -314,23 +306,23 @@ static int folder_mode(const opts *o)
     size_t n = 0, nall = 0;
     ms_err err;
     ms_err_clear(&err);
-    int rc = ms_mkdirs(o->out_dir, &err);
+    int rc = ms_mkdirs(o->p.out_dir, &err);
     if (!rc)
         rc = build_cases(o, &cases, &n, &nall, &err);
     if (rc) {
         cli_error("%s", err.msg);
         return CLI_EXIT_FAIL;
     }
-    if (n == 0 && nall > 0 && !o->quiet)
+    if (n == 0 && nall > 0 && !o->p.quiet)
         fprintf(stderr, "%s: shard %d/%d selects no case (%zu in all)\n", cli_prog(),
-                o->shard_k, o->shard_n, nall);
-    else if (n == 0 && !o->quiet)
-        cli_warn("%s: no mask file ending in '%s'", o->gt_dir, o->gt_suffix);
+                o->p.shard_k, o->p.shard_n, nall);
+    else if (n == 0 && !o->p.quiet)
+        cli_warn("%s: no mask file ending in '%s'", o->p.gt_dir, o->p.gt_suffix);
     run_ctx r = {.o = o, .cases = cases};
-    cli_progress *p = cli_progress_new("cases", n, o->quiet);
-    size_t failed = cli_run_jobs(n, o->jobs, run_one, &r, p);
+    cli_progress *p = cli_progress_new("cases", n, o->p.quiet);
+    size_t failed = cli_run_jobs(n, o->p.jobs, run_one, &r, p);
     cli_progress_free(&p);
-    if (!o->quiet && n)
+    if (!o->p.quiet && n)
         fprintf(stderr, "%s: %zu cases: %zu written, %zu failed\n", cli_prog(), n, n - failed,
                 failed);
     free_cases(cases, n);
@@ -339,86 +331,29 @@ static int folder_mode(const opts *o)
 
 /* ------------------------------------------------------------ options */
 
-enum {
-    OPT_IMG_DIR = 256, OPT_GT_DIR, OPT_OUT_DIR, OPT_MODALITY, OPT_ANATOMY, OPT_IMG_SUFFIX,
-    OPT_GT_SUFFIX, OPT_CUTOFF, OPT_REMOVE, OPT_TUMOR, OPT_OFFSET, OPT_BINARIZE, OPT_LEVEL,
-};
+enum { OPT_CUTOFF = 256, OPT_OFFSET, OPT_BINARIZE };
 
 static const struct option long_opts[] = {
-    {"output", required_argument, NULL, 'o'},
-    {"img-dir", required_argument, NULL, OPT_IMG_DIR},
-    {"gt-dir", required_argument, NULL, OPT_GT_DIR},
-    {"out-dir", required_argument, NULL, OPT_OUT_DIR},
-    {"modality", required_argument, NULL, OPT_MODALITY},
-    {"anatomy", required_argument, NULL, OPT_ANATOMY},
-    {"img-suffix", required_argument, NULL, OPT_IMG_SUFFIX},
-    {"gt-suffix", required_argument, NULL, OPT_GT_SUFFIX},
     {"intensity-cutoff", no_argument, NULL, OPT_CUTOFF},
-    {"remove-labels", required_argument, NULL, OPT_REMOVE},
-    {"tumor-id", required_argument, NULL, OPT_TUMOR},
     {"label-offset", required_argument, NULL, OPT_OFFSET},
     {"binarize", no_argument, NULL, OPT_BINARIZE},
-    {"compress-level", required_argument, NULL, OPT_LEVEL},
-    {"shard", required_argument, NULL, CLI_OPT_SHARD},
-    {"max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY},
-    {"jobs", required_argument, NULL, 'j'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, CLI_OPT_HELP},
-    {"version", no_argument, NULL, CLI_OPT_VERSION},
+    CLI_PREP_LONGOPTS,
     {NULL, 0, NULL, 0},
 };
-
-static int good_name(const char *s)
-{
-    return s && *s && !strchr(s, '/');
-}
 
 static int parse_opt(opts *o, int c, const char *arg)
 {
     long v;
     switch (c) {
-    case 'o': o->output = arg; break;
-    case OPT_IMG_DIR: o->img_dir = arg; break;
-    case OPT_GT_DIR: o->gt_dir = arg; break;
-    case OPT_OUT_DIR: o->out_dir = arg; break;
-    case OPT_MODALITY:
-        if (!good_name(arg))
-            return cli_usage("--modality: '%s' is not a name (non-empty, no '/')", arg);
-        o->modality = arg;
-        break;
-    case OPT_ANATOMY:
-        if (!good_name(arg))
-            return cli_usage("--anatomy: '%s' is not a name (non-empty, no '/')", arg);
-        o->anatomy = arg;
-        break;
-    case OPT_IMG_SUFFIX: o->img_suffix = arg; break;
-    case OPT_GT_SUFFIX:
-        if (!*arg)
-            return cli_usage("--gt-suffix: must not be empty");
-        o->gt_suffix = arg;
-        break;
     case OPT_CUTOFF: o->cutoff = 1; break;
-    case OPT_REMOVE:
-        if ((o->nremove = cli_parse_labels(arg, o->remove, 256)) < 0)
-            return cli_usage("--remove-labels: '%s' is not a comma-separated list of 0..255", arg);
-        break;
-    case OPT_TUMOR:
-        if (cli_parse_long(arg, 1, 255, &v))
-            return cli_usage("--tumor-id: '%s' is not a label in 1..255", arg);
-        o->tumor_id = (int)v;
-        break;
     case OPT_OFFSET:
         if (cli_parse_long(arg, 0, 254, &v))
             return cli_usage("--label-offset: '%s' is not a value in 0..254", arg);
         o->label_offset = (int)v;
         break;
     case OPT_BINARIZE: o->binarize = 1; break;
-    case OPT_LEVEL:
-        if (cli_parse_compress_level(arg, &o->npz_level))
-            return cli_usage("--compress-level: '%s' is not a level in 0..12", arg);
-        break;
     default: {
-        int r = cli_shared_opt(c, arg, &o->jobs, &o->quiet, &o->shard_k, &o->shard_n, &o->lim);
+        int r = cli_prep_opt(&o->p, c, arg);
         return r < 0 ? cli_usage("unknown option") : r;
     }
     }
@@ -433,27 +368,28 @@ static int parse_opt_cb(void *o, int c, const char *arg)
 int main(int argc, char **argv)
 {
     cli_init(argv[0]);
-    opts o = {.modality = "Grey", .anatomy = "Anatomy", .img_suffix = ".png",
-              .gt_suffix = ".png", .tumor_id = -1, .jobs = 1, .npz_level = CLI_NPZ_LEVEL_DEFAULT, .shard_n = 1};
+    opts o = {.p = {.modality = "Grey", .anatomy = "Anatomy", .img_suffix = ".png",
+                    .gt_suffix = ".png", .tumor_id = -1, .npz_level = CLI_NPZ_LEVEL_DEFAULT,
+                    .jobs = 1, .shard_n = 1}};
     int r = cli_getopt(argc, argv, ":o:j:q", long_opts, usage, parse_opt_cb, &o);
     if (r >= 0)
         return r;
     int npos = argc - optind;
-    if (o.img_dir || o.gt_dir || o.out_dir) {
-        if (!o.img_dir || !o.gt_dir || !o.out_dir)
+    if (o.p.img_dir || o.p.gt_dir || o.p.out_dir) {
+        if (!o.p.img_dir || !o.p.gt_dir || !o.p.out_dir)
             return cli_usage("folder mode needs --img-dir, --gt-dir and --out-dir");
-        if (npos || o.output)
+        if (npos || o.p.output)
             return cli_usage("give either IMAGE MASK -o OUT or the three folders, not both");
         return folder_mode(&o);
     }
     if (npos != 2)
         return cli_usage(npos < 2 ? "missing IMAGE and MASK (or --img-dir/--gt-dir/--out-dir)"
                                   : "too many arguments");
-    if (!o.output)
+    if (!o.p.output)
         return cli_usage("missing -o OUT.npz");
-    if (o.shard_n > 1)
+    if (o.p.shard_n > 1)
         return cli_usage("--shard applies to folder mode only");
-    gcase one = {argv[optind], argv[optind + 1], (char *)o.output};
+    gcase one = {argv[optind], argv[optind + 1], (char *)o.p.output};
     ms_err err;
     ms_err_clear(&err);
     if (process_case(&o, &one, &err)) {
