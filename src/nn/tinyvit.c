@@ -25,7 +25,7 @@ const int msnn__res[MSNN_STAGES] = { 256, 128, 64, 64 };
 #define LN_EPS 1e-5f
 #define LN2D_EPS 1e-6f
 #define BAND_ROWS 16       /* MBConv / PatchMerging output rows per band */
-#define MLP_CHUNK 2048     /* tokens per MLP chunk */
+#define MLP_HID_FLOATS (64 * 1024)   /* MLP hidden floats per chunk (256 KB) */
 #define NECK_BAND 8        /* neck 3x3 conv output rows per im2col band */
 
 #define ALLOC(p, n) do { if (!((p) = msnn__arena_alloc(r->arena, (n)))) goto oom; } while (0)
@@ -283,27 +283,56 @@ oom:
     return MS_ENOMEM;
 }
 
+/* x = y + fc2(GELU(fc1(LN(y)))) for tokens [0, L): each thread takes a
+ * contiguous range of tokens and runs the three steps on chunks of them, so
+ * a chunk's 4C-wide hidden rows stay in the core's cache.  Per token the
+ * same kernels on the same inputs, whatever the chunk or thread count. */
+typedef struct mlp_task {
+    const msnn__vitblock *b;
+    const msnn_kernels *k;
+    const float *y;
+    float *x;
+    int L, C, chunk;
+    float *bufs;           /* per thread: LN rows (chunk x C), hidden (chunk x 4C) */
+    size_t buf_stride;
+} mlp_task;
+
+static void mlp_task_fn(void *arg, int ith, int nth)
+{
+    const mlp_task *t = arg;
+    const msnn__vitblock *b = t->b;
+    const int C = t->C;
+    float *tn = t->bufs + (size_t)ith * t->buf_stride, *h = tn + (size_t)t->chunk * C;
+    int lo, hi;
+    msnn_split(t->L, ith, nth, &lo, &hi);
+    for (int r0 = lo; r0 < hi; r0 += t->chunk) {
+        int n = hi - r0 < t->chunk ? hi - r0 : t->chunk;
+        const float *yc = t->y + (size_t)r0 * C;
+        t->k->layernorm(yc, C, tn, C, n, C, b->mlp_norm.g, b->mlp_norm.b, LN_EPS);
+        msnn__linear_fwd(&b->fc1, n, tn, C, h, 4 * C, NULL, 0, MSNN_ACT_GELU, NULL);
+        msnn__linear_fwd(&b->fc2, n, h, 4 * C, t->x + (size_t)r0 * C, C, yc, C, MSNN_ACT_NONE,
+                         NULL);
+    }
+}
+
 /* TinyViTBlock: x = x + attn(x); x = local_conv(x); x = x + mlp(x). */
 static int vit_block(const msnn__vitblock *b, float *x, int H, int W, int C, int heads,
                      int ws, msnn__run *r)
 {
-    int L = H * W;
+    int L = H * W, nth = msnn_pool_size(r->pool);
     if (vit_attention(b, x, H, W, C, heads, ws, r) < 0)
         return MS_ENOMEM;
+    /* tokens per chunk: hidden rows of about MLP_HID_FLOATS, whole row tiles */
+    int chunk = MLP_HID_FLOATS / (4 * C) / 6 * 6;
+    chunk = chunk < 6 ? 6 : chunk;
+    size_t per = ((size_t)chunk * 5 * C + 15) & ~(size_t)15;
     size_t mark = msnn__arena_mark(r->arena);
-    float *y, *t, *h;
+    float *y, *bufs;
     ALLOC(y, (size_t)L * C);
-    ALLOC(t, (size_t)MLP_CHUNK * C);
-    ALLOC(h, (size_t)MLP_CHUNK * 4 * C);
+    ALLOC(bufs, per * (size_t)nth);
     dwconv(r, &b->local, x, 0, H, H, W, 1, MSNN_ACT_NONE, y, 0, H);
-    for (int r0 = 0; r0 < L; r0 += MLP_CHUNK) {
-        int n = L - r0 < MLP_CHUNK ? L - r0 : MLP_CHUNK;
-        const float *yc = y + (size_t)r0 * C;
-        layernorm(r, &b->mlp_norm, yc, t, n, LN_EPS);
-        msnn__linear_fwd(&b->fc1, n, t, C, h, 4 * C, NULL, 0, MSNN_ACT_GELU, r->pool);
-        msnn__linear_fwd(&b->fc2, n, h, 4 * C, x + (size_t)r0 * C, C, yc, C, MSNN_ACT_NONE,
-                         r->pool);
-    }
+    mlp_task t = { b, r->k, y, x, L, C, chunk, bufs, per };
+    msnn_pool_run(r->pool, mlp_task_fn, &t);
     msnn__arena_release(r->arena, mark);
     return MS_OK;
 oom:
