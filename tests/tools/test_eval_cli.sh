@@ -5,32 +5,8 @@
 set -u
 EVAL=$1
 DATA=$2
-T=$(mktemp -d "${TMPDIR:-/tmp}/test_eval_cli.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-fails=0
-n=0
-
-ok() {   # ok NAME CONDITION-EXIT-STATUS
-    n=$((n + 1))
-    if [ "$2" -ne 0 ]; then
-        echo "FAIL: $1"
-        fails=$((fails + 1))
-    fi
-}
-
-# run EXPECTED-EXIT ARGS...: stdout in $T/out, stderr in $T/err
-run() {
-    want=$1
-    shift
-    "$EVAL" "$@" >"$T/out" 2>"$T/err"
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        echo "FAIL: medsam-eval $*: exit $got, expected $want"
-        sed 's/^/  stderr: /' "$T/err"
-        fails=$((fails + 1))
-    fi
-    n=$((n + 1))
-}
+TOOL=$EVAL
+. "$(dirname "$0")/cli_test_lib.sh"
 
 # --- the reference metrics, byte for byte
 run 0 --seg-dir "$DATA/segs" --gt-dir "$DATA/gts" -o "$T/m.csv" -q
@@ -145,5 +121,4 @@ grep -q "^Usage: medsam-eval" "$T/out"; ok "--help on stdout" $?
 run 0 --version
 grep -q "^medsam-eval (medsam-tools) " "$T/out"; ok "--version" $?
 
-echo "$n checks, $fails failed"
-[ "$fails" -eq 0 ]
+cli_test_end

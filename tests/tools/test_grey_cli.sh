@@ -10,38 +10,7 @@ TOOL=$1
 SAME=$2
 D=$3
 PY=${4:-}
-T=$(mktemp -d "${TMPDIR:-/tmp}/test_grey_cli.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-fails=0
-n=0
-
-ok() {   # ok NAME STATUS
-    n=$((n + 1))
-    if [ "$2" -ne 0 ]; then
-        echo "FAIL: $1"
-        fails=$((fails + 1))
-    fi
-}
-
-run() {  # run EXPECTED-EXIT ARGS...: stdout in $T/out, stderr in $T/err
-    want=$1
-    shift
-    "$TOOL" "$@" >"$T/out" 2>"$T/err"
-    got=$?
-    n=$((n + 1))
-    if [ "$got" -ne "$want" ]; then
-        echo "FAIL: medsam-pre-grey-rgb $*: exit $got, expected $want"
-        sed 's/^/  stderr: /' "$T/err"
-        fails=$((fails + 1))
-    fi
-}
-
-one_line() {   # one_line NAME SUBSTRING: stderr is exactly one line holding SUBSTRING
-    [ "$(wc -l < "$T/err")" -eq 1 ] && grep -qF -- "$2" "$T/err"
-    st=$?
-    [ $st -eq 0 ] || sed 's/^/  stderr: /' "$T/err"
-    ok "$1" $st
-}
+. "$(dirname "$0")/cli_test_lib.sh"
 
 # --- every reference case (single mode)
 mkdir "$T/s"
@@ -149,5 +118,4 @@ else
     echo "note: no python3 with numpy; np.load check skipped"
 fi
 
-echo "$n checks, $fails failed"
-[ "$fails" -eq 0 ]
+cli_test_end

@@ -10,38 +10,7 @@ TOOL=$1
 D=$2
 CHECK="$3/npz2npy_check.py"
 PY=${4:-}
-T=$(mktemp -d "${TMPDIR:-/tmp}/test_npz2npy_cli.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-fails=0
-n=0
-
-ok() {
-    n=$((n + 1))
-    if [ "$2" -ne 0 ]; then
-        echo "FAIL: $1"
-        fails=$((fails + 1))
-    fi
-}
-
-run() {
-    want=$1
-    shift
-    "$TOOL" "$@" >"$T/out" 2>"$T/err"
-    got=$?
-    n=$((n + 1))
-    if [ "$got" -ne "$want" ]; then
-        echo "FAIL: medsam-npz2npy $*: exit $got, expected $want"
-        sed 's/^/  stderr: /' "$T/err"
-        fails=$((fails + 1))
-    fi
-}
-
-one_line() {
-    [ "$(wc -l < "$T/err")" -eq 1 ] && grep -qF -- "$2" "$T/err"
-    st=$?
-    [ $st -eq 0 ] || sed 's/^/  stderr: /' "$T/err"
-    ok "$1" $st
-}
+. "$(dirname "$0")/cli_test_lib.sh"
 
 same_as_upstream() {  # same_as_upstream NAME DIR: every listed sha256, and no other file
     (cd "$2" && sha256sum -c --quiet "$D/expected.sha256") >"$T/sha" 2>&1
@@ -155,5 +124,4 @@ done
 run 0 --version
 grep -q "^medsam-npz2npy (medsam-tools) " "$T/out"; ok "--version" $?
 
-echo "$n checks, $fails failed"
-[ "$fails" -eq 0 ]
+cli_test_end

@@ -9,46 +9,10 @@ TOOL=$1
 SAME=$2
 DATA=$3
 REF="$4/pre_ct_reference.py"
-T=$(mktemp -d "${TMPDIR:-/tmp}/test_pre_ct_cli.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/cli_test_lib.sh"
 IN=$DATA/inputs
 EXP=$DATA/expected
 C=$DATA/cli
-fails=0
-n=0
-
-ok() {   # ok NAME STATUS
-    n=$((n + 1))
-    if [ "$2" -ne 0 ]; then
-        echo "FAIL: $1"
-        fails=$((fails + 1))
-    fi
-}
-
-# run EXPECTED-EXIT ARGS...: stdout in $T/out, stderr in $T/err
-run() {
-    want=$1
-    shift
-    "$TOOL" "$@" >"$T/out" 2>"$T/err"
-    got=$?
-    n=$((n + 1))
-    if [ "$got" -ne "$want" ]; then
-        echo "FAIL: medsam-pre-ct $*: exit $got, expected $want"
-        sed 's/^/  stderr: /' "$T/err"
-        fails=$((fails + 1))
-    fi
-}
-
-one_line() {   # one_line NAME SUBSTRING: stderr is exactly one line holding SUBSTRING
-    [ "$(wc -l < "$T/err")" -eq 1 ] && grep -qF -- "$2" "$T/err"
-    st=$?
-    [ $st -eq 0 ] || sed 's/^/  stderr: /' "$T/err"
-    ok "$1" $st
-}
-
-no_output() {  # no_output NAME DIR: nothing but what was there (no npz, no temp file)
-    [ -z "$(ls -A "$2" 2>/dev/null)" ]; ok "$1: nothing written" $?
-}
 
 # --- conformance: upstream pre_CT_MR.py outputs
 run 0 --modality MR --anatomy Brain "$IN/images/kmeans_0000.nii.gz" "$IN/labels/kmeans.nii.gz" \
@@ -201,5 +165,4 @@ else
     echo "note: /usr/bin/python3 with numpy+scipy missing; tumour reference checks skipped"
 fi
 
-echo "$n checks, $fails failed"
-[ "$fails" -eq 0 ]
+cli_test_end

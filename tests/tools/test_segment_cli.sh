@@ -20,32 +20,8 @@ PY=${6:-}
 GTSCHK=${7:-}
 W="$DATA/model/random_seed7.pth"
 S="$DATA/segment"
-T=$(mktemp -d "${TMPDIR:-/tmp}/test_segment_cli.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-fails=0
-n=0
-
-ok() {   # ok NAME STATUS
-    n=$((n + 1))
-    if [ "$2" -ne 0 ]; then
-        echo "FAIL: $1"
-        fails=$((fails + 1))
-    fi
-}
-
-# run EXPECTED-EXIT ARGS...: stdout in $T/out, stderr in $T/err
-run() {
-    want=$1
-    shift
-    "$SEG" "$@" >"$T/out" 2>"$T/err"
-    got=$?
-    n=$((n + 1))
-    if [ "$got" -ne "$want" ]; then
-        echo "FAIL: medsam-segment $*: exit $got, expected $want"
-        sed 's/^/  stderr: /' "$T/err"
-        fails=$((fails + 1))
-    fi
-}
+TOOL=$SEG
+. "$(dirname "$0")/cli_test_lib.sh"
 
 lines() { wc -l <"$1" | tr -d ' '; }
 npz_count() { find "$1" -name '*.npz' 2>/dev/null | wc -l | tr -d ' '; }
@@ -239,5 +215,4 @@ gts) case_gts ;;
 many) case_many ;;
 *) echo "unknown mode $MODE"; exit 2 ;;
 esac
-echo "$n checks, $fails failed"
-[ "$fails" -eq 0 ]
+cli_test_end
