@@ -38,3 +38,15 @@ simd=""
 echo "built $out/test_checkasm for $cross"
 # shellcheck disable=SC2086
 $qemu "$out/test_checkasm"
+
+# The mask decoder's kernels (reference C on aarch64: there is no NEON
+# variant yet) against their own test.
+# shellcheck disable=SC2086
+"$cc" -std=c11 -O2 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
+    -Werror=vla -Werror=missing-prototypes -Werror=implicit-function-declaration -Wundef \
+    -I"$out" -I"$nn" -I"$src/src/io" -I"$src/tests" \
+    "$src/tests/nn/test_decoder_kernels.c" "$nn/decoder_kern.c" "$nn/cpu.c" \
+    -o "$out/test_decoder_kernels" -lpthread -lm
+echo "built $out/test_decoder_kernels for $cross"
+# shellcheck disable=SC2086
+$qemu "$out/test_decoder_kernels"

@@ -119,8 +119,11 @@ typedef struct msnn__dec_cache {
     float *emb;            /* [256][64*64] copy of the embedding it was built for */
     float *kx;             /* [4096][256] embedding + no_mask_embed, channels-last */
     float *kp;             /* kx + dense PE */
-    float *t2i_k, *t2i_v;  /* [4096][128] layer 0 token->image k_proj(kp), v_proj(kx) */
-    float *i2t_q;          /* [4096][128] layer 0 image->token q_proj(kp) */
+    /* [4096][128] each, channel-interleaved across the 8 heads (head h,
+     * channel j of the head at column j*8 + h) so the per-head products run
+     * lane-wise over heads (decoder_kern.h) */
+    float *t2i_k, *t2i_v;  /* layer 0 token->image k_proj(kp), v_proj(kx) */
+    float *i2t_q;          /* layer 0 image->token q_proj(kp) */
 } msnn__dec_cache;
 
 void msnn__dec_cache_free(msnn__dec_cache *c);
