@@ -26,7 +26,8 @@ const int msnn__res[MSNN_STAGES] = { 256, 128, 64, 64 };
 #define LN2D_EPS 1e-6f
 #define BAND_ROWS 16       /* MBConv / PatchMerging output rows per band */
 #define MLP_HID_FLOATS (64 * 1024)   /* MLP hidden floats per chunk (256 KB) */
-#define NECK_BAND 8        /* neck 3x3 conv output rows per im2col band */
+#define NECK_BAND 4        /* neck 3x3 conv output rows per im2col band */
+#define PE_CHUNK 1024      /* patch_embed pixels per chunk */
 
 #define ALLOC(p, n) do { if (!((p) = msnn__arena_alloc(r->arena, (n)))) goto oom; } while (0)
 
@@ -55,29 +56,6 @@ static void dwconv(msnn__run *r, const msnn__dw3 *d, const float *x, int x_row0,
 {
     dw_task t = { r->k, d, x, x_row0, x_rows, H, W, stride, act, oy0, y };
     msnn__parallel_rows(r->pool, oy1 - oy0, dw_rows, &t);
-}
-
-typedef struct ln_task {
-    const msnn_kernels *k;
-    const float *x;
-    float *y;
-    int C;
-    const msnn__norm *n;
-    float eps;
-} ln_task;
-
-static void ln_rows(void *arg, int lo, int hi)
-{
-    const ln_task *t = arg;
-    t->k->layernorm(t->x + (size_t)lo * t->C, t->C, t->y + (size_t)lo * t->C, t->C, hi - lo,
-                    t->C, t->n->g, t->n->b, t->eps);
-}
-
-static void layernorm(msnn__run *r, const msnn__norm *n, const float *x, float *y, int rows,
-                      float eps)
-{
-    ln_task t = { r->k, x, y, n->c, n, eps };
-    msnn__parallel_rows(r->pool, rows, ln_rows, &t);
 }
 
 static void probe(msnn__run *r, const char *name, const float *x, size_t tokens, size_t C)
@@ -341,18 +319,44 @@ oom:
 
 /* ------------------------------------------------------------ neck */
 
-/* x: 64*64 x 320 -> out: 64*64 x 256 (channels-last). */
-static int neck(const msnn__tinyvit *t, const float *x, float *out, msnn__run *r)
+/* The neck in two pool runs, each thread on a contiguous range of tokens
+ * (then of output rows): neck0 + LayerNorm2d, then the 3x3 conv through
+ * im2col bands + LayerNorm2d + the transposition to CHW.  Per value the same
+ * kernels on the same inputs, whatever the thread count. */
+typedef struct neck_task {
+    const msnn__tinyvit *t;
+    const msnn_kernels *k;
+    const float *x;        /* 64*64 x 320 */
+    float *n0;             /* 64*64 x 256: neck0 + LN */
+    float *out;            /* 64*64 x 256: conv + LN, channels last */
+    float *emb;            /* 256 x 64*64 */
+    float *bufs;           /* per thread: im2col band, NECK_BAND*64 x 9*256 */
+    size_t buf_stride;
+} neck_task;
+
+static void neck1_fn(void *arg, int ith, int nth)
 {
+    const neck_task *nt = arg;
     const int S = MSNN_EMB, C = MSNN_EMB_C;
-    size_t mark = msnn__arena_mark(r->arena);
-    float *n0, *col;
-    ALLOC(n0, (size_t)S * S * C);
-    ALLOC(col, (size_t)NECK_BAND * S * 9 * C);
-    msnn__linear_fwd(&t->neck0, S * S, x, 320, n0, C, NULL, 0, MSNN_ACT_NONE, r->pool);
-    layernorm(r, &t->neck1, n0, n0, S * S, LN2D_EPS);
-    for (int y0 = 0; y0 < S; y0 += NECK_BAND) {
-        int y1 = y0 + NECK_BAND < S ? y0 + NECK_BAND : S;
+    int lo, hi;
+    msnn_split(S * S, ith, nth, &lo, &hi);
+    if (hi <= lo)
+        return;
+    float *n0 = nt->n0 + (size_t)lo * C;
+    msnn__linear_fwd(&nt->t->neck0, hi - lo, nt->x + (size_t)lo * 320, 320, n0, C, NULL, 0,
+                     MSNN_ACT_NONE, NULL);
+    nt->k->layernorm(n0, C, n0, C, hi - lo, C, nt->t->neck1.g, nt->t->neck1.b, LN2D_EPS);
+}
+
+static void neck2_fn(void *arg, int ith, int nth)
+{
+    const neck_task *nt = arg;
+    const int S = MSNN_EMB, C = MSNN_EMB_C;
+    float *col = nt->bufs + (size_t)ith * nt->buf_stride;
+    int ya, yb;
+    msnn_split(S, ith, nth, &ya, &yb);
+    for (int y0 = ya; y0 < yb; y0 += NECK_BAND) {
+        int y1 = y0 + NECK_BAND < yb ? y0 + NECK_BAND : yb;
         /* im2col: row (y-y0)*S + x, column tap*C + ci, zero outside */
         for (int y = y0; y < y1; y++)
             for (int xx = 0; xx < S; xx++)
@@ -362,12 +366,34 @@ static int neck(const msnn__tinyvit *t, const float *x, float *out, msnn__run *r
                     if (sy < 0 || sy >= S || sx < 0 || sx >= S)
                         memset(dst, 0, (size_t)C * sizeof(float));
                     else
-                        memcpy(dst, n0 + ((size_t)sy * S + sx) * C, (size_t)C * sizeof(float));
+                        memcpy(dst, nt->n0 + ((size_t)sy * S + sx) * C,
+                               (size_t)C * sizeof(float));
                 }
-        msnn__linear_fwd(&t->neck2, (y1 - y0) * S, col, 9 * C, out + (size_t)y0 * S * C, C,
-                         NULL, 0, MSNN_ACT_NONE, r->pool);
+        float *o = nt->out + (size_t)y0 * S * C;
+        int n = (y1 - y0) * S;
+        msnn__linear_fwd(&nt->t->neck2, n, col, 9 * C, o, C, NULL, 0, MSNN_ACT_NONE, NULL);
+        nt->k->layernorm(o, C, o, C, n, C, nt->t->neck3.g, nt->t->neck3.b, LN2D_EPS);
+        /* pixels [y0*S, y1*S) of every channel plane */
+        for (int c = 0; c < C; c++) {
+            float *e = nt->emb + (size_t)c * S * S + (size_t)y0 * S;
+            for (int p = 0; p < n; p++)
+                e[p] = o[(size_t)p * C + c];
+        }
     }
-    layernorm(r, &t->neck3, out, out, S * S, LN2D_EPS);
+}
+
+/* x: 64*64 x 320 -> emb: 256 x 64*64 (NCHW); out: 64*64 x 256 scratch. */
+static int neck(const msnn__tinyvit *t, const float *x, float *out, float *emb, msnn__run *r)
+{
+    const int S = MSNN_EMB, C = MSNN_EMB_C, nth = msnn_pool_size(r->pool);
+    size_t mark = msnn__arena_mark(r->arena);
+    size_t per = ((size_t)NECK_BAND * S * 9 * C + 15) & ~(size_t)15;
+    float *n0, *bufs;
+    ALLOC(n0, (size_t)S * S * C);
+    ALLOC(bufs, per * (size_t)nth);
+    neck_task nt = { t, r->k, x, n0, out, emb, bufs, per };
+    msnn_pool_run(r->pool, neck1_fn, &nt);
+    msnn_pool_run(r->pool, neck2_fn, &nt);
     msnn__arena_release(r->arena, mark);
     return MS_OK;
 oom:
@@ -376,13 +402,6 @@ oom:
 
 /* ------------------------------------------------------------ encoder */
 
-static void chw_to_hwc(const float *src, int C, int HW, float *dst)
-{
-    for (int p = 0; p < HW; p++)
-        for (int c = 0; c < C; c++)
-            dst[(size_t)p * C + c] = src[(size_t)c * HW + p];
-}
-
 static void hwc_to_chw(const float *src, int C, int HW, float *dst)
 {
     for (int c = 0; c < C; c++)
@@ -390,16 +409,43 @@ static void hwc_to_chw(const float *src, int C, int HW, float *dst)
             dst[(size_t)c * HW + p] = src[(size_t)p * C + c];
 }
 
+/* patch_embed per thread on chunks of PE_CHUNK pixels: CHW -> channels
+ * last, 1x1 3->32 + GELU, 1x1 32->64, the 32-wide rows in cache. */
+typedef struct pe_task {
+    const msnn__tinyvit *t;
+    const float *img;      /* 3 x 256*256 */
+    float *out;            /* 256*256 x 64 */
+    float *bufs;           /* per thread: PE_CHUNK x 3, PE_CHUNK x 32 */
+    size_t buf_stride;
+} pe_task;
+
+static void pe_fn(void *arg, int ith, int nth)
+{
+    const pe_task *pt = arg;
+    const int HW = MSNN_IMG * MSNN_IMG;
+    float *x = pt->bufs + (size_t)ith * pt->buf_stride, *h = x + (size_t)PE_CHUNK * 3;
+    int lo, hi;
+    msnn_split(HW, ith, nth, &lo, &hi);
+    for (int p0 = lo; p0 < hi; p0 += PE_CHUNK) {
+        int n = hi - p0 < PE_CHUNK ? hi - p0 : PE_CHUNK;
+        for (int p = 0; p < n; p++)
+            for (int c = 0; c < 3; c++)
+                x[(size_t)p * 3 + c] = pt->img[(size_t)c * HW + p0 + p];
+        msnn__linear_fwd(&pt->t->pe0, n, x, 3, h, 32, NULL, 0, MSNN_ACT_GELU, NULL);
+        msnn__linear_fwd(&pt->t->pe1, n, h, 32, pt->out + (size_t)p0 * 64, 64, NULL, 0,
+                         MSNN_ACT_NONE, NULL);
+    }
+}
+
 static int patch_embed(const msnn__tinyvit *t, const float *img, float *out, msnn__run *r)
 {
-    const int S = MSNN_IMG, HW = S * S;
+    const int S = MSNN_IMG, HW = S * S, nth = msnn_pool_size(r->pool);
     size_t mark = msnn__arena_mark(r->arena);
-    float *x, *h;
-    ALLOC(x, (size_t)HW * 3);
-    ALLOC(h, (size_t)HW * 32);
-    chw_to_hwc(img, 3, HW, x);
-    msnn__linear_fwd(&t->pe0, HW, x, 3, h, 32, NULL, 0, MSNN_ACT_GELU, r->pool);
-    msnn__linear_fwd(&t->pe1, HW, h, 32, out, 64, NULL, 0, MSNN_ACT_NONE, r->pool);
+    size_t per = ((size_t)PE_CHUNK * 35 + 15) & ~(size_t)15;
+    float *bufs;
+    ALLOC(bufs, per * (size_t)nth);
+    pe_task pt = { t, img, out, bufs, per };
+    msnn_pool_run(r->pool, pe_fn, &pt);
     if (r->o && r->o->probe) {
         float *nchw;
         ALLOC(nchw, (size_t)HW * 64);
@@ -443,9 +489,8 @@ int msnn__tinyvit_forward(const msnn__tinyvit *t, const float *img, float *emb,
         }
         probe(r, names[s], a, (size_t)H * H, (size_t)C);
     }
-    if (neck(t, a, b, r) < 0)                              /* b: 64*64 x 256 */
+    if (neck(t, a, b, emb, r) < 0)                         /* b: scratch */
         goto oom;
-    hwc_to_chw(b, MSNN_EMB_C, MSNN_EMB * MSNN_EMB, emb);
     return MS_OK;
 oom:
     return ms_seterr(err, MS_ENOMEM, "image encoder: out of memory for activations");
