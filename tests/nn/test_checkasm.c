@@ -454,15 +454,24 @@ static void test_table_kernels(void)
             CHECKF(!memcmp(x3, x4, n * 4), "%s relu", nm);
             free(x1), free(x2), free(x3), free(x4);
         }
-        /* window attention: 49 tokens, 2 heads, kd 16, d 32, with and without bias */
+        /* window attention, with and without bias: the model's 7x7 and 14x14
+         * windows, and shapes that leave partial row tiles, column panels and
+         * output panels (d not a multiple of the register tile width) */
+        static const int wa_shapes[][4] = { /* N, heads, kd, d */
+            { 49, 2, 16, 32 }, { 196, 1, 32, 32 }, { 13, 3, 8, 20 }, { 5, 2, 32, 16 },
+            { 37, 1, 12, 40 },
+        };
+        for (int si = 0; si < (int)(sizeof wa_shapes / sizeof wa_shapes[0]); si++)
         for (int wb = 0; wb < 2; wb++) {
-            int N = 49, heads = 2, kd = 16, d = 32, ld = heads * (2 * kd + d) + 3;
+            int N = wa_shapes[si][0], heads = wa_shapes[si][1], kd = wa_shapes[si][2];
+            int d = wa_shapes[si][3], ld = heads * (2 * kd + d) + 3;
             float *qkv = rand_buf((size_t)N * ld), *bias = rand_buf((size_t)heads * N * N);
             float *o1 = rand_buf((size_t)N * heads * d), *o2 = rand_buf((size_t)N * heads * d);
             float *scr = malloc((size_t)N * N * 4);
             ref.window_attn(qkv, ld, N, heads, kd, d, wb ? bias : NULL, o1, heads * d, scr);
             k->window_attn(qkv, ld, N, heads, kd, d, wb ? bias : NULL, o2, heads * d, scr);
-            snprintf(what, sizeof what, "%s window_attn bias %d", nm, wb);
+            snprintf(what, sizeof what, "%s window_attn N %d kd %d d %d bias %d", nm, N, kd, d,
+                     wb);
             CHECKF(cmp_rel(o2, o1, (size_t)N * heads * d, 0.1, 64 * FLT_EPSILON, what) <= 1,
                    "%s", what);
             free(qkv), free(bias), free(o1), free(o2), free(scr);
