@@ -28,8 +28,15 @@ typedef struct shape {
 
 static const shape shapes[] = {
     /* the engine is channels last: every conv is tokens x (Cin -> Cout) */
+    { "patch_embed 1x1 3->32 +GELU T=65536", 65536, 32, 3, 0, 0, MSNN_ACT_GELU },
+    { "patch_embed 1x1 32->64 T=65536", 65536, 64, 32, 0, 0, MSNN_ACT_NONE },
+    { "s0 merge 1x1 64->128 +GELU T=65536", 65536, 128, 64, 0, 0, MSNN_ACT_GELU },
     { "s0 mbconv 1x1 64->256 +GELU T=65536", 65536, 256, 64, 0, 0, MSNN_ACT_GELU },
+    { "s0 mbconv 1x1 64->256 (no act) T=65536", 65536, 256, 64, 0, 0, MSNN_ACT_NONE },
     { "s0 mbconv 1x1 256->64 +GELU T=65536", 65536, 64, 256, 0, 0, MSNN_ACT_GELU },
+    { "s0 mbconv 1x1 256->64 (no act) T=65536", 65536, 64, 256, 0, 0, MSNN_ACT_NONE },
+    { "s0 band 1x1 64->256 +GELU T=4608", 4608, 256, 64, 0, 0, MSNN_ACT_GELU },
+    { "s0 band 1x1 256->64 +GELU T=4096", 4096, 64, 256, 0, 0, MSNN_ACT_GELU },
     { "s1 qkv  T=16384 128->384", 16384, 384, 128, 0, 0, MSNN_ACT_NONE },
     { "s1 proj T=16384 128->128", 16384, 128, 128, 0, 0, MSNN_ACT_NONE },
     { "s1 fc1  T=16384 128->512 +GELU", 16384, 512, 128, 0, 0, MSNN_ACT_GELU },
