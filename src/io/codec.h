@@ -30,6 +30,15 @@ uint32_t ms__crc32(uint32_t crc, const void *p, size_t n);
 int ms__deflate_to_file(FILE *f, const void *hdr, size_t hlen, const void *data, size_t n,
                         int level, uint64_t *csize, const char *what, ms_err *err);
 
+/* Run-length deflate for label volumes (deflate_rle.c): hdr[0..hlen) as
+ * literals, then data[0..n) with every run of 4+ equal bytes as one literal
+ * and distance-1 back-references, in one block with Huffman codes fitted to
+ * the data.  Writes at most cap bytes to out; returns the stream's length,
+ * or 0 when it does not fit (the data is not label-like: use a general
+ * compressor). */
+size_t ms__deflate_rle(const void *hdr, size_t hlen, const void *data, size_t n,
+                       unsigned char *out, size_t cap);
+
 /* 1 when libdeflate is in use (whole-buffer paths pay off), else 0. */
 int ms__codec_whole_buffer(void);
 

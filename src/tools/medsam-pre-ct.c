@@ -177,7 +177,7 @@ static int write_outputs(const opts *o, const ccase *c, const ms_array *imgs, co
                          const double spacing[3], ms_err *err)
 {
     ms_array sp = {.dtype = MS_F64, .ndim = 1, .shape = {3}, .data = (void *)spacing};
-    ms_npz_entry e[3] = {{"imgs", imgs}, {"gts", gts}, {"spacing", &sp}};
+    ms_npz_entry e[3] = {{"imgs", imgs, 0}, {"gts", gts, 1}, {"spacing", &sp, 0}};
     int rc = ms_npz_write(c->out, e, 3, o->p.npz_level, err);
     if (rc || !o->save_nii)
         return rc;

@@ -215,7 +215,7 @@ static int process_case(const opts *o, const gcase *c, ms_err *err)
     if ((rc = image_to_rgb(o, c->img, &raw, &img, err)))
         goto fail;
     ms_array_free(&raw);
-    ms_npz_entry e[2] = {{"imgs", &img}, {"gts", &mask}};
+    ms_npz_entry e[2] = {{"imgs", &img, 0}, {"gts", &mask, 1}};
     rc = ms_npz_write(c->out, e, 2, o->p.npz_level, err);
 fail:
     ms_array_free(&mask);

@@ -229,7 +229,7 @@ static int write_segs(const char *path, const seg_case *c, const ms_array *segs,
     ms_array lab = { 0 }, box = { 0 };
     int nc = c->is3d ? 6 : 4, maxl = 0;
     size_t ln[1] = { c->nbox }, bn[2] = { c->nbox, (size_t)nc };
-    ms_npz_entry ent[3] = { { "segs", segs }, { "labels", &lab }, { "boxes", &box } };
+    ms_npz_entry ent[3] = { { "segs", segs, 1 }, { "labels", &lab, 0 }, { "boxes", &box, 0 } };
     if (!c->labels)
         return ms_npz_write(path, ent, 1, 6, err);
     for (size_t k = 0; k < c->nbox; k++)

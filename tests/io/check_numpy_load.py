@@ -50,7 +50,8 @@ def main():
                         failures += 1
         for zname, method in (("all_stored.npz", zipfile.ZIP_STORED),
                               ("all_deflated.npz", zipfile.ZIP_DEFLATED),
-                              ("all_zip64.npz", zipfile.ZIP_DEFLATED)):
+                              ("all_zip64.npz", zipfile.ZIP_DEFLATED),
+                              ("all_labels.npz", zipfile.ZIP_DEFLATED)):
             path = os.path.join(d, zname)
             with np.load(path, allow_pickle=False) as z:
                 if sorted(z.files) != sorted(arrays):
@@ -82,6 +83,23 @@ def main():
                     if zf.read(info) != buf.getvalue():
                         print("FAIL %s %s: member differs from np.save" % (zname, info.filename))
                         failures += 1
+        path = os.path.join(d, "labels_big.npz")
+        want = (np.arange(50 * 512) // 1000 % 5).astype(np.uint8).reshape(50, 512)
+        with np.load(path) as z:
+            if z.files != ["gts"] or not np.array_equal(z["gts"], want) or \
+                    z["gts"].dtype != np.uint8:
+                print("FAIL labels_big.npz")
+                failures += 1
+        with zipfile.ZipFile(path) as zf:
+            info = zf.infolist()[0]
+            if zf.testzip() is not None or info.compress_type != zipfile.ZIP_DEFLATED or \
+                    info.compress_size * 32 > info.file_size:
+                print("FAIL labels_big.npz: CRC, method or size %d of %d" %
+                      (info.compress_size, info.file_size))
+                failures += 1
+        if UNZIP and subprocess.run([UNZIP, "-tqq", path]).returncode != 0:
+            print("FAIL labels_big.npz: unzip -t")
+            failures += 1
         with np.load(os.path.join(d, "empty.npz")) as z:
             if z.files:
                 print("FAIL empty.npz has members")

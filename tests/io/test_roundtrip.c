@@ -7,6 +7,8 @@
 #include "ms_npy.h"
 #include "ms_npz.h"
 #include "npz_priv.h"
+#include "codec.h"
+#include <zlib.h>
 #include "ms_test.h"
 #include "io_test_util.h"
 
@@ -87,7 +89,7 @@ static void check_npz_reproducible(const char *dir)
 
     CHECK_EQ_INT(ms_array_alloc(&a, MS_I16, 2, shape, NULL, &err), MS_OK);
     io_test_fill(&a);
-    ms_npz_entry e[1] = {{"imgs", &a}};
+    ms_npz_entry e[1] = {{"imgs", &a, 0}};
     snprintf(p1, sizeof p1, "%s/r1.npz", dir);
     snprintf(p2, sizeof p2, "%s/r2.npz", dir);
     CHECKF(ms_npz_write(p1, e, 1, 6, &err) == MS_OK, "%s", err.msg);
@@ -97,7 +99,7 @@ static void check_npz_reproducible(const char *dir)
     free(b1);
     free(b2);
     /* duplicate names are refused, and nothing is left behind */
-    ms_npz_entry dup[2] = {{"x", &a}, {"x", &a}};
+    ms_npz_entry dup[2] = {{"x", &a, 0}, {"x", &a, 0}};
     snprintf(p1, sizeof p1, "%s/dup.npz", dir);
     CHECK_EQ_INT(ms_npz_write(p1, dup, 2, 6, &err), MS_EINVAL);
     CHECK_STR_CONTAINS(err.msg, "dup.npz");
@@ -160,7 +162,7 @@ static void check_levels_and_zip64(const char *dir)
     for (int force = 0; force <= 1; force++)
         for (int li = 0; li < 5; li++) {
             const int level = (int[]){0, 1, 6, 9, 12}[li];
-            ms_npz_entry e[2] = {{"imgs", &a}, {"gts", &a}};
+            ms_npz_entry e[2] = {{"imgs", &a, 0}, {"gts", &a, 0}};
             snprintf(path, sizeof path, "%s/lv_%d_%d.npz", dir, level, force);
             CHECKF(ms__npz_write_flags(path, e, 2, level, force, &err) == MS_OK, "%s", err.msg);
             CHECKF(ms_npz_load(path, "gts", &b, NULL, &err) == MS_OK, "level %d zip64 %d: %s",
@@ -169,6 +171,86 @@ static void check_levels_and_zip64(const char *dir)
             ms_array_free(&b);
         }
     ms_array_free(&a);
+}
+
+/* Label members through the run-length encoder: runs of every length around
+ * the 3 / 258 / 258+1..2 boundaries, all 256 byte values, speckle, an all-zero
+ * array, a one-byte one, an empty one, and noise (not label-like: the general
+ * compressor takes over).  Each must read back identical, through both
+ * inflaters (libdeflate whole-member and libzip's zlib stream when
+ * MEDSAM_DEFLATE=zlib). */
+static void check_labels(const char *dir)
+{
+    const size_t sizes[] = {0, 1, 3, 258, 259, 260, 261, 517, 100000, 3000000};
+    char path[512];
+    ms_err err;
+    for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++)
+        for (int kind = 0; kind < 4; kind++) {
+            ms_array a, b;
+            size_t n = sizes[si];
+            CHECK_EQ_INT(ms_array_alloc(&a, MS_U8, 1, &n, NULL, &err), MS_OK);
+            unsigned char *p = a.data;
+            unsigned x = (unsigned)(si * 77 + kind);
+            for (size_t i = 0; i < n;) {
+                x = x * 1103515245u + 12345u;
+                size_t run = kind == 0 ? n : kind == 1 ? 1 + (x >> 16) % 600 : kind == 2 ? 1 + (x >> 16) % 5 : 1;
+                unsigned v = kind == 1 ? (x >> 8) % 256 : kind == 2 ? (x >> 8) % 3 : (x >> 24);
+                for (size_t k = 0; k < run && i < n; k++)
+                    p[i++] = kind == 0 ? 0 : (unsigned char)v;
+            }
+            for (int li = 0; li < 3; li++) {
+                const int level = (int[]){1, 3, 6}[li];
+                ms_npz_entry e[2] = {{"gts", &a, 1}, {"imgs", &a, 0}};
+                snprintf(path, sizeof path, "%s/lab_%zu_%d_%d.npz", dir, si, kind, level);
+                CHECKF(ms_npz_write(path, e, 2, level, &err) == MS_OK, "%s", err.msg);
+                for (int k = 0; k < 2; k++) {
+                    CHECKF(ms_npz_load(path, k ? "imgs" : "gts", &b, NULL, &err) == MS_OK,
+                           "labels n %zu kind %d level %d: %s", n, kind, level, err.msg);
+                    CHECKF(same(&a, &b), "labels n %zu kind %d level %d member %d", n, kind,
+                           level, k);
+                    ms_array_free(&b);
+                }
+            }
+            ms_array_free(&a);
+        }
+}
+
+/* The run-length encoder itself, decoded by zlib (an independent inflater):
+ * exact round trips for zeros and for runs of several values, a tiny stream
+ * for zeros, and 0 ("does not fit") for noise and for speckle when the room
+ * given is a quarter of the input. */
+static void check_rle_direct(void)
+{
+    enum { N = 1 << 20 };
+    static unsigned char in[N], back[N + 64], out[N / 4 + 4096];
+    const unsigned char hdr[5] = {'h', 'e', 'a', 'd', '\n'};
+    for (int kind = 0; kind < 4; kind++) {
+        unsigned x = 99u + (unsigned)kind;
+        for (size_t i = 0; i < N; i++) {
+            x = x * 1103515245u + 12345u;
+            in[i] = kind == 0 ? 0
+                  : kind == 1 ? (unsigned char)((i / 300) % 7)
+                  : kind == 2 ? (unsigned char)(x >> 24)
+                              : (unsigned char)((x >> 24) & 3);
+        }
+        size_t m = ms__deflate_rle(hdr, sizeof hdr, in, N, out, sizeof out);
+        if (kind >= 2) {
+            CHECKF(m == 0, "kind %d: %zu bytes, expected a refusal", kind, m);
+            continue;
+        }
+        CHECKF(m > 0 && m < (kind == 0 ? 2000u : N / 32u), "kind %d: %zu bytes", kind, m);
+        z_stream z;
+        memset(&z, 0, sizeof z);
+        CHECK(inflateInit2(&z, -15) == Z_OK);
+        z.next_in = out;
+        z.avail_in = (uInt)m;
+        z.next_out = back;
+        z.avail_out = sizeof back;
+        CHECKF(inflate(&z, Z_FINISH) == Z_STREAM_END, "kind %d: %s", kind, z.msg ? z.msg : "");
+        CHECK_EQ_INT(z.total_out, N + sizeof hdr);
+        CHECK(memcmp(back, hdr, sizeof hdr) == 0 && memcmp(back + sizeof hdr, in, N) == 0);
+        inflateEnd(&z);
+    }
 }
 
 int main(void)
@@ -191,7 +273,7 @@ int main(void)
             ms_array_free(&b);
 
             for (int level = -1; level <= 9; level += 7) {
-                ms_npz_entry e[2] = {{"first", &a}, {"x", &a}};
+                ms_npz_entry e[2] = {{"first", &a, 0}, {"x", &a, 0}};
                 snprintf(path, sizeof path, "%s/a_%d_%zu_%d.npz", dir, t, s, level);
                 CHECKF(ms_npz_write(path, e, 2, level, &err) == MS_OK, "%s", err.msg);
                 ms_npz *z = NULL;
@@ -219,6 +301,8 @@ int main(void)
         printf("deflate codec: %s\n", ms_npz_codec());
     }
     check_levels_and_zip64(dir);
+    check_labels(dir);
+    check_rle_direct();
     check_stream_writer(dir);
     check_npz_reproducible(dir);
     check_errors();

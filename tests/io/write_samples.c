@@ -1,6 +1,7 @@
 /* write_samples DIR: write every dtype in several shapes as DIR/<dtype>_<k>.npy
  * (ms_npy_write) and DIR/all_stored.npz, DIR/all_deflated.npz (ms_npz_write),
- * DIR/all_zip64.npz (zip64 records forced),
+ * DIR/all_zip64.npz (zip64 records forced), DIR/all_labels.npz (members flagged
+ * as labels), DIR/labels_big.npz (one that the run-length encoder takes),
  * values value(dtype, i).  check_numpy_load.py then np.loads them. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,31 @@ int main(int argc, char **argv)
     if (ms__npz_write_flags(path, entries, n, 9, 1, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
+    }
+    snprintf(path, sizeof path, "%s/all_labels.npz", argv[1]);
+    for (int i = 0; i < n; i++)
+        entries[i].labels = 1;   /* every member through the run-length encoder */
+    if (ms_npz_write(path, entries, n, 1, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    {   /* a label volume big and smooth enough for the run-length encoder */
+        static const size_t shape[2] = {50, 512};
+        ms_array g;
+        if (ms_array_alloc(&g, MS_U8, 2, shape, NULL, &err) < 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 1;
+        }
+        for (size_t i = 0; i < 50 * 512; i++)
+            ((unsigned char *)g.data)[i] = (unsigned char)(i / 1000 % 5);
+        ms_npz_entry ge[1] = {{"gts", &g, 1}};
+        snprintf(path, sizeof path, "%s/labels_big.npz", argv[1]);
+        int rc = ms_npz_write(path, ge, 1, 6, &err);
+        ms_array_free(&g);
+        if (rc < 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 1;
+        }
     }
     snprintf(path, sizeof path, "%s/empty.npz", argv[1]);
     if (ms_npz_write(path, entries, 0, 6, &err) < 0) {
