@@ -173,6 +173,9 @@ static int normalise(const opts *o, const char *path, const ms_volume *img, cons
     return MS_OK;
 }
 
+/* --save-nii: BASE + these, for imgs and gts. */
+static const char *const NII_SUFFIX[2] = {"_img.nii.gz", "_gt.nii.gz"};
+
 static int write_outputs(const opts *o, const ccase *c, const ms_array *imgs, const ms_array *gts,
                          const double spacing[3], ms_err *err)
 {
@@ -181,17 +184,27 @@ static int write_outputs(const opts *o, const ccase *c, const ms_array *imgs, co
     int rc = ms_npz_write(c->out, e, 3, o->p.npz_level, err);
     if (rc || !o->save_nii)
         return rc;
-    char *p = malloc(strlen(c->nii_base) + 16);
+    size_t n = strlen(c->nii_base) + 16;
+    char *p = malloc(n);
     if (!p)
         return ms_seterr(err, MS_ENOMEM, "%s: out of memory", c->out);
-    sprintf(p, "%s_img.nii.gz", c->nii_base);
-    rc = ms_nifti_write(p, imgs, spacing, NULL, err);
-    if (!rc) {
-        sprintf(p, "%s_gt.nii.gz", c->nii_base);
-        rc = ms_nifti_write(p, gts, spacing, NULL, err);
+    for (int k = 0; k < 2 && !rc; k++) {
+        snprintf(p, n, "%s%s", c->nii_base, NII_SUFFIX[k]);
+        rc = ms_nifti_write(p, k ? gts : imgs, spacing, NULL, err);
     }
     free(p);
     return rc;
+}
+
+static void remove_old(const opts *o, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return;
+    if (unlink(path) == 0)
+        note(o, "%s: %s", path, "removed (from an earlier run; this case now has no output)");
+    else
+        cli_warn("%s: cannot remove the output of an earlier run: %s", path, strerror(errno));
 }
 
 /* A case that now writes nothing must not leave the output of an earlier run
@@ -199,21 +212,14 @@ static int write_outputs(const opts *o, const ccase *c, const ms_array *imgs, co
  * date and training would read stale arrays. */
 static void remove_stale(const opts *o, const ccase *c)
 {
-    struct stat st;
-    if (stat(c->out, &st) == 0 && S_ISREG(st.st_mode)) {
-        if (unlink(c->out) == 0)
-            note(o, "%s: %s", c->out, "removed (from an earlier run; this case now has no output)");
-        else
-            cli_warn("%s: cannot remove the output of an earlier run: %s", c->out, strerror(errno));
-    }
+    remove_old(o, c->out);
     if (!o->save_nii)
         return;
     size_t n = strlen(c->nii_base) + 16;
     char *p = malloc(n);
     for (int k = 0; p && k < 2; k++) {
-        snprintf(p, n, "%s%s", c->nii_base, k ? "_gt.nii.gz" : "_img.nii.gz");
-        if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && unlink(p) == 0)
-            note(o, "%s: %s", p, "removed (from an earlier run; this case now has no output)");
+        snprintf(p, n, "%s%s", c->nii_base, NII_SUFFIX[k]);
+        remove_old(o, p);
     }
     free(p);
 }
