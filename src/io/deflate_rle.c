@@ -20,7 +20,8 @@ typedef struct bitw {
     unsigned char *p, *end;
     uint64_t acc;       /* pending bits, LSB first */
     int n;              /* how many (< 32 between calls) */
-    int full;           /* ran out of room: the output is dropped */
+    int full;           /* ran out of room (only in the header: the body's size is
+                         * checked before it is written) */
 } bitw;
 
 static inline void put_bits(bitw *w, uint32_t v, int nb)
@@ -63,7 +64,6 @@ static int len_sym(int L)
 typedef struct sink {
     void (*lit)(struct sink *s, unsigned b);
     void (*match)(struct sink *s, int L);
-    const int *stop;    /* set: stop early (the writer ran out of room) */
 } sink;
 
 /* Where the run of p[i]'s value that starts at i ends (exclusive). */
@@ -87,7 +87,7 @@ static size_t run_end(const unsigned char *p, size_t i, size_t n)
 static void tokenize(sink *s, const unsigned char *p, size_t n, int rle)
 {
     size_t i = 0;
-    while (i < n && !(s->stop && *s->stop)) {
+    while (i < n) {
         size_t e = rle ? run_end(p, i, n) : i + 1;
         s->lit(s, p[i]);
         size_t rem = e - i - 1;   /* bytes after the literal */
@@ -327,9 +327,17 @@ size_t ms__deflate_rle(const void *hdr, size_t hlen, const void *data, size_t n,
     x.s.lit = write_lit;
     x.s.match = write_match;
     x.w = (bitw){out, out + cap, 0, 0, 0};
-    x.s.stop = &x.w.full;
     put_bits(&x.w, 1, 1);   /* BFINAL */
     write_header(&x.w, x.len, nlit);
+    /* The exact size is known from the counts: refuse before the second
+     * pass rather than run out of room in it. */
+    uint64_t bits = (uint64_t)(x.w.p - out) * 8 + (uint64_t)x.w.n;
+    for (int i = 0; i < NLIT; i++)
+        bits += c.freq[i] * x.len[i];
+    for (int k = 0; k < 29; k++)   /* extra length bits and the distance bit */
+        bits += c.freq[257 + k] * (len_extra[k] + 1u);
+    if (x.w.full || (bits + 7) / 8 > cap)
+        return 0;
     tokenize(&x.s, hdr, hlen, 0);
     tokenize(&x.s, data, n, 1);
     put_bits(&x.w, x.code[256], x.len[256]);   /* end of block */
