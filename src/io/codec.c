@@ -345,7 +345,7 @@ done:
 /* Whole file mapped, whole output at once (libdeflate has no streaming).
  * Returns 1 when it could not decide (odd file, more data than needed, any
  * error): the caller then takes the zlib path, which gives the exact error. */
-static int gunzip_libdeflate(const char *path, uint64_t skip, unsigned char *buf, size_t total)
+static int gunzip_libdeflate(const char *path, unsigned char *buf, size_t total)
 {
     struct stat st;
     struct libdeflate_decompressor *d = NULL;
@@ -353,7 +353,6 @@ static int gunzip_libdeflate(const char *path, uint64_t skip, unsigned char *buf
     size_t in_pos = 0, out_pos = 0, insz;
     int fd = open(path, O_RDONLY | O_CLOEXEC), ok = 0;
 
-    (void)skip;
     if (fd < 0)
         return 1;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 18 ||
@@ -403,7 +402,7 @@ int ms__gunzip_file(const char *path, uint64_t skip, size_t n, void **out, ms_er
         buf = ms__malloc_big((size_t)skip + n + 1);
         if (!buf)
             return ms_seterr(err, MS_ENOMEM, "%s: out of memory (%zu bytes)", path, n);
-        if (gunzip_libdeflate(path, skip, buf, (size_t)skip + n) == 0) {
+        if (gunzip_libdeflate(path, buf, (size_t)skip + n) == 0) {
             memmove(buf, buf + skip, n);
             *out = buf;
             return MS_OK;
