@@ -234,6 +234,10 @@ int main(int argc, char **argv)
                 printf("       (GEMM work: encoder %.2f G, decoder %.3f G multiply-adds per box; "
                        "kernel peak %.1f GFLOP/s per thread)\n", macs * 1e-9, dmacs * 1e-9,
                        peak1);
+            if (ti == 0 && li == 0 && peak1 > 0)   /* what the GEMMs alone need */
+                printf("       (fp32 floor = that work at the kernel peak on 1 thread: encoder "
+                       "%.0f ms, decoder %.1f ms per box; n threads at best / n)\n",
+                       2.0 * macs / peak1 * 1e-6, 2.0 * dmacs / peak1 * 1e-6);
             fflush(stdout);
             msnn_pool_free(&pool);
         }
