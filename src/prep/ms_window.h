@@ -12,6 +12,11 @@
  * listed in z (all if z == NULL) are written to out, one after the other
  * (out holds nz * slice bytes), but the bounds and min/max always come from
  * the whole volume.
+ *
+ * In place: out may be img->data itself (the uint8 result then fills the
+ * front of the image's buffer).  Every output byte lands at or before the
+ * input element it comes from, which is read first, as long as z is
+ * strictly ascending (MS_EINVAL otherwise); the image is garbage afterwards.
  */
 #ifndef MS_WINDOW_H
 #define MS_WINDOW_H

@@ -183,9 +183,12 @@ static int normalise(const ms_array *img, double lo, double hi, int zero_keep, c
     size_t slice = d ? n / d : 0;
     if (!z)
         nz = d;
-    for (size_t k = 0; z && k < nz; k++)
+    for (size_t k = 0; z && k < nz; k++) {
         if (z[k] >= d)
             return ms_seterr(err, MS_EINVAL, "window: slice %zu out of range (%zu slices)", z[k], d);
+        if (k && z[k] <= z[k - 1] && (const void *)out == img->data)
+            return ms_seterr(err, MS_EINVAL, "window: in place needs ascending slices");
+    }
     norm nm = {.lo = lo, .hi = hi, .lof = (float)lo, .hif = (float)hi, .zero_keep = zero_keep};
     double rmin = 0, rmax = 0;
     int nan = 0;

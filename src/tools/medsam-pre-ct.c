@@ -251,13 +251,20 @@ static int process_case(const opts *o, const ccase *c, int *outcome, ms_err *err
     if ((rc = ms_nifti_read(c->img, &img, &o->p.lim, err)))
         goto fail;
     size_t h = lab.a.shape[1], w = lab.a.shape[2];
-    size_t shape[3] = {nz, h, w};
-    if ((rc = ms_array_alloc(&imgs, MS_U8, 3, shape, &o->p.lim, err)) ||
-        (rc = normalise(o, c->img, &img, zk, nz, imgs.data, err)))
+    /* imgs (nz, h, w) uint8 in place at the front of the image's buffer:
+     * no second volume of fresh pages */
+    if ((rc = normalise(o, c->img, &img, zk, nz, img.a.data, err)))
         goto fail;
+    imgs = img.a;
+    img.a.data = NULL;
+    imgs.dtype = MS_U8;
+    imgs.ndim = 3;
+    imgs.shape[0] = nz;
+    imgs.shape[1] = h;
+    imgs.shape[2] = w;
     double spacing[3];      /* upstream writes the image's spacing */
     memcpy(spacing, img.spacing, sizeof spacing);
-    ms_volume_free(&img);   /* before writing: keep the peak low */
+    ms_volume_free(&img);
     ms_labels_gather_slices(lab.a.data, h * w, zk, nz);
     lab.a.shape[0] = nz;    /* gts = labels[z_kept], in place */
     if ((rc = write_outputs(o, c, &imgs, &lab.a, spacing, err)))

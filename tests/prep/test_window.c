@@ -158,8 +158,71 @@ static void test_edges(void)
     ms_array_free(&a);
 }
 
+/* In place (out == img->data) gives the bytes of a separate output, for
+ * every dtype, both windows, all slices and an ascending subset; a
+ * descending subset is refused. */
+static void test_in_place(void)
+{
+    static const ms_dtype types[] = {MS_BOOL, MS_U8, MS_I8, MS_U16, MS_I16, MS_U32,
+                                     MS_I32, MS_U64, MS_I64, MS_F32, MS_F64};
+    size_t shape[3] = {5, 7, 9}, n = 5 * 7 * 9, slice = 7 * 9;
+    size_t zsub[3] = {1, 2, 4}, zbad[2] = {3, 1};
+    ms_err err;
+    uint32_t seed = 12345;
+    for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
+        ms_array a = {0};
+        CHECK_EQ_INT(ms_array_alloc(&a, types[t], 3, shape, NULL, &err), MS_OK);
+        size_t es = ms_dtype_size(types[t]);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            int v = (int)(seed >> 22) - 300;   /* -300 .. 723 */
+            unsigned char *p = (unsigned char *)a.data + i * es;
+            switch (types[t]) {
+            case MS_BOOL: *p = v > 200; break;
+            case MS_U8: *p = (uint8_t)(v & 255); break;
+            case MS_I8: *(int8_t *)p = (int8_t)(v / 6); break;
+            case MS_U16: *(uint16_t *)p = (uint16_t)(v + 300); break;
+            case MS_I16: *(int16_t *)p = (int16_t)v; break;
+            case MS_U32: *(uint32_t *)p = (uint32_t)(v + 300); break;
+            case MS_I32: *(int32_t *)p = v; break;
+            case MS_U64: *(uint64_t *)p = (uint64_t)(v + 300); break;
+            case MS_I64: *(int64_t *)p = v; break;
+            case MS_F32: *(float *)p = (float)v * 0.37f; break;
+            default: *(double *)p = v * 0.37; break;
+            }
+        }
+        void *copy = malloc(n * es);
+        uint8_t *want = malloc(n);
+        for (int mode = 0; mode < 2; mode++)
+            for (int sub = 0; sub < 2; sub++) {
+                const size_t *z = sub ? zsub : NULL;
+                size_t nz = sub ? 3 : 0, nout = (sub ? 3 : 5) * slice;
+                ms_array b = a;
+                b.data = copy;
+                memcpy(copy, a.data, n * es);
+                int r1 = mode ? ms_window_ct(&a, 100, 300, z, nz, want, NULL, &err)
+                              : ms_window_percentile(&a, 0.5, 99.5, z, nz, want, NULL, &err);
+                int r2 = mode ? ms_window_ct(&b, 100, 300, z, nz, copy, NULL, &err)
+                              : ms_window_percentile(&b, 0.5, 99.5, z, nz, copy, NULL, &err);
+                CHECK_EQ_INT(r1, MS_OK);
+                CHECK_EQ_INT(r2, MS_OK);
+                CHECKF(memcmp(want, copy, nout) == 0, "%s %s%s: in place differs",
+                       ms_dtype_name(types[t]), mode ? "CT" : "MR", sub ? " (3 slices)" : "");
+            }
+        memcpy(copy, a.data, n * es);
+        ms_array b = a;
+        b.data = copy;
+        CHECK_EQ_INT(ms_window_ct(&b, 100, 300, zbad, 2, copy, NULL, &err), MS_EINVAL);
+        CHECK_EQ_INT(ms_window_ct(&a, 100, 300, zbad, 2, want, NULL, &err), MS_OK);
+        free(copy);
+        free(want);
+        ms_array_free(&a);
+    }
+}
+
 int main(void)
 {
+    test_in_place();
     test_numpy_cases();
     test_scaled_nifti();
     test_edges();
