@@ -6,6 +6,15 @@
  *
  * All problems are collected in one pass, so the error names every missing,
  * mis-shaped and unexpected key (the first few of each kind, with a count).
+ *
+ * Memory (the load is paid once per run, mostly in first-touch page faults):
+ * the weights the kernels read unpacked live in a few large chunks (bump
+ * allocated, 64-byte aligned, transparent huge pages where the kernel allows
+ * them).  A GEMM weight is not converted at lookup: its checkpoint tensor is
+ * remembered with the per-row scale to fold in, and at the end it is read
+ * straight from the mapped file (float32, contiguous: the usual case) into
+ * one [in][out] scratch, which msnn_gemm_pack_b copies into panels.  The
+ * scratch is the memory the dense positional encoding fills afterwards.
  */
 #include "config.h"
 
@@ -15,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "net.h"
 #include "pth.h"
@@ -22,6 +32,25 @@
 #define BN_EPS 1e-5
 #define LIST_MAX 3             /* names quoted per kind of problem */
 #define MAX_LINEAR 128         /* GEMM weights in the model: 103 */
+
+#define CHUNK_ALIGN ((size_t)2 << 20)          /* a huge page */
+#define CHUNK_MIN_FLOATS ((size_t)2 << 20)     /* 8 MB chunks */
+
+/* How a GEMM weight is read from its checkpoint tensor W into B = W'^T
+ * ([in][out] row-major, in = K rows, out = N columns). */
+enum {
+    LIN_PLAIN,    /* W [out][in] (or [out][in][1][1]):  B[i][o] = W[o][i] * scale[o] */
+    LIN_TAPS,     /* 3x3 conv W [co][ci][3][3]:  B[tap*ci_n + ci][co] = W[co][ci][tap] */
+    LIN_CONVT,    /* ConvTranspose 2x2 W [in][co][2][2]:  B[i][t*co_n + co] = W[i][co][t] */
+};
+
+typedef struct lin_src {
+    msnn__linear *l;
+    const msnn_pth_tensor *t;  /* the weight tensor (checked) */
+    const float *scale;        /* [out] or NULL (LIN_PLAIN only) */
+    int kind;
+    int sub;                   /* LIN_TAPS: ci_n; LIN_CONVT: co_n */
+} lin_src;
 
 typedef struct loader {
     msnn_model *m;
@@ -33,40 +62,66 @@ typedef struct loader {
     int n_missing, n_shape, n_dtype;
     char missing[LIST_MAX][176], shape[LIST_MAX][320], dtype[LIST_MAX][320];
     int fatal;                 /* MS_ENOMEM or a conversion error code */
-    msnn__linear *lin[MAX_LINEAR];   /* every GEMM weight, packed at the end */
+    lin_src lin[MAX_LINEAR];   /* every GEMM weight, packed at the end */
     int n_lin;
+    float *chunk;              /* current chunk of model memory */
+    size_t chunk_used, chunk_cap;   /* floats */
+    float *tmp;                /* conversion scratch for non-float32 / strided tensors */
+    size_t tmp_cap;
     ms_err *err;
 } loader;
 
 /* ------------------------------------------------------------ bookkeeping */
 
-static float *track(msnn_model *m, size_t nfloats)
+/* A new chunk of at least nfloats floats, freed with the model. */
+static float *new_chunk(msnn_model *m, size_t nfloats, size_t *cap)
 {
     if (m->n_allocs == m->cap_allocs) {
-        int cap = m->cap_allocs ? 2 * m->cap_allocs : 1024;
-        float **a = realloc(m->allocs, (size_t)cap * sizeof(*a));
+        int c = m->cap_allocs ? 2 * m->cap_allocs : 16;
+        float **a = realloc(m->allocs, (size_t)c * sizeof(*a));
         if (!a)
             return NULL;
         m->allocs = a;
-        m->cap_allocs = cap;
+        m->cap_allocs = c;
     }
-    float *p = malloc((nfloats ? nfloats : 1) * sizeof(float));
+    if (nfloats < CHUNK_MIN_FLOATS)
+        nfloats = CHUNK_MIN_FLOATS;
+    if (nfloats > (SIZE_MAX - CHUNK_ALIGN) / sizeof(float))
+        return NULL;
+    size_t bytes = (nfloats * sizeof(float) + CHUNK_ALIGN - 1) & ~(CHUNK_ALIGN - 1);
+    float *p = aligned_alloc(CHUNK_ALIGN, bytes);
     if (!p)
         return NULL;
+#ifdef MADV_HUGEPAGE
+    /* 2 MB pages: a few hundred first-touch faults fewer per chunk (advice only) */
+    madvise(p, bytes, MADV_HUGEPAGE);
+#endif
     m->allocs[m->n_allocs++] = p;
-    m->weight_bytes += nfloats * sizeof(float);
+    *cap = bytes / sizeof(float);
     return p;
 }
 
-static void untrack_free(msnn_model *m, float *p, size_t nfloats)
+/* nfloats of model memory, 64-byte aligned (uninitialised). */
+static float *wmem(loader *L, size_t nfloats)
 {
-    for (int i = m->n_allocs - 1; i >= 0; i--)
-        if (m->allocs[i] == p) {
-            m->allocs[i] = m->allocs[--m->n_allocs];
-            m->weight_bytes -= nfloats * sizeof(float);
-            free(p);
-            return;
+    size_t n = (nfloats + 15) & ~(size_t)15;   /* model sizes: no overflow */
+    if (n == 0)
+        n = 16;
+    if (L->chunk_cap - L->chunk_used < n) {
+        size_t cap;
+        float *c = new_chunk(L->m, n, &cap);
+        if (!c) {
+            L->fatal = MS_ENOMEM;
+            return NULL;
         }
+        L->chunk = c;
+        L->chunk_used = 0;
+        L->chunk_cap = cap;
+    }
+    float *p = L->chunk + L->chunk_used;
+    L->chunk_used += n;
+    L->m->weight_bytes += nfloats * sizeof(float);
+    return p;
 }
 
 static void shape_str(char *buf, size_t cap, int ndim, const int64_t *s)
@@ -81,16 +136,16 @@ static void shape_str(char *buf, size_t cap, int ndim, const int64_t *s)
         o += (size_t)snprintf(buf + o, cap - o, i ? "x%lld" : "%lld", (long long)s[i]);
 }
 
-static size_t tensor_index(const loader *L, const msnn_pth_tensor *t)
+static void mark_used(loader *L, const msnn_pth_tensor *t)
 {
-    for (size_t i = 0; i < L->n; i++)
-        if (msnn_pth_at(L->p, i) == t)
-            return i;
-    return L->n;
+    size_t idx = (size_t)(t - msnn_pth_at(L->p, 0));   /* tensors are one array */
+    if (idx < L->n)
+        L->used[idx] = 1;
 }
 
-/* Look up L->name; check floating dtype and the expected shape; convert. */
-static float *get_shape(loader *L, int ndim, const int64_t *dims)
+/* Look up L->name; check floating dtype and the expected shape.  Problems
+ * are recorded (NULL returned); the tensor is not converted. */
+static const msnn_pth_tensor *view_shape(loader *L, int ndim, const int64_t *dims)
 {
     const msnn_pth_tensor *t = msnn_pth_find(L->p, L->name);
     if (!t) {
@@ -99,9 +154,7 @@ static float *get_shape(loader *L, int ndim, const int64_t *dims)
         L->n_missing++;
         return NULL;
     }
-    size_t idx = tensor_index(L, t);
-    if (idx < L->n)
-        L->used[idx] = 1;
+    mark_used(L, t);
     int ok = t->ndim == ndim;
     for (int i = 0; ok && i < ndim; i++)
         ok = t->shape[i] == dims[i];
@@ -123,16 +176,62 @@ static float *get_shape(loader *L, int ndim, const int64_t *dims)
         L->n_dtype++;
         return NULL;
     }
-    if (L->fatal)
-        return NULL;
+    return t;
+}
+
+static size_t numel(const msnn_pth_tensor *t)
+{
     size_t n = 1;
-    for (int i = 0; i < ndim; i++)
-        n *= (size_t)dims[i];          /* small model dims: no overflow */
-    float *dst = track(L->m, n);
-    if (!dst) {
-        L->fatal = MS_ENOMEM;
+    for (int i = 0; i < t->ndim; i++)
+        n *= (size_t)t->shape[i];      /* checked against the model's small dims */
+    return n;
+}
+
+/* The n elements of t as C-order float32: in place in the checkpoint when
+ * it stores them so (float32, contiguous, aligned), else converted into the
+ * loader's scratch (valid until the next call).  NULL: L->fatal set. */
+static const float *src_f32(loader *L, const msnn_pth_tensor *t, size_t n)
+{
+    if (t->dtype == MSNN_PTH_F32) {
+        int contiguous = 1;
+        int64_t want = 1;
+        for (int d = t->ndim - 1; d >= 0; d--) {
+            if (t->shape[d] != 1 && t->stride[d] != want)
+                contiguous = 0;
+            want *= t->shape[d];
+        }
+        /* elements [offset, offset + n) lie in the storage: checked at open */
+        const float *p = (const float *)t->storage + t->offset;
+        if (contiguous && ((uintptr_t)t->storage & (sizeof(float) - 1)) == 0)
+            return p;
+    }
+    if (L->tmp_cap < n) {
+        free(L->tmp);
+        L->tmp_cap = 0;
+        if (!(L->tmp = malloc(n * sizeof(float)))) {
+            L->fatal = MS_ENOMEM;
+            return NULL;
+        }
+        L->tmp_cap = n;
+    }
+    int rc = msnn_pth_to_f32(L->p, t, L->tmp, n, L->err);
+    if (rc < 0) {
+        L->fatal = rc;
         return NULL;
     }
+    return L->tmp;
+}
+
+/* A checked tensor as float32 in model memory. */
+static float *get_shape(loader *L, int ndim, const int64_t *dims)
+{
+    const msnn_pth_tensor *t = view_shape(L, ndim, dims);
+    if (!t || L->fatal)
+        return NULL;
+    size_t n = numel(t);
+    float *dst = wmem(L, n);
+    if (!dst)
+        return NULL;
     int rc = msnn_pth_to_f32(L->p, t, dst, n, L->err);
     if (rc < 0) {
         L->fatal = rc;
@@ -157,6 +256,18 @@ static float *get(loader *L, int ndim, int d0, int d1, int d2, int d3, const cha
     return get_shape(L, ndim, dims);
 }
 
+/* view(...): the same checks, no conversion. */
+static const msnn_pth_tensor *view(loader *L, int ndim, int d0, int d1, int d2, int d3,
+                                   const char *fmt, ...)
+{
+    int64_t dims[4] = { d0, d1, d2, d3 };
+    va_list ap;
+    va_start(ap, fmt);
+    vname(L, fmt, ap);
+    va_end(ap);
+    return view_shape(L, ndim, dims);
+}
+
 /* BatchNorm's num_batches_tracked: an integer scalar, value unused. */
 static void get_nbt(loader *L, const char *prefix)
 {
@@ -168,19 +279,22 @@ static void get_nbt(loader *L, const char *prefix)
         L->n_missing++;
         return;
     }
-    size_t idx = tensor_index(L, t);
-    if (idx < L->n)
-        L->used[idx] = 1;
+    mark_used(L, t);
 }
 
 /* ------------------------------------------------------------ layer loaders */
 
-static void add_linear(loader *L, msnn__linear *l)
+/* Remember a GEMM weight to pack at the end (t NULL: a problem was recorded). */
+static lin_src *add_linear(loader *L, msnn__linear *l, const msnn_pth_tensor *t, int kind,
+                           int sub)
 {
-    if (L->n_lin < MAX_LINEAR)
-        L->lin[L->n_lin++] = l;
-    else
+    if (L->n_lin >= MAX_LINEAR) {
         L->fatal = MS_ENOMEM;   /* cannot happen with this model */
+        return NULL;
+    }
+    lin_src *s = &L->lin[L->n_lin++];
+    *s = (lin_src){ l, t, NULL, kind, sub };
+    return s;
 }
 
 /* Scale per output channel s = gamma / sqrt(var + eps) and shift beta - mean*s. */
@@ -188,16 +302,25 @@ static int bn_fold(loader *L, const char *prefix, int c, float **scale, float **
 {
     float *g = get(L, 1, c, 0, 0, 0, "%s.bn.weight", prefix);
     float *b = get(L, 1, c, 0, 0, 0, "%s.bn.bias", prefix);
-    float *mu = get(L, 1, c, 0, 0, 0, "%s.bn.running_mean", prefix);
-    float *var = get(L, 1, c, 0, 0, 0, "%s.bn.running_var", prefix);
+    const msnn_pth_tensor *tmu = view(L, 1, c, 0, 0, 0, "%s.bn.running_mean", prefix);
+    const msnn_pth_tensor *tvar = view(L, 1, c, 0, 0, 0, "%s.bn.running_var", prefix);
     get_nbt(L, prefix);
-    if (!g || !b || !mu || !var)
+    if (!g || !b || !tmu || !tvar || L->fatal)
+        return 0;
+    float *mu = wmem(L, (size_t)c);   /* small: model memory, not the scratch */
+    const float *mv = mu ? src_f32(L, tmu, (size_t)c) : NULL;
+    if (!mv)
+        return 0;
+    memcpy(mu, mv, (size_t)c * sizeof *mu);
+    const float *var = src_f32(L, tvar, (size_t)c);
+    if (!var)
         return 0;
     for (int i = 0; i < c; i++) {
         double s = (double)g[i] / sqrt((double)var[i] + BN_EPS);
         g[i] = (float)s;
         b[i] = (float)((double)b[i] - (double)mu[i] * s);
     }
+    L->m->weight_bytes -= (size_t)c * sizeof(float);   /* load-time only */
     *scale = g;
     *shift = b;
     return 1;
@@ -213,14 +336,12 @@ static void conv_bn_1x1(loader *L, msnn__linear *l, int in, int out, const char 
     va_end(ap);
     l->in = in;
     l->out = out;
-    add_linear(L, l);
-    l->w = get(L, 4, out, in, 1, 1, "%s.c.weight", prefix);
+    lin_src *ls = add_linear(L, l, view(L, 4, out, in, 1, 1, "%s.c.weight", prefix),
+                             LIN_PLAIN, 0);
     float *s, *sh;
-    if (!bn_fold(L, prefix, out, &s, &sh) || !l->w)
+    if (!bn_fold(L, prefix, out, &s, &sh) || !ls)
         return;
-    for (int o = 0; o < out; o++)
-        for (int i = 0; i < in; i++)
-            l->w[(size_t)o * in + i] *= s[o];
+    ls->scale = s;          /* W[o][i] * s[o] when packed */
     l->b = sh;
 }
 
@@ -233,29 +354,28 @@ static void conv_bn_dw(loader *L, msnn__dw3 *d, int c, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     d->c = c;
-    float *w = get(L, 4, c, 1, 3, 3, "%s.c.weight", prefix);
+    const msnn_pth_tensor *tw = view(L, 4, c, 1, 3, 3, "%s.c.weight", prefix);
     float *s, *sh;
-    if (!bn_fold(L, prefix, c, &s, &sh) || !w)
+    if (!bn_fold(L, prefix, c, &s, &sh) || !tw)
         return;
-    d->w = track(L->m, (size_t)9 * c);
-    if (!d->w) {
-        L->fatal = MS_ENOMEM;
+    const float *w = src_f32(L, tw, (size_t)9 * c);
+    if (!w || !(d->w = wmem(L, (size_t)9 * c)))
         return;
-    }
     for (int ch = 0; ch < c; ch++)
         for (int t = 0; t < 9; t++)
             d->w[(size_t)t * c + ch] = w[ch * 9 + t] * s[ch];
-    untrack_free(L->m, w, (size_t)9 * c);
     d->b = sh;
 }
 
-static void linear(loader *L, msnn__linear *l, int in, int out, int bias, const char *prefix)
+/* A GEMM weight [out][in] (+ bias), packed at the end. */
+static lin_src *linear(loader *L, msnn__linear *l, int in, int out, int bias, const char *prefix)
 {
     l->in = in;
     l->out = out;
-    add_linear(L, l);   /* packed (and w freed) after loading */
-    l->w = get(L, 2, out, in, 0, 0, "%s.weight", prefix);
+    lin_src *ls = add_linear(L, l, view(L, 2, out, in, 0, 0, "%s.weight", prefix),
+                             LIN_PLAIN, 0);
     l->b = bias ? get(L, 1, out, 0, 0, 0, "%s.bias", prefix) : NULL;
+    return ls;
 }
 
 /* A linear whose [out][in] weight stays unpacked: the mask decoder's
@@ -295,11 +415,9 @@ static void scale_rows(msnn__linear *l, int r0, int r1, float s)
 static float *gather_ab(loader *L, const float *biases, int heads, int ws)
 {
     int N = ws * ws;
-    float *ab = track(L->m, (size_t)heads * N * N);
-    if (!ab) {
-        L->fatal = MS_ENOMEM;
+    float *ab = wmem(L, (size_t)heads * N * N);
+    if (!ab)
         return NULL;
-    }
     for (int h = 0; h < heads; h++)
         for (int i = 0; i < N; i++)
             for (int j = 0; j < N; j++) {
@@ -314,13 +432,16 @@ static void load_vitblock(loader *L, msnn__vitblock *b, int stage, int i)
     int C = msnn__dims[stage], heads = msnn__heads[stage], ws = msnn__windows[stage];
     char pre[128], name[160];
     snprintf(pre, sizeof pre, "image_encoder.layers.%d.blocks.%d", stage, i);
-    float *biases = get(L, 2, heads, ws * ws, 0, 0, "%s.attn.attention_biases", pre);
-    if (biases)
-        b->ab = gather_ab(L, biases, heads, ws);
+    const msnn_pth_tensor *tb = view(L, 2, heads, ws * ws, 0, 0, "%s.attn.attention_biases", pre);
+    if (tb && !L->fatal) {
+        const float *biases = src_f32(L, tb, (size_t)heads * ws * ws);
+        if (biases)
+            b->ab = gather_ab(L, biases, heads, ws);
+    }
     snprintf(name, sizeof name, "%s.attn.norm", pre);
     norm(L, &b->attn_norm, C, name);
     snprintf(name, sizeof name, "%s.attn.qkv", pre);
-    linear(L, &b->qkv, C, 3 * C, 1, name);
+    lin_src *qkv = linear(L, &b->qkv, C, 3 * C, 1, name);
     snprintf(name, sizeof name, "%s.attn.proj", pre);
     linear(L, &b->proj, C, C, 1, name);
     conv_bn_dw(L, &b->local, C, "%s.local_conv", pre);
@@ -330,11 +451,24 @@ static void load_vitblock(loader *L, msnn__vitblock *b, int stage, int i)
     linear(L, &b->fc1, C, 4 * C, 1, name);
     snprintf(name, sizeof name, "%s.mlp.fc2", pre);
     linear(L, &b->fc2, 4 * C, C, 1, name);
-    /* q of head h: output rows h*3kd .. h*3kd+kd (attn_ratio 1: d = kd) */
+    /* q of head h: output rows h*3kd .. h*3kd+kd (attn_ratio 1: d = kd),
+     * weights scaled when packed, bias here */
     int kd = C / heads;
     float scale = 1.0f / sqrtf((float)kd);
+    if (!qkv || !qkv->t || !b->qkv.b || L->fatal)
+        return;
+    float *s = wmem(L, (size_t)3 * C);
+    if (!s)
+        return;
+    L->m->weight_bytes -= (size_t)3 * C * sizeof(float);   /* load-time only */
+    for (int r = 0; r < 3 * C; r++)
+        s[r] = 1.0f;
     for (int h = 0; h < heads; h++)
-        scale_rows(&b->qkv, h * 3 * kd, h * 3 * kd + kd, scale);
+        for (int r = h * 3 * kd; r < h * 3 * kd + kd; r++) {
+            s[r] = scale;
+            b->qkv.b[r] *= scale;
+        }
+    qkv->scale = s;
 }
 
 static void load_tinyvit(loader *L, msnn__tinyvit *t)
@@ -356,39 +490,25 @@ static void load_tinyvit(loader *L, msnn__tinyvit *t)
         t->merge[s].stride = out == 320 ? 1 : 2;   /* as upstream's PatchMerging */
     }
     for (int s = 1; s < MSNN_STAGES; s++) {
-        t->blocks[s] = (msnn__vitblock *)track(L->m, (sizeof(msnn__vitblock) *
-                                                      msnn__depths[s] + 3) / 4);
-        if (!t->blocks[s]) {
-            L->fatal = MS_ENOMEM;
+        t->blocks[s] = (msnn__vitblock *)wmem(L, (sizeof(msnn__vitblock) *
+                                                  msnn__depths[s] + 3) / 4);
+        if (!t->blocks[s])
             return;
-        }
         memset(t->blocks[s], 0, sizeof(msnn__vitblock) * msnn__depths[s]);
         for (int i = 0; i < msnn__depths[s]; i++)
             load_vitblock(L, &t->blocks[s][i], s, i);
     }
     t->neck0.in = 320;
     t->neck0.out = 256;
-    add_linear(L, &t->neck0);
-    t->neck0.w = get(L, 4, 256, 320, 1, 1, "image_encoder.neck.0.weight");
+    add_linear(L, &t->neck0, view(L, 4, 256, 320, 1, 1, "image_encoder.neck.0.weight"),
+               LIN_PLAIN, 0);
     norm(L, &t->neck1, 256, "image_encoder.neck.1");
-    float *w2 = get(L, 4, 256, 256, 3, 3, "image_encoder.neck.2.weight");
-    norm(L, &t->neck3, 256, "image_encoder.neck.3");
+    /* [co][ci][ky][kx] -> B[(ky*3+kx)*256 + ci][co], the im2col column order */
     t->neck2.in = 9 * 256;
     t->neck2.out = 256;
-    add_linear(L, &t->neck2);
-    if (!w2)
-        return;
-    /* [co][ci][ky][kx] -> [co][(ky*3+kx)*256 + ci], the im2col column order */
-    t->neck2.w = track(L->m, (size_t)256 * 2304);
-    if (!t->neck2.w) {
-        L->fatal = MS_ENOMEM;
-        return;
-    }
-    for (int co = 0; co < 256; co++)
-        for (int ci = 0; ci < 256; ci++)
-            for (int tap = 0; tap < 9; tap++)
-                t->neck2.w[(size_t)co * 2304 + tap * 256 + ci] = w2[((size_t)co * 256 + ci) * 9 + tap];
-    untrack_free(L->m, w2, (size_t)256 * 2304);
+    add_linear(L, &t->neck2, view(L, 4, 256, 256, 3, 3, "image_encoder.neck.2.weight"),
+               LIN_TAPS, 256);
+    norm(L, &t->neck3, 256, "image_encoder.neck.3");
 }
 
 /* ------------------------------------------------------------ prompt encoder + decoder */
@@ -402,16 +522,16 @@ static void load_prompt(loader *L, msnn__prompt *p)
     p->no_mask = get(L, 2, 1, 256, 0, 0, "prompt_encoder.no_mask_embed.weight");
     /* the mask input branch is never used with box prompts: checked only */
     const char *md = "prompt_encoder.mask_downscaling";
-    get(L, 4, 4, 1, 2, 2, "%s.0.weight", md);
-    get(L, 1, 4, 0, 0, 0, "%s.0.bias", md);
-    get(L, 1, 4, 0, 0, 0, "%s.1.weight", md);
-    get(L, 1, 4, 0, 0, 0, "%s.1.bias", md);
-    get(L, 4, 16, 4, 2, 2, "%s.3.weight", md);
-    get(L, 1, 16, 0, 0, 0, "%s.3.bias", md);
-    get(L, 1, 16, 0, 0, 0, "%s.4.weight", md);
-    get(L, 1, 16, 0, 0, 0, "%s.4.bias", md);
-    get(L, 4, 256, 16, 1, 1, "%s.6.weight", md);
-    get(L, 1, 256, 0, 0, 0, "%s.6.bias", md);
+    view(L, 4, 4, 1, 2, 2, "%s.0.weight", md);
+    view(L, 1, 4, 0, 0, 0, "%s.0.bias", md);
+    view(L, 1, 4, 0, 0, 0, "%s.1.weight", md);
+    view(L, 1, 4, 0, 0, 0, "%s.1.bias", md);
+    view(L, 4, 16, 4, 2, 2, "%s.3.weight", md);
+    view(L, 1, 16, 0, 0, 0, "%s.3.bias", md);
+    view(L, 1, 16, 0, 0, 0, "%s.4.weight", md);
+    view(L, 1, 16, 0, 0, 0, "%s.4.bias", md);
+    view(L, 4, 256, 16, 1, 1, "%s.6.weight", md);
+    view(L, 1, 256, 0, 0, 0, "%s.6.bias", md);
 }
 
 static void load_attn(loader *L, msnn__attn *a, int internal, const char *prefix)
@@ -433,25 +553,15 @@ static void load_attn(loader *L, msnn__attn *a, int internal, const char *prefix
  * output column (dy*2+dx)*out + o. */
 static void convt(loader *L, msnn__linear *l, int in, int out, const char *prefix)
 {
-    float *w = get(L, 4, in, out, 2, 2, "%s.weight", prefix);
-    float *b = get(L, 1, out, 0, 0, 0, "%s.bias", prefix);
     l->in = in;
     l->out = 4 * out;
-    add_linear(L, l);
-    if (!w || !b)
+    add_linear(L, l, view(L, 4, in, out, 2, 2, "%s.weight", prefix), LIN_CONVT, out);
+    float *b = get(L, 1, out, 0, 0, 0, "%s.bias", prefix);
+    if (!b || !(l->b = wmem(L, (size_t)4 * out)))
         return;
-    l->w = track(L->m, (size_t)4 * out * in);
-    l->b = track(L->m, (size_t)4 * out);
-    if (!l->w || !l->b) {
-        L->fatal = MS_ENOMEM;
-        return;
-    }
     for (int t = 0; t < 4; t++)
-        for (int o = 0; o < out; o++) {
+        for (int o = 0; o < out; o++)
             l->b[t * out + o] = b[o];
-            for (int i = 0; i < in; i++)
-                l->w[((size_t)t * out + o) * in + i] = w[((size_t)i * out + o) * 4 + t];
-        }
 }
 
 static void load_decoder(loader *L, msnn__decoder *d)
@@ -496,30 +606,97 @@ static void load_decoder(loader *L, msnn__decoder *d)
 
 /* ------------------------------------------------------------ packing */
 
-static int pack(msnn_model *m, msnn__linear *l)
+#define TB 16   /* transposition tile */
+
+/* B[K][N] (row-major) from the checkpoint layout of ls (see LIN_*). */
+static void build_b(const lin_src *ls, const float *W, int K, int N, float *B)
 {
-    msnn_mat B = { l->w, 1, l->in };   /* B(k, j) = W[j][k] */
-    l->pk = msnn_gemm_pack_b(l->in, l->out, B);
-    if (!l->pk)
-        return MS_ENOMEM;
-    m->packs[m->n_packs++] = l->pk;
-    untrack_free(m, l->w, (size_t)l->in * l->out);
-    m->weight_bytes += (size_t)l->in * l->out * sizeof(float);   /* the packed copy */
-    l->w = NULL;
-    return MS_OK;
+    const float *s = ls->scale;
+    if (ls->kind == LIN_PLAIN) {
+        /* W [N][K]: tiles of TB x TB, each read and written within L1 */
+        for (int o0 = 0; o0 < N; o0 += TB) {
+            int o1 = N - o0 < TB ? N : o0 + TB;
+            for (int i0 = 0; i0 < K; i0 += TB) {
+                int i1 = K - i0 < TB ? K : i0 + TB;
+                for (int i = i0; i < i1; i++) {
+                    float *b = B + (size_t)i * N;
+                    const float *w = W + i;
+                    if (s)
+                        for (int o = o0; o < o1; o++)
+                            b[o] = w[(size_t)o * K] * s[o];
+                    else
+                        for (int o = o0; o < o1; o++)
+                            b[o] = w[(size_t)o * K];
+                }
+            }
+        }
+    } else if (ls->kind == LIN_TAPS) {
+        int ci_n = ls->sub, taps = K / ci_n;       /* W [N][ci_n][taps] */
+        for (int o0 = 0; o0 < N; o0 += TB) {
+            int o1 = N - o0 < TB ? N : o0 + TB;
+            for (int ci = 0; ci < ci_n; ci++)
+                for (int t = 0; t < taps; t++) {
+                    float *b = B + ((size_t)t * ci_n + ci) * N;
+                    const float *w = W + (size_t)ci * taps + t;
+                    for (int o = o0; o < o1; o++)
+                        b[o] = w[(size_t)o * ci_n * taps];
+                }
+        }
+    } else {
+        int co_n = ls->sub, taps = N / co_n;       /* W [K][co_n][taps] */
+        for (int i = 0; i < K; i++) {
+            const float *w = W + (size_t)i * N;
+            float *b = B + (size_t)i * N;
+            for (int t = 0; t < taps; t++)
+                for (int o = 0; o < co_n; o++)
+                    b[t * co_n + o] = w[o * taps + t];
+        }
+    }
 }
 
-static int pack_all(msnn_model *m, loader *L)
+/* Pack every GEMM weight through one scratch of `cap` floats. */
+static int pack_all(loader *L, float *scratch, size_t cap)
 {
-    m->packs = calloc((size_t)L->n_lin, sizeof(*m->packs));
-    if (!m->packs)
-        return MS_ENOMEM;
+    msnn_model *m = L->m;
+    float *own = NULL;
+    size_t need = 0;
     for (int i = 0; i < L->n_lin; i++) {
-        int rc = pack(m, L->lin[i]);
-        if (rc < 0)
-            return rc;
+        size_t kn = (size_t)L->lin[i].l->in * (size_t)L->lin[i].l->out;
+        need = kn > need ? kn : need;
     }
-    return MS_OK;
+    if (need > cap) {               /* not with this model (neck2: 2304 x 256) */
+        if (!(own = malloc(need * sizeof *own)))
+            return MS_ENOMEM;
+        scratch = own;
+    }
+    int rc = MS_OK;
+    m->packs = calloc(L->n_lin > 0 ? (size_t)L->n_lin : 1, sizeof(*m->packs));
+    if (!m->packs) {
+        rc = MS_ENOMEM;
+        goto done;
+    }
+    for (int i = 0; i < L->n_lin; i++) {
+        const lin_src *ls = &L->lin[i];
+        msnn__linear *l = ls->l;
+        size_t kn = (size_t)l->in * (size_t)l->out;
+        const float *W = src_f32(L, ls->t, kn);
+        if (!W) {
+            rc = L->fatal;
+            goto done;
+        }
+        build_b(ls, W, l->in, l->out, scratch);
+        msnn_mat B = { scratch, l->out, 1 };   /* B(k, j) = W'[j][k] */
+        if (!(l->pk = msnn_gemm_pack_b(l->in, l->out, B))) {
+            rc = MS_ENOMEM;
+            goto done;
+        }
+        m->packs[m->n_packs++] = l->pk;
+        m->weight_bytes += kn * sizeof(float);  /* the packed copy */
+        l->w = NULL;
+    }
+done:
+    free(own);
+    return rc;
 }
 
 /* ------------------------------------------------------------ entry */
@@ -570,38 +747,46 @@ int msnn__weights_load(msnn_model *m, const char *path, ms_err *err)
     int rc = msnn_pth_open(path, &p, err);
     if (rc < 0)
         return rc;
-    loader L;
-    memset(&L, 0, sizeof L);
-    L.m = m;
-    L.p = p;
-    L.path = path;
-    L.err = err;
-    L.n = msnn_pth_count(p);
-    L.used = calloc(L.n ? L.n : 1, 1);
-    if (!L.used) {
+    loader *L = calloc(1, sizeof *L);
+    if (!L) {
+        msnn_pth_close(&p);
+        return ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
+    }
+    L->m = m;
+    L->p = p;
+    L->path = path;
+    L->err = err;
+    L->n = msnn_pth_count(p);
+    L->used = calloc(L->n ? L->n : 1, 1);
+    if (!L->used) {
         rc = ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
         goto fail;
     }
-    load_tinyvit(&L, &m->enc);
-    load_prompt(&L, &m->pr);
-    load_decoder(&L, &m->dec);
-    if (L.fatal) {
-        rc = L.fatal == MS_ENOMEM ? ms_seterr(err, MS_ENOMEM, "%s: out of memory", path)
-                                  : L.fatal;
+    load_tinyvit(L, &m->enc);
+    load_prompt(L, &m->pr);
+    load_decoder(L, &m->dec);
+    if (L->fatal) {
+        rc = L->fatal == MS_ENOMEM ? ms_seterr(err, MS_ENOMEM, "%s: out of memory", path)
+                                   : L->fatal;
         goto fail;
     }
-    rc = report(&L);
+    rc = report(L);
     if (rc < 0)
         goto fail;
-    m->pr.dense_pe = track(m, (size_t)MSNN_EMB * MSNN_EMB * MSNN_EMB_C);
-    if (!m->pr.dense_pe || (rc = pack_all(m, &L)) < 0) {
-        rc = ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
+    /* the dense PE's memory is the packing scratch first */
+    size_t pe_n = (size_t)MSNN_EMB * MSNN_EMB * MSNN_EMB_C;
+    m->pr.dense_pe = wmem(L, pe_n);
+    if (!m->pr.dense_pe || (rc = pack_all(L, m->pr.dense_pe, pe_n)) < 0) {
+        rc = rc == MS_ENOMEM || L->fatal == MS_ENOMEM || !m->pr.dense_pe
+                 ? ms_seterr(err, MS_ENOMEM, "%s: out of memory", path) : rc;
         goto fail;
     }
     msnn__prompt_dense_pe(&m->pr, m->pr.dense_pe);
     rc = MS_OK;
 fail:
-    free(L.used);
+    free(L->used);
+    free(L->tmp);
+    free(L);
     msnn_pth_close(&p);
     return rc;
 }
