@@ -49,4 +49,35 @@ int ms_cc_dust(uint8_t *lab, size_t d, size_t h, size_t w, int conn, size_t min_
 int ms_cc_instances(uint8_t *lab, size_t d, size_t h, size_t w, int conn, uint8_t value,
                     unsigned base, size_t *ncomp, ms_err *err);
 
+/* A cleaned label volume as runs (ms_cc_clean): every run of one non-zero
+ * value along x, in raster order, with the value it keeps (0: removed). */
+typedef struct ms_label_runs {
+    size_t d, h, w;
+    size_t n;            /* runs */
+    size_t removed;      /* runs whose value became 0 */
+    uint32_t *row;       /* [d * h + 1]: the runs of row r = z * h + y are row[r] .. row[r + 1] - 1 */
+    uint32_t *x0, *x1;   /* [n] first x, one past the last x */
+    uint8_t *v;          /* [n] value after the clean-up; 0 = removed */
+} ms_label_runs;
+
+/* Upstream pre_CT_MR.py's two dust steps from one scan of lab: the result is
+ * that of ms_cc_dust(conn3, min3) followed by ms_cc_dust(conn2, min2) on what
+ * is left, but lab is only read: the cleaned volume is *r (free with
+ * ms_label_runs_free; empty on failure).  conn2 is 4 or 8 (per slice). */
+int ms_cc_clean(const uint8_t *lab, size_t d, size_t h, size_t w, int conn3, size_t min3,
+                int conn2, size_t min2, ms_label_runs *r, ms_err *err);
+
+/* Clear the removed runs in lab, the volume *r was made from: it then holds
+ * the cleaned labels. */
+void ms_label_runs_apply(const ms_label_runs *r, uint8_t *lab);
+
+/* The z indices (ascending) of the slices with a voxel left, into z_out
+ * (capacity r->d); returns their count. */
+size_t ms_label_runs_nonzero_slices(const ms_label_runs *r, size_t *z_out);
+
+/* out (nz, h, w) = the cleaned slices z[0], z[1], ... (each z[k] < r->d). */
+void ms_label_runs_paint(const ms_label_runs *r, const size_t *z, size_t nz, uint8_t *out);
+
+void ms_label_runs_free(ms_label_runs *r);
+
 #endif

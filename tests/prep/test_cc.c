@@ -147,6 +147,78 @@ static void test_random(void)
     }
 }
 
+/* ms_cc_clean (both dust steps on runs) against two ms_cc_dust calls:
+ * the same volume after apply, the same kept slices, and paint of those
+ * slices equal to the gathered volume. */
+static void check_clean(const uint8_t *v, int d, int h, int w, int conn3, size_t min3, int conn2,
+                        size_t min2)
+{
+    size_t n = (size_t)d * h * w, slice = (size_t)h * w;
+    uint8_t *want = malloc(n + 1), *got = malloc(n + 1), *paint = malloc(n + 1);
+    size_t *zw = malloc((d + 1) * sizeof *zw), *zg = malloc((d + 1) * sizeof *zg);
+    ms_err err;
+    memcpy(want, v, n);
+    memcpy(got, v, n);
+    CHECK_EQ_INT(ms_cc_dust(want, d, h, w, conn3, min3, NULL, &err), MS_OK);
+    CHECK_EQ_INT(ms_cc_dust(want, d, h, w, conn2, min2, NULL, &err), MS_OK);
+    ms_label_runs r;
+    CHECK_EQ_INT(ms_cc_clean(got, d, h, w, conn3, min3, conn2, min2, &r, &err), MS_OK);
+    CHECKF(memcmp(got, v, n) == 0, "clean %d/%d: the input was written", conn3, conn2);
+    ms_label_runs_apply(&r, got);
+    CHECKF(memcmp(got, want, n) == 0, "clean %d/%zu then %d/%zu, %dx%dx%d: differs from dust",
+           conn3, min3, conn2, min2, d, h, w);
+    size_t nw = ms_labels_nonzero_slices(want, d, slice, zw);
+    size_t ng = ms_label_runs_nonzero_slices(&r, zg);
+    CHECK_EQ_INT(ng, nw);
+    if (ng == nw && nw) {
+        CHECKF(memcmp(zg, zw, nw * sizeof *zw) == 0, "clean: kept slices differ");
+        memset(paint, 0xee, n);
+        ms_label_runs_paint(&r, zg, ng, paint);
+        ms_labels_gather_slices(want, slice, zw, nw);
+        CHECKF(memcmp(paint, want, nw * slice) == 0, "clean: painted slices differ");
+    }
+    ms_label_runs_free(&r);
+    free(want);
+    free(got);
+    free(paint);
+    free(zw);
+    free(zg);
+}
+
+static void test_clean(void)
+{
+    static const int dims[][3] = {{1, 1, 1}, {1, 7, 9}, {5, 6, 37}, {9, 11, 13}, {3, 1, 70},
+                                  {16, 24, 40}, {12, 30, 64}};
+    static const int pairs[][2] = {{26, 8}, {6, 4}, {18, 8}, {26, 4}, {8, 8}};
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+        int d = dims[di][0], h = dims[di][1], w = dims[di][2];
+        size_t n = (size_t)d * h * w;
+        uint8_t *v = malloc(n);
+        for (int rep = 0; rep < 6; rep++) {
+            random_volume(v, n, w, 5 + 12 * rep, 1 + rep % 3, 1 + 3 * (rep % 4));
+            for (size_t c = 0; c < sizeof pairs / sizeof pairs[0]; c++) {
+                check_clean(v, d, h, w, pairs[c][0], 4 + rep, pairs[c][1], 2 + rep % 3);
+                check_clean(v, d, h, w, pairs[c][0], 100, pairs[c][1], 10);
+                check_clean(v, d, h, w, pairs[c][0], 1, pairs[c][1], 1);
+            }
+        }
+        free(v);
+    }
+    /* removed runs of one value meet across slices: still removed, and the
+     * live run beside them keeps its own size */
+    uint8_t u[2 * 2 * 6] = {2, 2, 0, 1, 1, 1, 2, 0, 0, 0, 0, 1,
+                            2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    check_clean(u, 2, 2, 6, 26, 5, 8, 3);
+    check_clean(u, 2, 2, 6, 26, 4, 8, 5);
+    ms_label_runs r;
+    ms_err err;
+    CHECK_EQ_INT(ms_cc_clean(u, 2, 2, 6, 26, 4, 26, 3, &r, &err), MS_EINVAL);
+    CHECK_EQ_INT(ms_cc_clean(u, 2, 2, 6, 7, 4, 8, 3, &r, &err), MS_EINVAL);
+    CHECK_EQ_INT(ms_cc_clean(u, 0, 2, 6, 26, 4, 8, 3, &r, &err), MS_OK);
+    CHECK_EQ_INT(ms_label_runs_nonzero_slices(&r, NULL), 0);
+    ms_label_runs_free(&r);
+}
+
 static size_t ncomp_of(const uint8_t *v, int d, int h, int w, int conn)
 {
     size_t nc = 0;
@@ -367,5 +439,6 @@ int main(void)
     test_labels_misc();
     test_errors();
     test_random();
+    test_clean();
     TEST_END();
 }
