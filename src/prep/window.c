@@ -52,34 +52,45 @@ static inline uint8_t scale_f(float x, const norm *n)
 #define F_NAN(v) ((v) != (v))
 
 /* Raw min/max (as double: exact for every type but 64-bit integers, where
- * the rounding is the one numpy's conversion applies); *nan set if any. */
-#define DEF_MINMAX(NAME, T, ISNAN)                                                  \
-    static void NAME(const void *data, size_t n, double *mn, double *mx, int *nan) \
-    {                                                                          \
-        const T *p = data;                                                     \
-        T lo = p[0], hi = p[0];                                                \
-        int bad = 0;                                                           \
-        for (size_t i = 0; i < n; i++) {                                       \
-            T v = p[i];                                                        \
-            bad |= ISNAN(v);                                                   \
-            lo = v < lo ? v : lo;                                              \
-            hi = v > hi ? v : hi;                                              \
-        }                                                                      \
-        *mn = (double)lo;                                                      \
-        *mx = (double)hi;                                                      \
-        *nan = bad;                                                            \
+ * the rounding is the one numpy's conversion applies); *nan set if any.
+ * Integer types stop early, once a value <= stop_lo and one >= stop_hi are
+ * seen: the clipped min and max are then the bounds themselves whatever the
+ * rest holds (a CT window is usually met within the first slice).  Floats
+ * are scanned whole, for NaNs. */
+#define DEF_MINMAX(NAME, T, ISNAN, EARLY)                                              \
+    static void NAME(const void *data, size_t n, double stop_lo, double stop_hi,      \
+                     double *mn, double *mx, int *nan)                                 \
+    {                                                                                  \
+        const T *p = data;                                                             \
+        T lo = p[0], hi = p[0];                                                        \
+        int bad = 0;                                                                   \
+        for (size_t b = 0; b < n;) {                                                   \
+            size_t e = n - b > 16384 ? b + 16384 : n;                                  \
+            for (size_t i = b; i < e; i++) {                                           \
+                T v = p[i];                                                            \
+                bad |= ISNAN(v);                                                       \
+                lo = v < lo ? v : lo;                                                  \
+                hi = v > hi ? v : hi;                                                  \
+            }                                                                          \
+            b = e;                                                                     \
+            if (EARLY && (double)lo <= stop_lo && (double)hi >= stop_hi)               \
+                break;                                                                 \
+        }                                                                              \
+        *mn = (double)lo;                                                              \
+        *mx = (double)hi;                                                              \
+        *nan = bad;                                                                    \
     }
 
-DEF_MINMAX(mm_u8, uint8_t, NO_NAN)
-DEF_MINMAX(mm_i8, int8_t, NO_NAN)
-DEF_MINMAX(mm_u16, uint16_t, NO_NAN)
-DEF_MINMAX(mm_i16, int16_t, NO_NAN)
-DEF_MINMAX(mm_u32, uint32_t, NO_NAN)
-DEF_MINMAX(mm_i32, int32_t, NO_NAN)
-DEF_MINMAX(mm_u64, uint64_t, NO_NAN)
-DEF_MINMAX(mm_i64, int64_t, NO_NAN)
-DEF_MINMAX(mm_f32, float, F_NAN)
-DEF_MINMAX(mm_f64, double, F_NAN)
+DEF_MINMAX(mm_u8, uint8_t, NO_NAN, 1)
+DEF_MINMAX(mm_i8, int8_t, NO_NAN, 1)
+DEF_MINMAX(mm_u16, uint16_t, NO_NAN, 1)
+DEF_MINMAX(mm_i16, int16_t, NO_NAN, 1)
+DEF_MINMAX(mm_u32, uint32_t, NO_NAN, 1)
+DEF_MINMAX(mm_i32, int32_t, NO_NAN, 1)
+DEF_MINMAX(mm_u64, uint64_t, NO_NAN, 1)
+DEF_MINMAX(mm_i64, int64_t, NO_NAN, 1)
+DEF_MINMAX(mm_f32, float, F_NAN, 0)
+DEF_MINMAX(mm_f64, double, F_NAN, 0)
 
 /* Write the listed slices. */
 #define DEF_APPLY(NAME, T, SCALE)                                              \
@@ -102,26 +113,34 @@ DEF_APPLY(ap_i64, int64_t, scale_d)
 DEF_APPLY(ap_f32, float, scale_f)
 DEF_APPLY(ap_f64, double, scale_d)
 
-/* 8/16-bit integers: table over [lo, hi] of the raw values. */
-#define DEF_APPLY_LUT(NAME, T)                                                 \
+/* 8/16-bit integers: a table over every value of the type, indexed by its
+ * unsigned bit pattern (the min/max scan may stop early, so no range is
+ * known).  Eight results are stored at once: in place, they land before
+ * the input elements still to be read. */
+#define DEF_APPLY_LUT(NAME, U)                                                 \
     static void NAME(const void *data, size_t slice, const size_t *z, size_t nz, \
-                     uint8_t *out, const uint8_t *lut, long lo)                \
+                     uint8_t *out, const uint8_t *lut)                         \
     {                                                                          \
-        const T *p = data;                                                     \
+        const U *p = data;                                                     \
         for (size_t k = 0; k < nz; k++) {                                      \
-            const T *s = p + (z ? z[k] : k) * slice;                           \
+            const U *s = p + (z ? z[k] : k) * slice;                           \
             uint8_t *o = out + k * slice;                                      \
-            for (size_t i = 0; i < slice; i++)                                 \
-                o[i] = lut[(long)s[i] - lo];                                   \
+            size_t i = 0;                                                      \
+            for (; i + 8 <= slice; i += 8) {                                   \
+                uint8_t b[8];                                                  \
+                for (int j = 0; j < 8; j++)                                    \
+                    b[j] = lut[s[i + j]];                                      \
+                memcpy(o + i, b, 8);                                           \
+            }                                                                  \
+            for (; i < slice; i++)                                             \
+                o[i] = lut[s[i]];                                              \
         }                                                                      \
     }
 
-DEF_APPLY_LUT(lut_u8, uint8_t)
-DEF_APPLY_LUT(lut_i8, int8_t)
-DEF_APPLY_LUT(lut_u16, uint16_t)
-DEF_APPLY_LUT(lut_i16, int16_t)
+DEF_APPLY_LUT(lut_8, uint8_t)
+DEF_APPLY_LUT(lut_16, uint16_t)
 
-typedef void (*minmax_fn)(const void *, size_t, double *, double *, int *);
+typedef void (*minmax_fn)(const void *, size_t, double, double, double *, double *, int *);
 
 static minmax_fn minmax_for(ms_dtype t)
 {
@@ -146,20 +165,20 @@ static int apply(const ms_array *img, size_t slice, const size_t *z, size_t nz, 
 {
     ms_dtype t = img->dtype;
     if (t == MS_U8 || t == MS_BOOL || t == MS_I8 || t == MS_U16 || t == MS_I16) {
-        long lo = (long)rmin, hi = (long)rmax;
-        uint8_t *lut = malloc((size_t)(hi - lo + 1));
+        (void)rmin, (void)rmax;
+        size_t nt = (t == MS_U16 || t == MS_I16) ? 65536 : 256;
+        uint8_t *lut = malloc(nt);
         if (!lut)
             return ms_seterr(err, MS_ENOMEM, "window: out of memory");
-        for (long v = lo; v <= hi; v++)
-            lut[v - lo] = scale_d((double)v, nm);
-        if (t == MS_I8)
-            lut_i8(img->data, slice, z, nz, out, lut, lo);
-        else if (t == MS_U16)
-            lut_u16(img->data, slice, z, nz, out, lut, lo);
-        else if (t == MS_I16)
-            lut_i16(img->data, slice, z, nz, out, lut, lo);
+        for (size_t u = 0; u < nt; u++) {
+            double x = t == MS_I16 ? (double)(int16_t)(uint16_t)u
+                     : t == MS_I8 ? (double)(int8_t)(uint8_t)u : (double)u;
+            lut[u] = scale_d(x, nm);
+        }
+        if (nt == 65536)
+            lut_16(img->data, slice, z, nz, out, lut);
         else
-            lut_u8(img->data, slice, z, nz, out, lut, lo);
+            lut_8(img->data, slice, z, nz, out, lut);
         free(lut);
         return MS_OK;
     }
@@ -193,7 +212,7 @@ static int normalise(const ms_array *img, double lo, double hi, int zero_keep, c
     double rmin = 0, rmax = 0;
     int nan = 0;
     if (n)
-        minmax_for(img->dtype)(img->data, n, &rmin, &rmax, &nan);
+        minmax_for(img->dtype)(img->data, n, lo, hi, &rmin, &rmax, &nan);
     if (nan)
         return ms_seterr(err, MS_EINVAL, "image holds NaN voxels");
     int constant;

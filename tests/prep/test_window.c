@@ -220,8 +220,49 @@ static void test_in_place(void)
     }
 }
 
+/* The integer min/max scan stops once both bounds are met: the bytes stay
+ * those of the float64 path (a whole scan), with values far outside the
+ * window after the stop, and when only one bound is ever met. */
+static void test_early_stop(void)
+{
+    size_t shape[3] = {4, 100, 100}, n = 40000;
+    ms_err err;
+    for (int variant = 0; variant < 3; variant++) {
+        ms_array a = {0}, f = {0};
+        CHECK_EQ_INT(ms_array_alloc(&a, MS_I16, 3, shape, NULL, &err), MS_OK);
+        CHECK_EQ_INT(ms_array_alloc(&f, MS_F64, 3, shape, NULL, &err), MS_OK);
+        int16_t *p = a.data;
+        for (size_t i = 0; i < n; i++)
+            p[i] = (int16_t)((i * 7919) % 380 - 150);   /* inside -160..240 */
+        if (variant == 0) {   /* both bounds met at once, extremes later */
+            p[0] = -1000;
+            p[1] = 1000;
+            p[n - 2] = -30000;
+            p[n - 1] = 30000;
+        } else if (variant == 1) {   /* the lower bound only; the max comes late */
+            p[5] = -500;
+            p[n - 3] = 235;
+        }   /* variant 2: neither */
+        for (size_t i = 0; i < n; i++)
+            ((double *)f.data)[i] = p[i];
+        uint8_t *o1 = malloc(n), *o2 = malloc(n);
+        ms_window_info i1, i2;
+        CHECK_EQ_INT(ms_window_ct(&a, 40, 400, NULL, 0, o1, &i1, &err), MS_OK);
+        CHECK_EQ_INT(ms_window_ct(&f, 40, 400, NULL, 0, o2, &i2, &err), MS_OK);
+        CHECKF(memcmp(o1, o2, n) == 0, "early stop, variant %d: bytes differ", variant);
+        CHECK_NEAR(i1.vmin, i2.vmin, 0);
+        CHECK_NEAR(i1.vmax, i2.vmax, 0);
+        CHECK_NEAR(i1.vmin, variant < 2 ? -160 : -150, 0);
+        free(o1);
+        free(o2);
+        ms_array_free(&a);
+        ms_array_free(&f);
+    }
+}
+
 int main(void)
 {
+    test_early_stop();
     test_in_place();
     test_numpy_cases();
     test_scaled_nifti();
