@@ -387,19 +387,37 @@ done:
 }
 #endif
 
-int ms__gunzip_file(const char *path, uint64_t skip, size_t n, void **out, ms_err *err)
+/* reuse (or a fresh buffer) grown to n bytes; NULL (reuse freed) if out of memory. */
+static unsigned char *big_buffer(void *reuse, size_t n)
+{
+    if (!reuse)
+        return ms__malloc_big(n);
+    unsigned char *p = realloc(reuse, n);
+    if (!p) {
+        free(reuse);
+        return NULL;
+    }
+    advise_huge(p, n);
+    return p;
+}
+
+int ms__gunzip_file_reuse(const char *path, uint64_t skip, size_t n, void *reuse, void **out,
+                          ms_err *err)
 {
     unsigned char *buf = NULL;
     int rc;
 
     *out = NULL;
-    if (n > SIZE_MAX - 1 || skip > SIZE_MAX - 1 - n)
+    if (n > SIZE_MAX - 1 || skip > SIZE_MAX - 1 - n) {
+        free(reuse);
         return ms_seterr(err, MS_ELIMIT, "%s: too large", path);
+    }
 #if HAVE_LIBDEFLATE
     /* libdeflate needs room for the skipped bytes too; a header of up to
      * 1 MiB is moved down afterwards, a bigger one goes through zlib. */
     if (use_libdeflate() && skip <= (1u << 20)) {
-        buf = ms__malloc_big((size_t)skip + n + 1);
+        buf = big_buffer(reuse, (size_t)skip + n + 1);
+        reuse = NULL;
         if (!buf)
             return ms_seterr(err, MS_ENOMEM, "%s: out of memory (%zu bytes)", path, n);
         if (gunzip_libdeflate(path, buf, (size_t)skip + n) == 0) {
@@ -407,12 +425,10 @@ int ms__gunzip_file(const char *path, uint64_t skip, size_t n, void **out, ms_er
             *out = buf;
             return MS_OK;
         }
-        free(buf);
-        buf = NULL;
+        /* the zlib path below gives the exact error; buf is big enough */
     }
 #endif
-    buf = ms__malloc_big(n + 1);
-    if (!buf)
+    if (!buf && !(buf = big_buffer(reuse, n + 1)))
         return ms_seterr(err, MS_ENOMEM, "%s: out of memory (%zu bytes)", path, n);
     if ((rc = gunzip_zlib(path, skip, buf, n, err)) < 0) {
         free(buf);
@@ -420,4 +436,9 @@ int ms__gunzip_file(const char *path, uint64_t skip, size_t n, void **out, ms_er
     }
     *out = buf;
     return MS_OK;
+}
+
+int ms__gunzip_file(const char *path, uint64_t skip, size_t n, void **out, ms_err *err)
+{
+    return ms__gunzip_file_reuse(path, skip, n, NULL, out, err);
 }

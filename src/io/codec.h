@@ -54,6 +54,12 @@ int ms__inflate_raw(const void *in, size_t inlen, void *out, size_t outlen, cons
  * damaged stream: MS_EFORMAT.  The caller has checked n against its limits. */
 int ms__gunzip_file(const char *path, uint64_t skip, size_t n, void **out, ms_err *err);
 
+/* The same, into reuse (a malloc'd buffer of any size, or NULL) realloc'd to
+ * the size needed: pages a caller has touched already are cheaper than
+ * fresh ones.  The call owns reuse in every case (*out or freed). */
+int ms__gunzip_file_reuse(const char *path, uint64_t skip, size_t n, void *reuse, void **out,
+                          ms_err *err);
+
 /* malloc / calloc, with transparent huge pages asked for when n >= 8 MiB
  * (fewer page faults for the volumes); free() the result. */
 void *ms__malloc_big(size_t n);

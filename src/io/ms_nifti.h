@@ -37,6 +37,13 @@ typedef struct ms_volume {
  * empty.  Free with ms_volume_free(). */
 int ms_nifti_read(const char *path, ms_volume *out, const ms_limits *lim, ms_err *err);
 
+/* ms_nifti_read, with the voxels read into buf where that saves fresh
+ * memory (a .nii.gz: buf is realloc'd to the size needed).  buf is a
+ * malloc'd buffer of any size, or NULL; the call owns it in every case and
+ * its contents are lost. */
+int ms_nifti_read_into(const char *path, ms_volume *out, const ms_limits *lim, void *buf,
+                       ms_err *err);
+
 /* Header only: dtype (after scaling rule) and shape, no voxel data read. */
 int ms_nifti_peek(const char *path, ms_volume *out, const ms_limits *lim, ms_err *err);
 

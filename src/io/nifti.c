@@ -382,9 +382,9 @@ static void swap_elems(unsigned char *p, size_t n, size_t sz)
  * when available, 3-4x faster than the zlib stream nifti_clib reads through),
  * the header having been validated by peek_common. */
 static int read_gz_voxels(const char *path, const nii_hdr *h, const ms_volume *v,
-                          size_t raw_bytes, void **data, ms_err *err)
+                          size_t raw_bytes, void *reuse, void **data, ms_err *err)
 {
-    int rc = ms__gunzip_file(path, (uint64_t)h->vox_offset, raw_bytes, data, err);
+    int rc = ms__gunzip_file_reuse(path, (uint64_t)h->vox_offset, raw_bytes, reuse, data, err);
     if (rc < 0)
         return rc;
     if (h->swap)
@@ -393,6 +393,12 @@ static int read_gz_voxels(const char *path, const nii_hdr *h, const ms_volume *v
 }
 
 int ms_nifti_read(const char *path, ms_volume *out, const ms_limits *lim, ms_err *err)
+{
+    return ms_nifti_read_into(path, out, lim, NULL, err);
+}
+
+int ms_nifti_read_into(const char *path, ms_volume *out, const ms_limits *lim, void *buf,
+                       ms_err *err)
 {
     nii_hdr h;
     size_t raw_bytes;
@@ -404,9 +410,13 @@ int ms_nifti_read(const char *path, ms_volume *out, const ms_limits *lim, ms_err
     if (rc < 0)
         goto fail;
     if (gz) {
-        if ((rc = read_gz_voxels(path, &h, out, raw_bytes, &raw, err)) < 0)
+        rc = read_gz_voxels(path, &h, out, raw_bytes, buf, &raw, err);
+        buf = NULL;   /* taken over */
+        if (rc < 0)
             goto fail;
     } else {
+        free(buf);    /* nifti_clib allocates its own */
+        buf = NULL;
         if ((rc = file_size_check(path, &h, raw_bytes, err)) < 0)
             goto fail;
         nifti_set_debug_level(0);
@@ -444,6 +454,7 @@ int ms_nifti_read(const char *path, ms_volume *out, const ms_limits *lim, ms_err
     }
     return MS_OK;
 fail:
+    free(buf);
     free(raw);
     if (nim)
         nifti_image_free(nim);

@@ -392,6 +392,55 @@ static void test_bad(void)
     CHECK_EQ_INT(ms_nifti_read(path, &v, NULL, &err), MS_EUNSUPP);
 }
 
+/* ms_nifti_read_into: the same volume as ms_nifti_read whatever buffer it
+ * is given (none, smaller, larger, filled with garbage), and the buffer is
+ * taken over on failure too (the ASan build checks for leaks). */
+static void test_read_into(void)
+{
+    static const char *names[] = {"scaled_i16.nii.gz", "scaled_i32.nii", "n2_f32.nii.gz",
+                                  "be_u16.nii", "be_u16_members.nii.gz", "dim4_f64.nii.gz"};
+    static const size_t sizes[] = {0, 1, 7, 100000};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char path[1024];
+        ms_volume want, got;
+        ms_err err = { 0 };
+        path_of(path, sizeof path, "img", names[i]);
+        int rc = ms_nifti_read(path, &want, NULL, &err);
+        CHECKF(rc == MS_OK, "%s: %s", names[i], err.msg);
+        if (rc)
+            continue;
+        size_t nb = ms_array_nbytes(&want.a);
+        for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+            void *buf = sizes[k] ? malloc(sizes[k]) : NULL;
+            if (buf)
+                memset(buf, 0x5a, sizes[k]);
+            rc = ms_nifti_read_into(path, &got, NULL, buf, &err);
+            CHECKF(rc == MS_OK, "%s into %zu bytes: %s", names[i], sizes[k], err.msg);
+            if (rc)
+                continue;
+            CHECK_EQ_INT(got.a.dtype, want.a.dtype);
+            CHECKF(memcmp(got.a.shape, want.a.shape, sizeof got.a.shape) == 0 &&
+                       memcmp(got.a.data, want.a.data, nb) == 0,
+                   "%s into %zu bytes: other voxels", names[i], sizes[k]);
+            CHECK_NEAR(got.spacing[2], want.spacing[2], 0);
+            ms_volume_free(&got);
+        }
+        ms_volume_free(&want);
+    }
+    const char *bad[] = {"nifti_truncated.nii.gz", "nifti_corrupt.nii.gz", "nifti_truncated_data.nii",
+                         "nifti_bad_magic.nii"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char path[1024];
+        ms_volume v;
+        ms_err err = { 0 };
+        path_of(path, sizeof path, "bad", bad[i]);
+        int rc = ms_nifti_read_into(path, &v, NULL, malloc(64), &err);
+        CHECKF(rc < 0, "%s: read_into succeeded", bad[i]);
+        CHECK_STR_CONTAINS(err.msg, bad[i]);
+        CHECK(v.a.data == NULL);
+    }
+}
+
 int main(void)
 {
     data_dir = getenv("MS_TEST_DATA");
@@ -407,6 +456,7 @@ int main(void)
     capture_begin();
     test_facts();
     test_synthetic();
+    test_read_into();
     test_write();
     test_bad();
     const char *noise = capture_end();
