@@ -100,9 +100,11 @@ static void note(const opts *o, const char *fmt, const char *a, const char *b)
         cli_warn(fmt, a, b);
 }
 
-/* Label file -> cleaned uint8 labels (z, y, x) and the kept slices. */
-static int load_labels(const opts *o, const char *path, ms_volume *lab, size_t **zk, size_t *nz,
-                       ms_err *err)
+/* Label file -> uint8 labels (z, y, x) after removal and instances, the
+ * dust steps' result as runs (*runs; lab itself not cleaned yet) and the
+ * kept slices. */
+static int load_labels(const opts *o, const char *path, ms_volume *lab, ms_label_runs *runs,
+                       size_t **zk, size_t *nz, ms_err *err)
 {
     int rc = ms_nifti_read(path, lab, &o->p.lim, err);
     if (rc)
@@ -115,13 +117,13 @@ static int load_labels(const opts *o, const char *path, ms_volume *lab, size_t *
     if (o->p.tumor_id > 0 &&
         (rc = ms_labels_split_instances(v, d, h, w, (uint8_t)o->p.tumor_id, MS_CONN_26, NULL, err)))
         goto ctx;
-    if ((rc = ms_cc_dust(v, d, h, w, MS_CONN_26, DUST_3D, NULL, err)) ||
-        (rc = ms_cc_dust(v, d, h, w, MS_CONN_8, DUST_2D, NULL, err)))
+    /* 3D then 2D dust, on the runs of one scan */
+    if ((rc = ms_cc_clean(v, d, h, w, MS_CONN_26, DUST_3D, MS_CONN_8, DUST_2D, runs, err)))
         goto ctx;
     *zk = malloc((d ? d : 1) * sizeof **zk);
     if (!*zk)
         return ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
-    *nz = ms_labels_nonzero_slices(v, d, h * w, *zk);
+    *nz = ms_label_runs_nonzero_slices(runs, *zk);
     return MS_OK;
 ctx: {
         /* name the file in messages from the algorithms */
@@ -224,13 +226,21 @@ static void remove_stale(const opts *o, const ccase *c)
     free(p);
 }
 
+/* Memory: fresh pages cost more than the work on them (the kernel zeroes
+ * them), so a case touches as few as it can.  imgs is normalised in place
+ * into the image's buffer.  When the image has 2+ byte voxels, gts is
+ * painted from the label runs into the rest of that buffer and the label
+ * buffer is handed to the image reader to inflate into: the case then
+ * touches little more than the image's decoded size. */
 static int process_case(const opts *o, const ccase *c, int *outcome, ms_err *err)
 {
     ms_volume lab, img;
     memset(&lab, 0, sizeof lab);
     memset(&img, 0, sizeof img);
+    ms_label_runs runs;
+    memset(&runs, 0, sizeof runs);
     size_t *zk = NULL, nz = 0;
-    ms_array imgs = {0};
+    ms_array imgs = {0}, gts = {0};
     int rc;
     *outcome = CASE_EMPTY;
     if (c->img_missing) {
@@ -240,19 +250,30 @@ static int process_case(const opts *o, const ccase *c, int *outcome, ms_err *err
     if ((rc = ms_outfile_check_not_input(c->out, c->img, err)) ||
         (rc = ms_outfile_check_not_input(c->out, c->gt, err)))
         goto fail;
-    if ((rc = load_labels(o, c->gt, &lab, &zk, &nz, err)) || (rc = check_grid(o, c, &lab, &img, err)))
+    if ((rc = load_labels(o, c->gt, &lab, &runs, &zk, &nz, err)) ||
+        (rc = check_grid(o, c, &lab, &img, err)))
         goto fail;
+    int paint = ms_dtype_size(img.a.dtype) >= 2;   /* gts fits behind imgs */
     ms_volume_free(&img);
     if (nz == 0) {
         note(o, "%s: %s", c->gt, "no labelled slice left after clean-up; nothing written");
         remove_stale(o, c);
         goto fail;   /* rc == MS_OK */
     }
-    if ((rc = ms_nifti_read(c->img, &img, &o->p.lim, err)))
-        goto fail;
     size_t h = lab.a.shape[1], w = lab.a.shape[2];
-    /* imgs (nz, h, w) uint8 in place at the front of the image's buffer:
-     * no second volume of fresh pages */
+    gts = lab.a;
+    gts.shape[0] = nz;
+    void *reuse = NULL;
+    if (paint) {
+        reuse = lab.a.data;
+        lab.a.data = NULL;
+    } else {
+        ms_label_runs_apply(&runs, lab.a.data);
+        ms_labels_gather_slices(lab.a.data, h * w, zk, nz);   /* gts = labels[z_kept] */
+    }
+    if ((rc = ms_nifti_read_into(c->img, &img, &o->p.lim, reuse, err)))
+        goto fail;
+    /* imgs (nz, h, w) uint8 in place at the front of the image's buffer */
     if ((rc = normalise(o, c->img, &img, zk, nz, img.a.data, err)))
         goto fail;
     imgs = img.a;
@@ -262,18 +283,22 @@ static int process_case(const opts *o, const ccase *c, int *outcome, ms_err *err
     imgs.shape[0] = nz;
     imgs.shape[1] = h;
     imgs.shape[2] = w;
+    if (paint) {   /* gts: a view of the buffer's second part */
+        gts.data = (uint8_t *)imgs.data + nz * h * w;
+        ms_label_runs_paint(&runs, zk, nz, gts.data);
+    }
+    ms_label_runs_free(&runs);
     double spacing[3];      /* upstream writes the image's spacing */
     memcpy(spacing, img.spacing, sizeof spacing);
     ms_volume_free(&img);
-    ms_labels_gather_slices(lab.a.data, h * w, zk, nz);
-    lab.a.shape[0] = nz;    /* gts = labels[z_kept], in place */
-    if ((rc = write_outputs(o, c, &imgs, &lab.a, spacing, err)))
+    if ((rc = write_outputs(o, c, &imgs, &gts, spacing, err)))
         goto fail;
     *outcome = CASE_WRITTEN;
 fail:
     ms_array_free(&imgs);
     ms_volume_free(&img);
     ms_volume_free(&lab);
+    ms_label_runs_free(&runs);
     free(zk);
     return rc;
 }

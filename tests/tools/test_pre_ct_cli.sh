@@ -60,6 +60,10 @@ ok "an empty shard says so, and only that" $?
 run 0 "$C/small_0000.nii.gz" "$C/small.nii.gz" -o "$T/small.npz"
 run 0 "$C/small_0000.nii.gz" "$C/small_f32.nii.gz" -o "$T/small_f32.npz"
 "$SAME" "$T/small.npz" "$T/small_f32.npz" imgs gts spacing; ok "float32 labels = uint8 labels" $?
+run 0 "$C/small_u8_0000.nii.gz" "$C/small.nii.gz" -o "$T/small_u8.npz"
+"$SAME" "$T/small_u8.npz" "$C/small_u8_expected.npz" imgs gts spacing
+ok "uint8 image (labels cleaned in their own buffer)" $?
+"$SAME" "$T/small_u8.npz" "$T/small.npz" gts spacing; ok "uint8 image: the gts of an int16 one" $?
 mkdir "$T/e"
 run 0 "$C/small_0000.nii.gz" "$C/empty.nii.gz" -o "$T/e/out.npz"
 one_line "empty labels: a note" "empty.nii.gz: no labelled slice left after clean-up; nothing written"

@@ -52,3 +52,15 @@ with open(os.path.join(here, "truncated_0000.nii.gz"), "wb") as f:
     f.write(gzip.compress(full, mtime=0)[:600])
 with open(os.path.join(here, "notnifti_0000.nii.gz"), "wb") as f:
     f.write(b"this is not a NIfTI file\n")
+
+# uint8 image: pre-ct cleans the labels in their own buffer (no room to paint
+# gts behind imgs); expected arrays computed as upstream does
+img8 = ((img.astype(np.int32) + 200) // 3).astype(np.uint8)
+nifti("small_u8_0000.nii.gz", img8)
+keep = [z for z in range(shape[0]) if lab[z].any() and z != 6]   # slice 6: only the speck
+pre = np.clip(img8, -160.0, 240.0)
+norm = ((pre - pre.min()) / (pre.max() - pre.min()) * 255.0).astype(np.uint8)
+gts = lab.copy()
+gts[6, 0, 0] = 0
+np.savez_compressed(os.path.join(here, "small_u8_expected.npz"), imgs=norm[keep], gts=gts[keep],
+                    spacing=np.array([0.8, 0.8, 2.5], np.float32).astype(np.float64))
