@@ -177,6 +177,10 @@ typedef struct msnn__run {
 } msnn__run;
 
 int msnn__weights_load(msnn_model *m, const char *path, ms_err *err);
+/* B [K][N] = W^T for W [N][K] (row o times s[o] when s is not NULL), as the
+ * loader feeds GEMM weights to msnn_gemm_pack_b; _ref is the plain loop. */
+void msnn__transpose(const float *W, int N, int K, const float *s, float *B);
+void msnn__transpose_ref(const float *W, int N, int K, const float *s, float *B);
 void msnn__weights_free(msnn_model *m);
 
 /* y (M x out, ld ldy) = act(x (M x in, ld ldx) W^T + b + res). */

@@ -25,6 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "net.h"
 #include "pth.h"
@@ -606,30 +609,89 @@ static void load_decoder(loader *L, msnn__decoder *d)
 
 /* ------------------------------------------------------------ packing */
 
-#define TB 16   /* transposition tile */
+/* ------------------------------------------------------------ transposition */
+
+void msnn__transpose_ref(const float *W, int N, int K, const float *s, float *B)
+{
+    for (int i = 0; i < K; i++)
+        for (int o = 0; o < N; o++)
+            B[(size_t)i * N + o] = s ? W[(size_t)o * K + i] * s[o] : W[(size_t)o * K + i];
+}
+
+#define TB 16   /* rows of W per band / tile */
+
+#if defined(__SSE2__)
+/* The 4x4 block of W at (o, i) into B, rows scaled by s (exact products). */
+static inline void block4(const float *W, int N, int K, const float *s, float *B, int o, int i)
+{
+    const float *w = W + (size_t)o * K + i;
+    __m128 r0 = _mm_loadu_ps(w), r1 = _mm_loadu_ps(w + K);
+    __m128 r2 = _mm_loadu_ps(w + 2 * (size_t)K), r3 = _mm_loadu_ps(w + 3 * (size_t)K);
+    if (s) {
+        r0 = _mm_mul_ps(r0, _mm_set1_ps(s[o]));
+        r1 = _mm_mul_ps(r1, _mm_set1_ps(s[o + 1]));
+        r2 = _mm_mul_ps(r2, _mm_set1_ps(s[o + 2]));
+        r3 = _mm_mul_ps(r3, _mm_set1_ps(s[o + 3]));
+    }
+    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+    float *b = B + (size_t)i * N + o;
+    _mm_storeu_ps(b, r0);
+    _mm_storeu_ps(b + N, r1);
+    _mm_storeu_ps(b + 2 * (size_t)N, r2);
+    _mm_storeu_ps(b + 3 * (size_t)N, r3);
+}
+#endif
+
+/* B [K][N] = W^T (W [N][K]), row o of W multiplied by s[o] when s: the same
+ * values as msnn__transpose_ref, in tiles (4x4 SSE2 blocks on x86-64). */
+void msnn__transpose(const float *W, int N, int K, const float *s, float *B)
+{
+#if defined(__SSE2__)
+    /* bands of 16 rows of W swept along K (16 read streams, prefetched a
+     * few lines ahead: the source is usually the mapped file, not in cache) */
+    int N4 = N & ~3, K4 = K & ~3;
+    for (int o0 = 0; o0 < N4; o0 += TB) {
+        int o1 = N4 - o0 < TB ? N4 : o0 + TB;
+        for (int i = 0; i < K4; i += 4) {
+            if ((i & 15) == 0 && i + 64 < K)
+                for (int o = o0; o < o1; o++)
+                    _mm_prefetch((const char *)(W + (size_t)o * K + i + 64), _MM_HINT_T0);
+            for (int o = o0; o < o1; o += 4)
+                block4(W, N, K, s, B, o, i);
+        }
+    }
+    /* the last K % 4 columns of W and N % 4 rows */
+    for (int i = K4; i < K; i++)
+        for (int o = 0; o < N; o++)
+            B[(size_t)i * N + o] = s ? W[(size_t)o * K + i] * s[o] : W[(size_t)o * K + i];
+    for (int i = 0; i < K4; i++)
+        for (int o = N4; o < N; o++)
+            B[(size_t)i * N + o] = s ? W[(size_t)o * K + i] * s[o] : W[(size_t)o * K + i];
+#else
+    for (int o0 = 0; o0 < N; o0 += TB) {
+        int o1 = N - o0 < TB ? N : o0 + TB;
+        for (int i0 = 0; i0 < K; i0 += TB) {
+            int i1 = K - i0 < TB ? K : i0 + TB;
+            for (int i = i0; i < i1; i++) {
+                float *b = B + (size_t)i * N;
+                const float *w = W + i;
+                if (s)
+                    for (int o = o0; o < o1; o++)
+                        b[o] = w[(size_t)o * K] * s[o];
+                else
+                    for (int o = o0; o < o1; o++)
+                        b[o] = w[(size_t)o * K];
+            }
+        }
+    }
+#endif
+}
 
 /* B[K][N] (row-major) from the checkpoint layout of ls (see LIN_*). */
 static void build_b(const lin_src *ls, const float *W, int K, int N, float *B)
 {
-    const float *s = ls->scale;
     if (ls->kind == LIN_PLAIN) {
-        /* W [N][K]: tiles of TB x TB, each read and written within L1 */
-        for (int o0 = 0; o0 < N; o0 += TB) {
-            int o1 = N - o0 < TB ? N : o0 + TB;
-            for (int i0 = 0; i0 < K; i0 += TB) {
-                int i1 = K - i0 < TB ? K : i0 + TB;
-                for (int i = i0; i < i1; i++) {
-                    float *b = B + (size_t)i * N;
-                    const float *w = W + i;
-                    if (s)
-                        for (int o = o0; o < o1; o++)
-                            b[o] = w[(size_t)o * K] * s[o];
-                    else
-                        for (int o = o0; o < o1; o++)
-                            b[o] = w[(size_t)o * K];
-                }
-            }
-        }
+        msnn__transpose(W, N, K, ls->scale, B);
     } else if (ls->kind == LIN_TAPS) {
         int ci_n = ls->sub, taps = K / ci_n;       /* W [N][ci_n][taps] */
         for (int o0 = 0; o0 < N; o0 += TB) {

@@ -1,0 +1,101 @@
+/* Load-time helpers:
+ *  - the loader's GEMM-weight transposition (src/nn/weights.c): the tiled
+ *    (SSE2 on x86-64) msnn__transpose against the plain loop, bit for bit, on
+ *    ragged shapes (K or N not a multiple of the 4x4 blocks or 16-row bands),
+ *    with and without a row scale, including the model's own shapes;
+ *  - the dense positional encoding (src/nn/prompt.c), computed for half the
+ *    pixels and mirrored, against the formula at every pixel, bit for bit. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ms_test.h"
+#include "net.h"
+
+static uint32_t rng = 12345;
+
+static float rnd(void)
+{
+    rng = rng * 1664525u + 1013904223u;
+    return (float)((int32_t)rng >> 8) * (1.0f / 4096.0f);
+}
+
+static void check(int N, int K, int scaled)
+{
+    size_t n = (size_t)N * K;
+    float *W = malloc(n * sizeof *W), *s = malloc((size_t)N * sizeof *s);
+    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    CHECK(W && s && a && b);
+    if (!W || !s || !a || !b)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        W[i] = rnd();
+    for (int o = 0; o < N; o++)
+        s[o] = rnd() * 0.37f;
+    memset(a, 0xa5, n * sizeof *a);
+    memset(b, 0x5a, n * sizeof *b);
+    msnn__transpose_ref(W, N, K, scaled ? s : NULL, a);
+    msnn__transpose(W, N, K, scaled ? s : NULL, b);
+    int same = memcmp(a, b, n * sizeof *a) == 0;
+    if (!same)
+        fprintf(stderr, "transpose N=%d K=%d scaled=%d differs\n", N, K, scaled);
+    CHECK(same);
+    /* and it is the transpose */
+    int ok = 1;
+    for (int o = 0; o < N && ok; o++)
+        for (int i = 0; i < K && ok; i++)
+            ok = a[(size_t)i * N + o] == (scaled ? W[(size_t)o * K + i] * s[o]
+                                                 : W[(size_t)o * K + i]);
+    CHECK(ok);
+out:
+    free(W), free(s), free(a), free(b);
+}
+
+/* pe[y*64+x][j] = sin(f), [128+j] = cos(f), f = 2pi*((2u-1) G0j + (2v-1) G1j) */
+static void check_dense_pe(float gscale)
+{
+    float G[2 * 128];
+    for (int i = 0; i < 256; i++)
+        G[i] = rnd() * gscale;
+    msnn__prompt p;
+    memset(&p, 0, sizeof p);
+    p.gauss = G;
+    size_t n = (size_t)MSNN_EMB * MSNN_EMB * MSNN_EMB_C;
+    float *pe = malloc(n * sizeof *pe);
+    CHECK(pe != NULL);
+    if (!pe)
+        return;
+    msnn__prompt_dense_pe(&p, pe);
+    const float two_pi = (float)(2.0 * 3.14159265358979323846);
+    size_t bad = 0;
+    for (int y = 0; y < MSNN_EMB; y++)
+        for (int x = 0; x < MSNN_EMB; x++) {
+            float cu = 2.0f * (((float)x + 0.5f) / (float)MSNN_EMB) - 1.0f;
+            float cv = 2.0f * (((float)y + 0.5f) / (float)MSNN_EMB) - 1.0f;
+            const float *row = pe + ((size_t)y * MSNN_EMB + x) * MSNN_EMB_C;
+            for (int j = 0; j < 128; j++) {
+                float f = cu * G[j] + cv * G[128 + j];
+                f = two_pi * f;
+                float s = sinf(f), c = cosf(f);
+                bad += memcmp(&row[j], &s, 4) != 0 || memcmp(&row[128 + j], &c, 4) != 0;
+            }
+        }
+    CHECKF(bad == 0, "dense PE: %zu of %zu values differ from the formula", bad, n / 2);
+    free(pe);
+}
+
+int main(void)
+{
+    check_dense_pe(1.0f);
+    check_dense_pe(9.0f);
+    static const int shapes[][2] = {
+        { 1, 1 }, { 3, 5 }, { 4, 4 }, { 5, 7 }, { 16, 16 }, { 17, 33 }, { 31, 18 },
+        { 32, 3 }, { 64, 32 }, { 4, 256 }, { 32, 256 }, { 480, 160 }, { 256, 2048 },
+        { 2048, 256 }, { 320, 1280 }, { 250, 130 },
+    };
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
+        for (int scaled = 0; scaled < 2; scaled++)
+            check(shapes[k][0], shapes[k][1], scaled);
+    TEST_END();
+}
