@@ -41,12 +41,24 @@ void msnn__prompt_box(const msnn__prompt *p, const float box[4], float *tokens)
 }
 
 /* get_dense_pe(): the encoding of every embedding pixel centre,
- * ((x+0.5)/64, (y+0.5)/64); stored channels-last: pe[y*64 + x][256]. */
+ * ((x+0.5)/64, (y+0.5)/64); stored channels-last: pe[y*64 + x][256].
+ *
+ * Half of it is computed: c = 2*(x+0.5)/64 - 1 = (2x - 63)/64 is exact in
+ * float and flips sign at 63 - x, so pixel (63-x, 63-y) has f = -f(x, y)
+ * exactly (every rounding of -a*b, -a + -b, 2*pi*(-f) is the negated one):
+ * its sines are the negated sines, its cosines the same. */
 void msnn__prompt_dense_pe(const msnn__prompt *p, float *pe)
 {
-    for (int y = 0; y < MSNN_EMB; y++)
-        for (int x = 0; x < MSNN_EMB; x++)
+    for (int y = 0; y < MSNN_EMB / 2; y++)
+        for (int x = 0; x < MSNN_EMB; x++) {
+            float *a = pe + ((size_t)y * MSNN_EMB + x) * MSNN_EMB_C;
+            float *b = pe + ((size_t)(MSNN_EMB - 1 - y) * MSNN_EMB + (MSNN_EMB - 1 - x)) *
+                                MSNN_EMB_C;
             pe_encode(p->gauss, ((float)x + 0.5f) / (float)MSNN_EMB,
-                      ((float)y + 0.5f) / (float)MSNN_EMB,
-                      pe + ((size_t)y * MSNN_EMB + x) * MSNN_EMB_C);
+                      ((float)y + 0.5f) / (float)MSNN_EMB, a);
+            for (int j = 0; j < PE_F; j++) {
+                b[j] = -a[j];
+                b[PE_F + j] = a[PE_F + j];
+            }
+        }
 }
