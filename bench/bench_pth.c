@@ -104,8 +104,9 @@ static int model_bench(const char *self, const char *path, int runs, int loads)
     int nwarm_max = runs * (loads - 1);
     double *ww = malloc(((size_t)nwarm_max + 1) * sizeof *ww);
     double *wc = malloc(((size_t)nwarm_max + 1) * sizeof *wc);
+    double *wf = malloc(((size_t)nwarm_max + 1) * sizeof *wf);
     int nwarm = 0;
-    if (!cw || !cc || !cf || !ww || !wc)
+    if (!cw || !cc || !cf || !ww || !wc || !wf)
         return 1;
     print_loadavg("before");
     char kbuf[16];
@@ -143,6 +144,7 @@ static int model_bench(const char *self, const char *path, int runs, int loads)
                 cf[r] = (double)flt;
             } else if (nwarm < nwarm_max) {
                 ww[nwarm] = w;
+                wf[nwarm] = (double)flt;
                 wc[nwarm++] = c;
             }
             got++;
@@ -162,11 +164,11 @@ static int model_bench(const char *self, const char *path, int runs, int loads)
     printf("cold  wall min %7.1f ms  median %7.1f ms   cpu min %7.1f ms  median %7.1f ms"
            "   minor faults median %.0f\n", cw[0], mw, cc[0], mc, mf);
     if (nwarm) {
-        double mww = median(ww, nwarm), mwc = median(wc, nwarm);
+        double mww = median(ww, nwarm), mwc = median(wc, nwarm), mwf = median(wf, nwarm);
         printf("warm  wall min %7.1f ms  median %7.1f ms   cpu min %7.1f ms  median %7.1f ms"
-               "   (%d loads)\n", ww[0], mww, wc[0], mwc, nwarm);
+               "   minor faults median %.0f (%d loads)\n", ww[0], mww, wc[0], mwc, mwf, nwarm);
     }
-    free(cw), free(cc), free(cf), free(ww), free(wc);
+    free(cw), free(cc), free(cf), free(ww), free(wc), free(wf);
     return 0;
 }
 
