@@ -35,6 +35,7 @@ struct msnn_packed_b {
     int K, N;
     int level;              /* MSNN_CPU_* of the kernel it was packed for */
     float *data;            /* REF: K x N row-major; SIMD: ceil(N/NR) panels of K x NR */
+    int owns_data;          /* 0: caller memory (msnn_gemm_pack_b_into) */
 };
 
 /* Multiply-adds done so far (benchmarks report GFLOP/s from it). */
@@ -495,7 +496,24 @@ void msnn_gemm(int M, int N, int K, msnn_mat A, msnn_mat B, float *C, ptrdiff_t 
         gemm_ref(M, N, K, A, B, C, ldc, e, pool);
 }
 
-msnn_packed_b *msnn_gemm_pack_b(int K, int N, msnn_mat B)
+/* Floats of a packed K x N on kernel kn (NULL: the reference layout), rounded
+ * up to 16 (64 bytes); 0 with *ok = 0 on overflow. */
+static size_t packed_floats(const msnn__gemm_kernel *kn, int K, int N, int *ok)
+{
+    size_t cols = kn ? (size_t)((N + kn->nr - 1) / kn->nr) * kn->nr : (size_t)N;
+    *ok = !(K && cols > (SIZE_MAX - 64) / sizeof(float) / (size_t)K);
+    return *ok ? ((size_t)K * cols + 15) & ~(size_t)15 : 0;
+}
+
+size_t msnn_gemm_packed_floats(int K, int N)
+{
+    int ok;
+    if (K < 0 || N < 0)
+        return 0;
+    return packed_floats(msnn__gemm_kernel_get(msnn_cpu_level()), K, N, &ok);
+}
+
+msnn_packed_b *msnn_gemm_pack_b_into(int K, int N, msnn_mat B, float *mem, size_t cap)
 {
     if (K < 0 || N < 0)
         return NULL;
@@ -508,13 +526,20 @@ msnn_packed_b *msnn_gemm_pack_b(int K, int N, msnn_mat B)
     const msnn__gemm_kernel *kn = msnn__gemm_kernel_get(bp->level);
     if (!kn)
         bp->level = MSNN_CPU_REF;
-    size_t cols = kn ? (size_t)((N + kn->nr - 1) / kn->nr) * kn->nr : (size_t)N;
-    if (K && cols > SIZE_MAX / sizeof(float) / (size_t)K)
+    int ok;
+    size_t n = packed_floats(kn, K, N, &ok);
+    if (!ok)
         goto fail;
-    size_t n = (size_t)K * cols;
-    bp->data = aligned_alloc(64, ((n ? n : 1) * sizeof(float) + 63) & ~(size_t)63);
-    if (!bp->data)
-        goto fail;
+    if (mem) {
+        if (cap < n)
+            goto fail;
+        bp->data = mem;
+    } else {
+        bp->data = aligned_alloc(64, (n ? n : 16) * sizeof(float));
+        bp->owns_data = 1;
+        if (!bp->data)
+            goto fail;
+    }
     if (kn) {
         kn->pack_b(B, 0, K, 0, N, bp->data);
     } else {
@@ -528,11 +553,17 @@ fail:
     return NULL;
 }
 
+msnn_packed_b *msnn_gemm_pack_b(int K, int N, msnn_mat B)
+{
+    return msnn_gemm_pack_b_into(K, N, B, NULL, 0);
+}
+
 void msnn_gemm_packed_free(msnn_packed_b **bp)
 {
     if (!bp || !*bp)
         return;
-    free((*bp)->data);
+    if ((*bp)->owns_data)
+        free((*bp)->data);
     free(*bp);
     *bp = NULL;
 }

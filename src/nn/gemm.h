@@ -38,6 +38,13 @@ void msnn_gemm(int M, int N, int K, msnn_mat A, msnn_mat B, float *C, ptrdiff_t 
 
 /* Pack B (K x N) once for repeated use with msnn_gemm_packed. NULL on OOM. */
 msnn_packed_b *msnn_gemm_pack_b(int K, int N, msnn_mat B);
+/* The same into caller memory: mem (64-byte aligned) holds cap floats, at
+ * least msnn_gemm_packed_floats(K, N) (a multiple of 16, for the current
+ * dispatch level) and outlives the result; msnn_gemm_packed_free then frees
+ * only the handle.  NULL on OOM or when cap is too small.  One allocation
+ * for all of a model's weights means fewer, larger (huge) pages to fault. */
+size_t msnn_gemm_packed_floats(int K, int N);
+msnn_packed_b *msnn_gemm_pack_b_into(int K, int N, msnn_mat B, float *mem, size_t cap);
 void msnn_gemm_packed_free(msnn_packed_b **bp);
 void msnn_gemm_packed(int M, const msnn_packed_b *bp, msnn_mat A, float *C, ptrdiff_t ldc,
                       const msnn_epi *e, msnn_pool *pool);
