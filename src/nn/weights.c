@@ -13,8 +13,9 @@
  * them).  A GEMM weight is not converted at lookup: its checkpoint tensor is
  * remembered with the per-row scale to fold in, and at the end it is read
  * straight from the mapped file (float32, contiguous: the usual case) into
- * one [in][out] scratch, which msnn_gemm_pack_b copies into panels.  The
- * scratch is the memory the dense positional encoding fills afterwards.
+ * one [in][out] scratch, which msnn_gemm_pack_b_into copies into panels, all
+ * in one chunk.  The scratch is the memory the dense positional encoding
+ * fills afterwards.
  */
 #include "config.h"
 
@@ -421,12 +422,18 @@ static float *gather_ab(loader *L, const float *biases, int heads, int ws)
     float *ab = wmem(L, (size_t)heads * N * N);
     if (!ab)
         return NULL;
-    for (int h = 0; h < heads; h++)
-        for (int i = 0; i < N; i++)
-            for (int j = 0; j < N; j++) {
-                int dy = abs(i / ws - j / ws), dx = abs(i % ws - j % ws);
-                ab[((size_t)h * N + i) * N + j] = biases[h * N + dy * ws + dx];
+    for (int i = 0; i < N; i++) {
+        int iy = i / ws, ix = i % ws;
+        for (int j = 0, jy = 0, jx = 0; j < N; j++) {
+            int idx = abs(iy - jy) * ws + abs(ix - jx);
+            for (int h = 0; h < heads; h++)
+                ab[((size_t)h * N + i) * N + j] = biases[h * N + idx];
+            if (++jx == ws) {
+                jx = 0;
+                jy++;
             }
+        }
+    }
     return ab;
 }
 
@@ -716,15 +723,19 @@ static void build_b(const lin_src *ls, const float *W, int K, int N, float *B)
     }
 }
 
-/* Pack every GEMM weight through one scratch of `cap` floats. */
+/* Pack every GEMM weight through one scratch of `cap` floats into one chunk. */
 static int pack_all(loader *L, float *scratch, size_t cap)
 {
     msnn_model *m = L->m;
     float *own = NULL;
-    size_t need = 0;
+    size_t need = 0, total = 0;
     for (int i = 0; i < L->n_lin; i++) {
-        size_t kn = (size_t)L->lin[i].l->in * (size_t)L->lin[i].l->out;
+        const msnn__linear *l = L->lin[i].l;
+        size_t kn = (size_t)l->in * (size_t)l->out, pf = msnn_gemm_packed_floats(l->in, l->out);
         need = kn > need ? kn : need;
+        if (pf > SIZE_MAX / sizeof(float) - total)
+            return MS_ENOMEM;
+        total += pf;
     }
     if (need > cap) {               /* not with this model (neck2: 2304 x 256) */
         if (!(own = malloc(need * sizeof *own)))
@@ -732,8 +743,10 @@ static int pack_all(loader *L, float *scratch, size_t cap)
         scratch = own;
     }
     int rc = MS_OK;
+    size_t chunk_cap;
+    float *dst = new_chunk(m, total, &chunk_cap);
     m->packs = calloc(L->n_lin > 0 ? (size_t)L->n_lin : 1, sizeof(*m->packs));
-    if (!m->packs) {
+    if (!dst || !m->packs) {
         rc = MS_ENOMEM;
         goto done;
     }
@@ -748,10 +761,12 @@ static int pack_all(loader *L, float *scratch, size_t cap)
         }
         build_b(ls, W, l->in, l->out, scratch);
         msnn_mat B = { scratch, l->out, 1 };   /* B(k, j) = W'[j][k] */
-        if (!(l->pk = msnn_gemm_pack_b(l->in, l->out, B))) {
+        size_t pf = msnn_gemm_packed_floats(l->in, l->out);
+        if (!(l->pk = msnn_gemm_pack_b_into(l->in, l->out, B, dst, pf))) {
             rc = MS_ENOMEM;
             goto done;
         }
+        dst += pf;
         m->packs[m->n_packs++] = l->pk;
         m->weight_bytes += kn * sizeof(float);  /* the packed copy */
         l->w = NULL;

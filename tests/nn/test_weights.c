@@ -4,7 +4,9 @@
  *    ragged shapes (K or N not a multiple of the 4x4 blocks or 16-row bands),
  *    with and without a row scale, including the model's own shapes;
  *  - the dense positional encoding (src/nn/prompt.c), computed for half the
- *    pixels and mirrored, against the formula at every pixel, bit for bit. */
+ *    pixels and mirrored, against the formula at every pixel, bit for bit;
+ *  - msnn_gemm_pack_b_into (the loader packs every weight into one chunk):
+ *    the same products as msnn_gemm_pack_b, refused when the room is short. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,8 +87,39 @@ static void check_dense_pe(float gscale)
     free(pe);
 }
 
+static void check_pack_into(int M, int K, int N)
+{
+    size_t pf = msnn_gemm_packed_floats(K, N);
+    float *A = malloc((size_t)M * K * sizeof *A), *Bm = malloc((size_t)K * N * sizeof *Bm);
+    float *c1 = malloc((size_t)M * N * sizeof *c1), *c2 = malloc((size_t)M * N * sizeof *c2);
+    float *mem = aligned_alloc(64, (pf + 16) * sizeof *mem);
+    CHECK(A && Bm && c1 && c2 && mem && pf % 16 == 0 && pf >= (size_t)K * N);
+    if (!A || !Bm || !c1 || !c2 || !mem)
+        goto out;
+    for (size_t i = 0; i < (size_t)M * K; i++)
+        A[i] = rnd();
+    for (size_t i = 0; i < (size_t)K * N; i++)
+        Bm[i] = rnd();
+    msnn_mat a = { A, K, 1 }, b = { Bm, N, 1 };
+    CHECK(msnn_gemm_pack_b_into(K, N, b, mem, pf - 1) == NULL);
+    msnn_packed_b *p1 = msnn_gemm_pack_b(K, N, b), *p2 = msnn_gemm_pack_b_into(K, N, b, mem, pf);
+    CHECK(p1 && p2);
+    if (p1 && p2) {
+        msnn_gemm_packed(M, p1, a, c1, N, NULL, NULL);
+        msnn_gemm_packed(M, p2, a, c2, N, NULL, NULL);
+        CHECK(memcmp(c1, c2, (size_t)M * N * sizeof *c1) == 0);
+    }
+    msnn_gemm_packed_free(&p1);
+    msnn_gemm_packed_free(&p2);     /* frees the handle only: mem is ours */
+    CHECK(p2 == NULL);
+out:
+    free(A), free(Bm), free(c1), free(c2), free(mem);
+}
+
 int main(void)
 {
+    check_pack_into(37, 64, 50);
+    check_pack_into(5, 3, 32);
     check_dense_pe(1.0f);
     check_dense_pe(9.0f);
     static const int shapes[][2] = {
