@@ -5,7 +5,9 @@
  * Usage: bench_engine [-w CKPT.pth] [-d DIR] [-n RUNS] [-t 1,2] [-p ref,avx2]
  *   DIR holds input.npy (1,3,256,256) and boxes256.npy (B,4) (default: the
  *   test data of 2D_brainpd).  Times are medians of RUNS runs after one
- *   warm-up run.  The GEMM count comes from the engine's own GEMM calls; the
+ *   warm-up run; "load ms" is one msnn_model_load per path (the first path's
+ *   is the cold one of the process; bench_pth --model takes medians over
+ *   fresh processes).  The GEMM count comes from the engine's own GEMM calls; the
  *   peak is the micro-kernel's throughput on cached data (per thread).
  */
 #include "config.h"
@@ -166,12 +168,12 @@ int main(int argc, char **argv)
         double peak1 = kernel_peak(lv[li]);
         ms_err err;
         msnn_model *m = NULL;
-        double t0 = now();
+        double t0 = now(), c0 = cpu_now();
         if (msnn_model_load(ckpt, &m, &err) < 0) {
             fprintf(stderr, "bench_engine: %s\n", err.msg);
             return 1;
         }
-        double load_ms = (now() - t0) * 1e3;
+        double load_ms = (now() - t0) * 1e3, load_cpu_ms = (cpu_now() - c0) * 1e3;
         for (int ti = 0; ti < nnth; ti++) {
             msnn_pool *pool = nth[ti] > 1 ? msnn_pool_new(nth[ti]) : NULL;
             msnn_opts o = { pool, NULL, NULL };
@@ -241,7 +243,9 @@ int main(int argc, char **argv)
             fflush(stdout);
             msnn_pool_free(&pool);
         }
-        printf("model bytes %.1f MB\n", msnn_model_bytes(m) / 1048576.0);
+        printf("model bytes %.1f MB; load %.1f ms wall, %.1f ms CPU (%s load of this process; "
+               "bench_pth --model: cold and warm over fresh processes)\n",
+               msnn_model_bytes(m) / 1048576.0, load_ms, load_cpu_ms, li ? "a warm" : "the first");
         msnn_model_free(&m);
     }
     struct rusage ru;
