@@ -402,12 +402,14 @@ static unsigned char *big_buffer(void *reuse, size_t n)
 }
 
 int ms__gunzip_file_reuse(const char *path, uint64_t skip, size_t n, void *reuse, void **out,
-                          ms_err *err)
+                          size_t *at, ms_err *err)
 {
     unsigned char *buf = NULL;
     int rc;
 
     *out = NULL;
+    if (at)
+        *at = 0;
     if (n > SIZE_MAX - 1 || skip > SIZE_MAX - 1 - n) {
         free(reuse);
         return ms_seterr(err, MS_ELIMIT, "%s: too large", path);
@@ -421,7 +423,10 @@ int ms__gunzip_file_reuse(const char *path, uint64_t skip, size_t n, void *reuse
         if (!buf)
             return ms_seterr(err, MS_ENOMEM, "%s: out of memory (%zu bytes)", path, n);
         if (gunzip_libdeflate(path, buf, (size_t)skip + n) == 0) {
-            memmove(buf, buf + skip, n);
+            if (at && skip % 16 == 0)   /* the voxels stay aligned */
+                *at = (size_t)skip;
+            else
+                memmove(buf, buf + skip, n);
             *out = buf;
             return MS_OK;
         }
@@ -440,5 +445,5 @@ int ms__gunzip_file_reuse(const char *path, uint64_t skip, size_t n, void *reuse
 
 int ms__gunzip_file(const char *path, uint64_t skip, size_t n, void **out, ms_err *err)
 {
-    return ms__gunzip_file_reuse(path, skip, n, NULL, out, err);
+    return ms__gunzip_file_reuse(path, skip, n, NULL, out, NULL, err);
 }

@@ -56,9 +56,12 @@ int ms__gunzip_file(const char *path, uint64_t skip, size_t n, void **out, ms_er
 
 /* The same, into reuse (a malloc'd buffer of any size, or NULL) realloc'd to
  * the size needed: pages a caller has touched already are cheaper than
- * fresh ones.  The call owns reuse in every case (*out or freed). */
+ * fresh ones.  The call owns reuse in every case (*out or freed).  at NULL:
+ * the n bytes start at *out; else they start at *out + *at (the skipped
+ * bytes are left in front rather than the data moved down over them, when
+ * that keeps the data 16-byte aligned). */
 int ms__gunzip_file_reuse(const char *path, uint64_t skip, size_t n, void *reuse, void **out,
-                          ms_err *err);
+                          size_t *at, ms_err *err);
 
 /* malloc / calloc, with transparent huge pages asked for when n >= 8 MiB
  * (fewer page faults for the volumes); free() the result. */

@@ -40,9 +40,13 @@ int ms_nifti_read(const char *path, ms_volume *out, const ms_limits *lim, ms_err
 /* ms_nifti_read, with the voxels read into buf where that saves fresh
  * memory (a .nii.gz: buf is realloc'd to the size needed).  buf is a
  * malloc'd buffer of any size, or NULL; the call owns it in every case and
- * its contents are lost. */
+ * its contents are lost.
+ * voxel_at NULL: the voxels start at out->a.data, as ms_nifti_read.  Else
+ * they start at (char *)out->a.data + *voxel_at, which may be past the
+ * start (a .nii.gz's header bytes left in front instead of the whole volume
+ * moved down over them); out->a.data is still what ms_volume_free frees. */
 int ms_nifti_read_into(const char *path, ms_volume *out, const ms_limits *lim, void *buf,
-                       ms_err *err);
+                       size_t *voxel_at, ms_err *err);
 
 /* Header only: dtype (after scaling rule) and shape, no voxel data read. */
 int ms_nifti_peek(const char *path, ms_volume *out, const ms_limits *lim, ms_err *err);

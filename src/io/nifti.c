@@ -382,26 +382,27 @@ static void swap_elems(unsigned char *p, size_t n, size_t sz)
  * when available, 3-4x faster than the zlib stream nifti_clib reads through),
  * the header having been validated by peek_common. */
 static int read_gz_voxels(const char *path, const nii_hdr *h, const ms_volume *v,
-                          size_t raw_bytes, void *reuse, void **data, ms_err *err)
+                          size_t raw_bytes, void *reuse, void **data, size_t *at, ms_err *err)
 {
-    int rc = ms__gunzip_file_reuse(path, (uint64_t)h->vox_offset, raw_bytes, reuse, data, err);
+    int rc = ms__gunzip_file_reuse(path, (uint64_t)h->vox_offset, raw_bytes, reuse, data, at, err);
     if (rc < 0)
         return rc;
     if (h->swap)
-        swap_elems(*data, ms_array_nelem(&v->a), ms_dtype_size(v->stored_dtype));
+        swap_elems((unsigned char *)*data + (at ? *at : 0), ms_array_nelem(&v->a),
+                   ms_dtype_size(v->stored_dtype));
     return MS_OK;
 }
 
 int ms_nifti_read(const char *path, ms_volume *out, const ms_limits *lim, ms_err *err)
 {
-    return ms_nifti_read_into(path, out, lim, NULL, err);
+    return ms_nifti_read_into(path, out, lim, NULL, NULL, err);
 }
 
 int ms_nifti_read_into(const char *path, ms_volume *out, const ms_limits *lim, void *buf,
-                       ms_err *err)
+                       size_t *voxel_at, ms_err *err)
 {
     nii_hdr h;
-    size_t raw_bytes;
+    size_t raw_bytes, at = 0;
     nifti_image *nim = NULL;
     void *raw = NULL;
     int rc, gz = ends_with(path, ".gz");
@@ -410,7 +411,7 @@ int ms_nifti_read_into(const char *path, ms_volume *out, const ms_limits *lim, v
     if (rc < 0)
         goto fail;
     if (gz) {
-        rc = read_gz_voxels(path, &h, out, raw_bytes, buf, &raw, err);
+        rc = read_gz_voxels(path, &h, out, raw_bytes, buf, &raw, voxel_at ? &at : NULL, err);
         buf = NULL;   /* taken over */
         if (rc < 0)
             goto fail;
@@ -438,9 +439,13 @@ int ms_nifti_read_into(const char *path, ms_volume *out, const ms_limits *lim, v
         nifti_image_free(nim);
         nim = NULL;
     }
+    if (voxel_at)
+        *voxel_at = 0;
     if (out->a.dtype == out->stored_dtype && !needs_scaling(&h)) {
         out->a.data = raw;
         raw = NULL;
+        if (voxel_at)
+            *voxel_at = at;
     } else {
         size_t n = ms_array_nelem(&out->a);
         out->a.data = malloc(n * ms_dtype_size(out->a.dtype) + 1);
@@ -448,7 +453,7 @@ int ms_nifti_read_into(const char *path, ms_volume *out, const ms_limits *lim, v
             rc = ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
             goto fail;
         }
-        scale_to(out->stored_dtype, raw, out->a.data, n, h.scl_slope,
+        scale_to(out->stored_dtype, (unsigned char *)raw + at, out->a.data, n, h.scl_slope,
                  isfinite(h.scl_inter) ? h.scl_inter : 0.0);
         free(raw);
     }
