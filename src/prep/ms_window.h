@@ -13,10 +13,12 @@
  * (out holds nz * slice bytes), but the bounds and min/max always come from
  * the whole volume.
  *
- * In place: out may be img->data itself (the uint8 result then fills the
- * front of the image's buffer).  Every output byte lands at or before the
- * input element it comes from, which is read first, as long as z is
- * strictly ascending (MS_EINVAL otherwise); the image is garbage afterwards.
+ * In place: out may be img->data itself, or lie before it in the same
+ * buffer (the uint8 result then fills the front of the image's buffer).
+ * Every output byte lands at or before the input element it comes from,
+ * which is read first, as long as z is strictly ascending (MS_EINVAL
+ * otherwise, and for an out starting inside the image); the image is
+ * garbage afterwards.
  */
 #ifndef MS_WINDOW_H
 #define MS_WINDOW_H

@@ -202,10 +202,15 @@ static int normalise(const ms_array *img, double lo, double hi, int zero_keep, c
     size_t slice = d ? n / d : 0;
     if (!z)
         nz = d;
+    /* in place: out overlaps the image, starting at or before it */
+    uintptr_t ob = (uintptr_t)out, ib = (uintptr_t)img->data;
+    int overlap = n && nz && ob < ib + n * ms_dtype_size(img->dtype) && ib < ob + nz * slice;
+    if (overlap && ob > ib)
+        return ms_seterr(err, MS_EINVAL, "window: the output starts inside the image");
     for (size_t k = 0; z && k < nz; k++) {
         if (z[k] >= d)
             return ms_seterr(err, MS_EINVAL, "window: slice %zu out of range (%zu slices)", z[k], d);
-        if (k && z[k] <= z[k - 1] && (const void *)out == img->data)
+        if (k && z[k] <= z[k - 1] && overlap)
             return ms_seterr(err, MS_EINVAL, "window: in place needs ascending slices");
     }
     norm nm = {.lo = lo, .hi = hi, .lof = (float)lo, .hif = (float)hi, .zero_keep = zero_keep};

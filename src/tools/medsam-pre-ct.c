@@ -100,19 +100,23 @@ static void note(const opts *o, const char *fmt, const char *a, const char *b)
         cli_warn(fmt, a, b);
 }
 
-/* Label file -> uint8 labels (z, y, x) after removal and instances, the
- * dust steps' result as runs (*runs; lab itself not cleaned yet) and the
- * kept slices. */
-static int load_labels(const opts *o, const char *path, ms_volume *lab, ms_label_runs *runs,
-                       size_t **zk, size_t *nz, ms_err *err)
+/* Label file -> uint8 labels (z, y, x) at lab->a.data + *at after removal
+ * and instances, the dust steps' result as runs (*runs; the labels
+ * themselves not cleaned yet) and the kept slices. */
+static int load_labels(const opts *o, const char *path, ms_volume *lab, size_t *at,
+                       ms_label_runs *runs, size_t **zk, size_t *nz, ms_err *err)
 {
-    int rc = ms_nifti_read(path, lab, &o->p.lim, err);
+    int rc = ms_nifti_read_into(path, lab, &o->p.lim, NULL, at, err);
     if (rc)
         return rc;
+    if (lab->a.dtype != MS_U8 && *at) {   /* converted in place from the start */
+        memmove(lab->a.data, (char *)lab->a.data + *at, ms_array_nbytes(&lab->a));
+        *at = 0;
+    }
     if ((rc = ms_labels_to_u8(&lab->a, path, err)))
         return rc;
     size_t d = lab->a.shape[0], h = lab->a.shape[1], w = lab->a.shape[2];
-    uint8_t *v = lab->a.data;
+    uint8_t *v = (uint8_t *)lab->a.data + *at;
     ms_labels_remove(v, d * h * w, o->p.remove, o->p.nremove);
     if (o->p.tumor_id > 0 &&
         (rc = ms_labels_split_instances(v, d, h, w, (uint8_t)o->p.tumor_id, MS_CONN_26, NULL, err)))
@@ -239,7 +243,7 @@ static int process_case(const opts *o, const ccase *c, int *outcome, ms_err *err
     memset(&img, 0, sizeof img);
     ms_label_runs runs;
     memset(&runs, 0, sizeof runs);
-    size_t *zk = NULL, nz = 0;
+    size_t *zk = NULL, nz = 0, lat = 0, iat = 0;
     ms_array imgs = {0}, gts = {0};
     int rc;
     *outcome = CASE_EMPTY;
@@ -250,7 +254,7 @@ static int process_case(const opts *o, const ccase *c, int *outcome, ms_err *err
     if ((rc = ms_outfile_check_not_input(c->out, c->img, err)) ||
         (rc = ms_outfile_check_not_input(c->out, c->gt, err)))
         goto fail;
-    if ((rc = load_labels(o, c->gt, &lab, &runs, &zk, &nz, err)) ||
+    if ((rc = load_labels(o, c->gt, &lab, &lat, &runs, &zk, &nz, err)) ||
         (rc = check_grid(o, c, &lab, &img, err)))
         goto fail;
     int paint = ms_dtype_size(img.a.dtype) >= 2;   /* gts fits behind imgs */
@@ -260,21 +264,28 @@ static int process_case(const opts *o, const ccase *c, int *outcome, ms_err *err
         remove_stale(o, c);
         goto fail;   /* rc == MS_OK */
     }
-    size_t h = lab.a.shape[1], w = lab.a.shape[2];
+    size_t h = lab.a.shape[1], w = lab.a.shape[2], slice = h * w;
     gts = lab.a;
     gts.shape[0] = nz;
     void *reuse = NULL;
     if (paint) {
         reuse = lab.a.data;
         lab.a.data = NULL;
-    } else {
-        ms_label_runs_apply(&runs, lab.a.data);
-        ms_labels_gather_slices(lab.a.data, h * w, zk, nz);   /* gts = labels[z_kept] */
+    } else {   /* gts = labels[z_kept], cleaned, at the front of their buffer */
+        uint8_t *v = (uint8_t *)lab.a.data + lat;
+        ms_label_runs_apply(&runs, v);
+        uint8_t *g = gts.data;
+        for (size_t k = 0; k < nz; k++)
+            if (v + zk[k] * slice != g + k * slice)
+                memmove(g + k * slice, v + zk[k] * slice, slice);
     }
-    if ((rc = ms_nifti_read_into(c->img, &img, &o->p.lim, reuse, err)))
+    if ((rc = ms_nifti_read_into(c->img, &img, &o->p.lim, reuse, &iat, err)))
         goto fail;
-    /* imgs (nz, h, w) uint8 in place at the front of the image's buffer */
-    if ((rc = normalise(o, c->img, &img, zk, nz, img.a.data, err)))
+    /* imgs (nz, h, w) uint8 in place at the front of the image's buffer,
+     * from the voxels at iat */
+    ms_volume view = img;
+    view.a.data = (char *)img.a.data + iat;
+    if ((rc = normalise(o, c->img, &view, zk, nz, img.a.data, err)))
         goto fail;
     imgs = img.a;
     img.a.data = NULL;
@@ -284,7 +295,7 @@ static int process_case(const opts *o, const ccase *c, int *outcome, ms_err *err
     imgs.shape[1] = h;
     imgs.shape[2] = w;
     if (paint) {   /* gts: a view of the buffer's second part */
-        gts.data = (uint8_t *)imgs.data + nz * h * w;
+        gts.data = (uint8_t *)imgs.data + nz * slice;
         ms_label_runs_paint(&runs, zk, nz, gts.data);
     }
     ms_label_runs_free(&runs);

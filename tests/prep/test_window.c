@@ -191,29 +191,35 @@ static void test_in_place(void)
             default: *(double *)p = v * 0.37; break;
             }
         }
-        void *copy = malloc(n * es);
+        /* the image at copy + at: the output from copy (at 0: out == data;
+         * at 352: a NIfTI header left in front of the voxels) */
+        uint8_t *copy = malloc(352 + n * es);
         uint8_t *want = malloc(n);
-        for (int mode = 0; mode < 2; mode++)
-            for (int sub = 0; sub < 2; sub++) {
-                const size_t *z = sub ? zsub : NULL;
-                size_t nz = sub ? 3 : 0, nout = (sub ? 3 : 5) * slice;
-                ms_array b = a;
-                b.data = copy;
-                memcpy(copy, a.data, n * es);
-                int r1 = mode ? ms_window_ct(&a, 100, 300, z, nz, want, NULL, &err)
-                              : ms_window_percentile(&a, 0.5, 99.5, z, nz, want, NULL, &err);
-                int r2 = mode ? ms_window_ct(&b, 100, 300, z, nz, copy, NULL, &err)
-                              : ms_window_percentile(&b, 0.5, 99.5, z, nz, copy, NULL, &err);
-                CHECK_EQ_INT(r1, MS_OK);
-                CHECK_EQ_INT(r2, MS_OK);
-                CHECKF(memcmp(want, copy, nout) == 0, "%s %s%s: in place differs",
-                       ms_dtype_name(types[t]), mode ? "CT" : "MR", sub ? " (3 slices)" : "");
-            }
-        memcpy(copy, a.data, n * es);
+        for (size_t at = 0; at <= 352; at += 352)
+            for (int mode = 0; mode < 2; mode++)
+                for (int sub = 0; sub < 2; sub++) {
+                    const size_t *z = sub ? zsub : NULL;
+                    size_t nz = sub ? 3 : 0, nout = (sub ? 3 : 5) * slice;
+                    ms_array b = a;
+                    b.data = copy + at;
+                    memcpy(copy + at, a.data, n * es);
+                    int r1 = mode ? ms_window_ct(&a, 100, 300, z, nz, want, NULL, &err)
+                                  : ms_window_percentile(&a, 0.5, 99.5, z, nz, want, NULL, &err);
+                    int r2 = mode ? ms_window_ct(&b, 100, 300, z, nz, copy, NULL, &err)
+                                  : ms_window_percentile(&b, 0.5, 99.5, z, nz, copy, NULL, &err);
+                    CHECK_EQ_INT(r1, MS_OK);
+                    CHECK_EQ_INT(r2, MS_OK);
+                    CHECKF(memcmp(want, copy, nout) == 0, "%s %s%s, image at %zu: in place differs",
+                           ms_dtype_name(types[t]), mode ? "CT" : "MR", sub ? " (3 slices)" : "",
+                           at);
+                }
+        memcpy(copy + 16, a.data, n * es);
         ms_array b = a;
-        b.data = copy;
+        b.data = copy + 16;
         CHECK_EQ_INT(ms_window_ct(&b, 100, 300, zbad, 2, copy, NULL, &err), MS_EINVAL);
         CHECK_EQ_INT(ms_window_ct(&a, 100, 300, zbad, 2, want, NULL, &err), MS_OK);
+        b.data = copy;   /* output starting inside the image */
+        CHECK_EQ_INT(ms_window_ct(&b, 100, 300, NULL, 0, copy + 16, NULL, &err), MS_EINVAL);
         free(copy);
         free(want);
         ms_array_free(&a);
