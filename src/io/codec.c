@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,14 +242,22 @@ int ms__inflate_raw(const void *in, size_t inlen, void *out, size_t outlen, cons
 /* ------------------------------------------------------------ gunzip */
 
 /* Large buffers on transparent huge pages where the system allows it
- * ("madvise" mode, Debian's default): one fault per 2 MiB instead of 512. */
+ * ("madvise" mode, Debian's default): one fault per 2 MiB instead of 512.
+ * The advice covers every page of the block, up to its usable end: for the
+ * mmap()ed blocks glibc gives these sizes that is the whole mapping, which
+ * stays one VMA.  Advising only the pages inside [p, p + n) would split it
+ * in three, and realloc() could then no longer mremap() it: it would copy
+ * the whole buffer into fresh pages instead. */
 static void advise_huge(void *p, size_t n)
 {
     if (p && n >= (8u << 20)) {
-        uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
-        uintptr_t e = ((uintptr_t)p + n) & ~(uintptr_t)4095;
-        if (e > a)
-            madvise((void *)a, e - a, MADV_HUGEPAGE);
+#ifdef __GLIBC__
+        size_t u = malloc_usable_size(p);
+        n = u > n ? u : n;
+#endif
+        uintptr_t a = (uintptr_t)p & ~(uintptr_t)4095;
+        uintptr_t e = ((uintptr_t)p + n + 4095) & ~(uintptr_t)4095;
+        madvise((void *)a, e - a, MADV_HUGEPAGE);
     }
 }
 
