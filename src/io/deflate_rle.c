@@ -72,6 +72,13 @@ static size_t run_end(const unsigned char *p, size_t i, size_t n)
     const unsigned char b = p[i];
     uint64_t pat = 0x0101010101010101ull * b;
     size_t j = i + 1;
+    while (j + 32 <= n) {   /* labels: runs of thousands of zeros */
+        uint64_t v[4];
+        memcpy(v, p + j, 32);
+        if (((v[0] ^ pat) | (v[1] ^ pat) | (v[2] ^ pat) | (v[3] ^ pat)) != 0)
+            break;
+        j += 32;
+    }
     while (j + 8 <= n) {
         uint64_t v;
         memcpy(&v, p + j, 8);

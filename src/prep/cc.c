@@ -50,7 +50,14 @@ static uint32_t row_runs(const uint8_t *row, size_t w, int value,
     while (x < w) {
         uint8_t c;
         if (value < 0) {
-            /* skip background 8 bytes at a time: labels are mostly 0 */
+            /* skip background 32, then 8 bytes at a time: labels are mostly 0 */
+            while (x + 32 <= w) {
+                uint64_t q[4];
+                memcpy(q, row + x, 32);
+                if (q[0] | q[1] | q[2] | q[3])
+                    break;
+                x += 32;
+            }
             while (x + 8 <= w) {
                 uint64_t q;
                 memcpy(&q, row + x, 8);
@@ -72,6 +79,13 @@ static uint32_t row_runs(const uint8_t *row, size_t w, int value,
         }
         size_t s = x++;
         uint64_t cc = c * ONES;
+        while (x + 32 <= w) {
+            uint64_t q[4];
+            memcpy(q, row + x, 32);
+            if (((q[0] ^ cc) | (q[1] ^ cc) | (q[2] ^ cc) | (q[3] ^ cc)) != 0)
+                break;
+            x += 32;
+        }
         while (x + 8 <= w) {
             uint64_t q;
             memcpy(&q, row + x, 8);
