@@ -61,7 +61,9 @@ int msnn_pth_open_mem(const void *buf, size_t len, const char *name, size_t max_
                       msnn_pth **out, ms_err *err);
 void msnn_pth_close(msnn_pth **p);
 
-/* Tensors in the order of the state dict; find() is a binary search. */
+/* Tensors in the order of the state dict, one array: msnn_pth_at(p, i) is
+ * msnn_pth_at(p, 0) + i (so a found tensor's index is a subtraction);
+ * find() is a binary search. */
 
 size_t msnn_pth_count(const msnn_pth *p);
 const msnn_pth_tensor *msnn_pth_at(const msnn_pth *p, size_t i);
