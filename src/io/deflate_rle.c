@@ -9,6 +9,7 @@
  * section 3.2.7), so speckled label borders cost a few bits per byte, not 8.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
@@ -91,22 +92,56 @@ static size_t run_end(const unsigned char *p, size_t i, size_t n)
     return j;
 }
 
-static void tokenize(sink *s, const unsigned char *p, size_t n, int rle)
+/* The symbols of one run: b repeated len times (len >= 1). */
+static void emit_run(sink *s, unsigned b, size_t len)
+{
+    s->lit(s, b);
+    size_t rem = len - 1;   /* bytes after the literal */
+    while (rem >= 3) {
+        size_t m = rem > 258 ? 258 : rem;
+        if (rem - m > 0 && rem - m < 3)
+            m -= 3 - (rem - m);   /* leave 3 for a last match, not 1-2 literals */
+        s->match(s, (int)m);
+        rem -= m;
+    }
+    while (rem--)
+        s->lit(s, b);
+}
+
+/* The runs found by the first pass, for the second: value in the low 8
+ * bits, length above.  Kept up to a bound (labels: a few runs per
+ * labelled row); past it the second pass scans the data again. */
+typedef struct runlog {
+    uint64_t *r;
+    size_t n, cap, max;
+    int full;
+} runlog;
+
+static void log_run(runlog *g, unsigned b, size_t len)
+{
+    if (g->full)
+        return;
+    if (g->n == g->cap) {
+        size_t c = g->cap ? 2 * g->cap : 4096;
+        uint64_t *r = c <= g->max ? realloc(g->r, c * sizeof *r) : NULL;
+        if (!r) {
+            g->full = 1;
+            return;
+        }
+        g->r = r;
+        g->cap = c;
+    }
+    g->r[g->n++] = (uint64_t)len << 8 | b;
+}
+
+static void tokenize(sink *s, const unsigned char *p, size_t n, int rle, runlog *g)
 {
     size_t i = 0;
     while (i < n) {
         size_t e = rle ? run_end(p, i, n) : i + 1;
-        s->lit(s, p[i]);
-        size_t rem = e - i - 1;   /* bytes after the literal */
-        while (rem >= 3) {
-            size_t m = rem > 258 ? 258 : rem;
-            if (rem - m > 0 && rem - m < 3)
-                m -= 3 - (rem - m);   /* leave 3 for a last match, not 1-2 literals */
-            s->match(s, (int)m);
-            rem -= m;
-        }
-        while (rem--)
-            s->lit(s, p[i]);
+        emit_run(s, p[i], e - i);
+        if (g)
+            log_run(g, p[i], e - i);
         i = e;
     }
 }
@@ -313,11 +348,12 @@ size_t ms__deflate_rle(const void *hdr, size_t hlen, const void *data, size_t n,
     counter c;
     writer x;
 
+    runlog g = {NULL, 0, 0, n / 128 + 1, 0};
     memset(&c, 0, sizeof c);
     c.s.lit = count_lit;
     c.s.match = count_match;
-    tokenize(&c.s, hdr, hlen, 0);
-    tokenize(&c.s, data, n, 1);
+    tokenize(&c.s, hdr, hlen, 0, NULL);
+    tokenize(&c.s, data, n, 1, &g);
     c.freq[256] = 1;   /* end of block */
     int used = 0;
     for (int i = 0; i < NLIT; i++)
@@ -343,10 +379,18 @@ size_t ms__deflate_rle(const void *hdr, size_t hlen, const void *data, size_t n,
         bits += c.freq[i] * x.len[i];
     for (int k = 0; k < 29; k++)   /* extra length bits and the distance bit */
         bits += c.freq[257 + k] * (len_extra[k] + 1u);
-    if (x.w.full || (bits + 7) / 8 > cap)
+    if (x.w.full || (bits + 7) / 8 > cap) {
+        free(g.r);
         return 0;
-    tokenize(&x.s, hdr, hlen, 0);
-    tokenize(&x.s, data, n, 1);
+    }
+    tokenize(&x.s, hdr, hlen, 0, NULL);
+    if (g.full) {
+        tokenize(&x.s, data, n, 1, NULL);
+    } else {
+        for (size_t k = 0; k < g.n; k++)
+            emit_run(&x.s, (unsigned)(g.r[k] & 255), (size_t)(g.r[k] >> 8));
+    }
+    free(g.r);
     put_bits(&x.w, x.code[256], x.len[256]);   /* end of block */
     while (x.w.n > 0 && !x.w.full) {
         if (x.w.p == x.w.end) {
