@@ -148,6 +148,7 @@ enum {
     {"shard", required_argument, NULL, CLI_OPT_SHARD}, \
     {"max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY}, \
     {"jobs", required_argument, NULL, 'j'}, \
+    {"threads", required_argument, NULL, 'j'}, \
     {"quiet", no_argument, NULL, 'q'}, \
     {"help", no_argument, NULL, CLI_OPT_HELP}, \
     {"version", no_argument, NULL, CLI_OPT_VERSION}

@@ -32,7 +32,8 @@ static const char usage_text[] =
     "      --per-label FILE   also write a row per case and label:\n"
     "                         case,label,dsc,nsd,gt_voxels,seg_voxels\n"
     "  -j, --jobs N           threads (default 1; 0 = all CPUs): cases in parallel,\n"
-    "                         and the labels of a case when there are fewer cases\n"
+    "                         and the labels of a case when there are fewer cases;\n"
+    "                         --threads N is the same\n"
     "      --shard K/N        only the cases i with i % N == K (0 <= K < N)\n"
     "      --max-memory SIZE  refuse an array in an input larger than SIZE bytes\n"
     "                         (suffix K, M, G, T: powers of 1024); default 4G\n"
@@ -423,6 +424,7 @@ static int parse_args(int argc, char **argv, eval_opts *o, int *exit_now)
         { "tolerance", required_argument, NULL, OPT_TOLERANCE },
         { "per-label", required_argument, NULL, OPT_PER_LABEL },
         { "jobs", required_argument, NULL, 'j' },
+        { "threads", required_argument, NULL, 'j' },
         { "shard", required_argument, NULL, CLI_OPT_SHARD },
         { "max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY },
         { "quiet", no_argument, NULL, 'q' },

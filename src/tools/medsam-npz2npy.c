@@ -567,7 +567,7 @@ static void usage(FILE *f)
         "                           zero-pad to S x S; gts resized with nearest neighbour\n"
         "      --shard K/N          only input files i with i %% N == K\n"
         CLI_MAX_MEMORY_HELP
-        "  -j, --jobs N             files (or, for fewer files, slices) in parallel;\n"
+        "  -j, --jobs, --threads N  files (or, for fewer files, slices) in parallel;\n"
         "                           0 = all CPUs; default 1\n"
         "  -q, --quiet              no progress bar or summary\n"
         "      --help               show this help and exit\n"
@@ -586,6 +586,7 @@ static const struct option long_opts[] = {
     {"shard", required_argument, NULL, CLI_OPT_SHARD},
     {"max-memory", required_argument, NULL, CLI_OPT_MAX_MEMORY},
     {"jobs", required_argument, NULL, 'j'},
+    {"threads", required_argument, NULL, 'j'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, CLI_OPT_HELP},
     {"version", no_argument, NULL, CLI_OPT_VERSION},

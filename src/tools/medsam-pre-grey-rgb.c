@@ -69,7 +69,7 @@ static void usage(FILE *f)
         "      --shard K/N          folder mode: only cases i with i %% N == K\n"
         CLI_COMPRESS_LEVEL_HELP
         CLI_MAX_MEMORY_HELP
-        "  -j, --jobs N             cases in parallel (folder mode); 0 = all CPUs;\n"
+        "  -j, --jobs, --threads N  cases in parallel (folder mode); 0 = all CPUs;\n"
         "                           default 1\n"
         "  -q, --quiet              no progress bar, notes or summary\n"
         "      --help               show this help and exit\n"

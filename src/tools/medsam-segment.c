@@ -37,7 +37,7 @@ static void usage(void)
            "Options:\n"
            "  -w, --weights FILE       LiteMedSAM checkpoint (lite_medsam.pth); required\n"
            "  -o, --output DIR         output folder (created); required\n"
-           "  -t, --threads N          engine threads (default: all CPUs)\n"
+           "  -j, -t, --threads N      engine threads (default: all CPUs)\n"
            CLI_MAX_MEMORY_HELP
            "      --cache-mb N         3D: memory for cached slice embeddings, MiB\n"
            "                           (default 256; 4 MiB per slice, at least one)\n"
@@ -92,10 +92,11 @@ static int parse_args(int argc, char **argv, opts *o, int *first_input)
     memset(o, 0, sizeof *o);
     o->cache_mb = 256;
     o->shard_n = 1;
-    while ((ch = getopt_long(argc, argv, "w:o:t:qvhV", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "w:o:j:t:qvhV", lo, NULL)) != -1) {
         switch (ch) {
         case 'w': o->weights = optarg; break;
         case 'o': o->outdir = optarg; break;
+        case 'j':   /* -j as in the other tools; -t kept */
         case 't':
             if (cli_parse_long(optarg, 1, 1024, &v) != 0)
                 return cli_usage("invalid thread count '%s'", optarg);

@@ -15,6 +15,8 @@ cmp -s "$T/m.csv" "$DATA/metrics.csv"; ok "metrics.csv equals upstream's" $?
 
 run 0 -s "$DATA/segs" -g "$DATA/gts" -o "$T/m2.csv" -j 2 -q
 cmp -s "$T/m2.csv" "$DATA/metrics.csv"; ok "-j 2 gives the same CSV" $?
+run 0 -s "$DATA/segs" -g "$DATA/gts" -o "$T/m3.csv" --threads 2 -q
+cmp -s "$T/m3.csv" "$DATA/metrics.csv"; ok "--threads 2 gives the same CSV" $?
 
 # --- one case, more jobs than cases: the labels are spread over threads
 mkdir -p "$T/g1" "$T/s1"

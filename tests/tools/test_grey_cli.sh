@@ -38,7 +38,7 @@ cp "$D/t1rgb.png" "$T/f/img/b.png"
 cp "$D/t1rgb_mask.png" "$T/f/gt/b.png"
 cp "$D/retina.jpg" "$T/f/img/c.jpg"
 cp "$D/retina_mask.png" "$T/f/gt/c.png"
-run 1 --img-dir "$T/f/img" --gt-dir "$T/f/gt" --out-dir "$T/f/o" --modality MR --anatomy Brain -j 2
+run 1 --img-dir "$T/f/img" --gt-dir "$T/f/gt" --out-dir "$T/f/o" --modality MR --anatomy Brain --threads 2
 "$SAME" "$T/f/o/MR_Brain_a.npz" "$D/exp_brainpd.npz" imgs gts; ok "folder: MR_Brain_a.npz" $?
 "$SAME" "$T/f/o/MR_Brain_b.npz" "$D/exp_t1rgb.npz" imgs gts; ok "folder: MR_Brain_b.npz" $?
 grep -q "3 cases: 2 written, 1 failed" "$T/err"; ok "folder: summary (c has no .png image)" $?
@@ -93,7 +93,7 @@ done
 run 0 --help
 grep -q "^Usage: medsam-pre-grey-rgb" "$T/out" && [ ! -s "$T/err" ]; ok "--help on stdout" $?
 for opt in --img-dir --gt-dir --out-dir --modality --anatomy --img-suffix --gt-suffix \
-    --intensity-cutoff --remove-labels --tumor-id --label-offset --binarize --shard --jobs --quiet; do
+    --intensity-cutoff --remove-labels --tumor-id --label-offset --binarize --shard --jobs --threads --quiet; do
     grep -q -- "$opt" "$T/out"; ok "--help lists $opt" $?
 done
 run 0 --version

@@ -33,7 +33,7 @@ run 0 -j 2 "$T/in/MR_Brain_kmeans.npz" "$T/in/CT_Stent_stent_half.npz" -o "$T/b"
 same_as_upstream "two files, -j 2" "$T/b"
 grep -q "2 files: 2 converted, 0 failed" "$T/err"; ok "summary line" $?
 run 0 -q -j 3 "$T/in/CT_Stent_stent_half.npz" -o "$T/c"
-run 0 -q -j 3 "$T/in/MR_Brain_kmeans.npz" -o "$T/c"
+run 0 -q --threads 3 "$T/in/MR_Brain_kmeans.npz" -o "$T/c"
 same_as_upstream "one file at a time, slices in parallel" "$T/c"
 run 0 -q --shard 0/2 "$T/in" -o "$T/h"
 [ -f "$T/h/imgs/CT_Stent_stent_half-000.npy" ] && [ ! -f "$T/h/imgs/MR_Brain_kmeans-000.npy" ]
@@ -118,7 +118,7 @@ for args in "" "-x" "a" "-o d" "--dtype float16 a -o d" "--resize 0 a -o d" "--r
 done
 run 0 --help
 grep -q "^Usage: medsam-npz2npy" "$T/out" && [ ! -s "$T/err" ]; ok "--help on stdout" $?
-for opt in --output --dtype --resize --shard --jobs --quiet; do
+for opt in --output --dtype --resize --shard --jobs --threads --quiet; do
     grep -q -- "$opt" "$T/out"; ok "--help lists $opt" $?
 done
 run 0 --version

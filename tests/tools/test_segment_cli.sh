@@ -42,6 +42,7 @@ case_cli() {
     run 2 -o "$T/o" "$S/2D_brainpd.npz"                     # no -w
     run 2 -w "$W" -o "$T/o"                                 # no input
     run 2 -w "$W" -o "$T/o" --threads 0 "$S/2D_brainpd.npz"
+    run 2 -w "$W" -o "$T/o" -j 0 "$S/2D_brainpd.npz"        # -j is --threads too
     run 2 -w "$W" -o "$T/o" --shard 2/2 "$S/2D_brainpd.npz"
     run 2 -w "$W" -o "$T/o" --overlay-slices some "$S/2D_brainpd.npz"
     run 2 -w "$W" -o "$T/o" --bogus "$S/2D_brainpd.npz"
