@@ -593,12 +593,24 @@ void ms_label_runs_paint(const ms_label_runs *r, const size_t *z, size_t nz, uin
     size_t slice = r->h * r->w;
     for (size_t k = 0; k < nz; k++) {
         uint8_t *o = out + k * slice;
-        memset(o, 0, slice);
+        uint32_t j = r->row[z[k] * r->h], e = r->row[(z[k] + 1) * r->h];
+        if (j == e) {
+            memset(o, 0, slice);
+            continue;
+        }
+        /* each byte written once: the gaps, then the runs */
+        size_t at = 0;
         for (size_t y = 0; y < r->h; y++) {
             size_t i = z[k] * r->h + y;
-            for (uint32_t j = r->row[i]; j < r->row[i + 1]; j++)
-                if (r->v[j])
-                    memset(o + y * r->w + r->x0[j], r->v[j], r->x1[j] - r->x0[j]);
+            for (j = r->row[i]; j < r->row[i + 1]; j++) {
+                if (!r->v[j])
+                    continue;
+                size_t x0 = y * r->w + r->x0[j], x1 = y * r->w + r->x1[j];
+                memset(o + at, 0, x0 - at);
+                memset(o + x0, r->v[j], x1 - x0);
+                at = x1;
+            }
         }
+        memset(o + at, 0, slice - at);
     }
 }
