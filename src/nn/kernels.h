@@ -55,6 +55,20 @@ typedef struct msnn_kernels {
                         int d, const float *bias, float *out, ptrdiff_t ldo,
                         float *scratch);
 
+    /* window_attn on a window of N = ws*ws tokens (token ty*ws + tx) of
+     * which only the top-left hy x wx are real; the others are padding and
+     * share one qkv row.  Only the real queries are computed: the result is
+     * window_attn's on the full window (padding rows repeated), restricted
+     * to the real rows.
+     * qkv: the hy*wx real rows (row ty*wx + tx), then, if hy*wx < N, the
+     *      padding row; same row layout as window_attn.
+     * bias: [heads][N][N] by token; out: hy*wx rows (leading dim ldo).
+     * scratch: window_attn_part_scratch(N, kd, d) floats, 64-byte aligned. */
+    void (*window_attn_part)(const float *qkv, ptrdiff_t ldqkv, int ws, int hy, int wx,
+                             int heads, int kd, int d, const float *bias, float *out,
+                             ptrdiff_t ldo, float *scratch);
+    size_t (*window_attn_part_scratch)(int N, int kd, int d);
+
     /* The scatter step of a 2x2 stride-2 transposed convolution: t holds,
      * for input pixels [p0, p1) of an H x W image, rows of 4*C values ordered
      * (dy*2+dx)*C + c; they land at output pixel (2y+dy, 2x+dx) of the

@@ -127,6 +127,54 @@ static void window_attn_ref(const float *qkv, ptrdiff_t ldqkv, int N, int heads,
     }
 }
 
+/* The qkv row of token j of a ws x ws window whose real tokens are the
+ * top-left hy x wx (compact rows), the padding tokens sharing row hy*wx. */
+static inline int part_row(int j, int ws, int hy, int wx)
+{
+    int ty = j / ws, tx = j - ty * ws;
+    return ty < hy && tx < wx ? ty * wx + tx : hy * wx;
+}
+
+/* Per head and real query i (token ti): s_j = q_i . k_j + bias[ti][j] for
+ * every token j, softmax, out_i = sum_j s_j v_j; each sum in increasing
+ * index from 0 as the reference GEMM does.  scratch: N floats. */
+static void window_attn_part_ref(const float *qkv, ptrdiff_t ldqkv, int ws, int hy, int wx,
+                                 int heads, int kd, int d, const float *bias, float *out,
+                                 ptrdiff_t ldo, float *scratch)
+{
+    const int N = ws * ws, M = hy * wx, hs = 2 * kd + d;
+    float *s = scratch;
+    for (int h = 0; h < heads; h++) {
+        for (int i = 0; i < M; i++) {
+            const float *q = qkv + (ptrdiff_t)i * ldqkv + h * hs;
+            const float *br = bias ? bias + ((size_t)h * N + (size_t)(i / wx * ws + i % wx)) * N
+                                   : NULL;
+            for (int j = 0; j < N; j++) {
+                const float *k = qkv + (ptrdiff_t)part_row(j, ws, hy, wx) * ldqkv + h * hs + kd;
+                float acc = 0.0f;
+                for (int c = 0; c < kd; c++)
+                    acc += q[c] * k[c];
+                s[j] = br ? acc + br[j] : acc;
+            }
+            softmax_ref(s, 1, N, N);
+            float *o = out + (ptrdiff_t)i * ldo + h * d;
+            for (int c = 0; c < d; c++)
+                o[c] = 0.0f;
+            for (int j = 0; j < N; j++) {
+                const float *v = qkv + (ptrdiff_t)part_row(j, ws, hy, wx) * ldqkv + h * hs + 2 * kd;
+                for (int c = 0; c < d; c++)
+                    o[c] += s[j] * v[c];
+            }
+        }
+    }
+}
+
+static size_t window_attn_part_scratch_ref(int N, int kd, int d)
+{
+    (void)kd, (void)d;
+    return (size_t)N;
+}
+
 static void convt2x2_scatter_ref(const float *t, int W, int C, float *y, int p0, int p1)
 {
     for (int p = p0; p < p1; p++) {
@@ -181,6 +229,8 @@ void msnn_kernels_ref(msnn_kernels *k)
     k->relu = relu_ref;
     k->softmax = softmax_ref;
     k->window_attn = window_attn_ref;
+    k->window_attn_part = window_attn_part_ref;
+    k->window_attn_part_scratch = window_attn_part_scratch_ref;
     k->convt2x2_scatter = convt2x2_scatter_ref;
     k->bilinear = bilinear_ref;
 }

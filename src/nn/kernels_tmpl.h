@@ -172,44 +172,63 @@ static inline VEC SFX(vexp_le0)(VEC t)
     return SFX(vexp_neg)(VMAX(t, VSET1(-87.0f)));
 }
 
-static void SFX(k_softmax)(float *x, int rows, int n, ptrdiff_t ld)
+/* Softmax of one row of n floats, with bias row br (NULL: none) added
+ * first; the bias is added in the max pass, which stores the sums. */
+static inline void SFX(softmax_row)(float *xr, const float *br, int n)
 {
     int nv = n / VL * VL;
-    for (int r = 0; r < rows; r++) {
-        float *xr = x + r * ld;
-        float mx = -FLT_MAX;
-        if (nv) {
-            VEC m = VLOADU(xr);
+    float mx = -FLT_MAX;
+    if (nv) {
+        VEC m;
+        if (br) {
+            m = VADD(VLOADU(xr), VLOADU(br));
+            VSTOREU(xr, m);
+            for (int i = VL; i < nv; i += VL) {
+                VEC v = VADD(VLOADU(xr + i), VLOADU(br + i));
+                VSTOREU(xr + i, v);
+                m = VMAX(m, v);
+            }
+        } else {
+            m = VLOADU(xr);
             for (int i = VL; i < nv; i += VL)
                 m = VMAX(m, VLOADU(xr + i));
-            mx = VHMAX(m);
         }
-        for (int i = nv; i < n; i++)
-            mx = xr[i] > mx ? xr[i] : mx;
-        VEC vm = VSET1(mx), s = VZERO();
-        for (int i = 0; i < nv; i += VL) {
-            VEC e = SFX(vexp_le0)(VSUB(VLOADU(xr + i), vm));
-            VSTOREU(xr + i, e);
-            s = VADD(s, e);
-        }
-        float sum = VHSUM(s);
-        if (nv < n) {   /* the tail through one padded vector (same exp as the body) */
-            float tl[VL];
-            for (int i = 0; i < VL; i++)
-                tl[i] = nv + i < n ? xr[nv + i] : mx;
-            VSTOREU(tl, SFX(vexp_le0)(VSUB(VLOADU(tl), vm)));
-            for (int i = nv; i < n; i++) {
-                xr[i] = tl[i - nv];
-                sum += xr[i];
-            }
-        }
-        float inv = 1.0f / sum;
-        VEC vi = VSET1(inv);
-        for (int i = 0; i < nv; i += VL)
-            VSTOREU(xr + i, VMUL(VLOADU(xr + i), vi));
-        for (int i = nv; i < n; i++)
-            xr[i] *= inv;
+        mx = VHMAX(m);
     }
+    for (int i = nv; i < n; i++) {
+        if (br)
+            xr[i] = xr[i] + br[i];
+        mx = xr[i] > mx ? xr[i] : mx;
+    }
+    VEC vm = VSET1(mx), s = VZERO();
+    for (int i = 0; i < nv; i += VL) {
+        VEC e = SFX(vexp_le0)(VSUB(VLOADU(xr + i), vm));
+        VSTOREU(xr + i, e);
+        s = VADD(s, e);
+    }
+    float sum = VHSUM(s);
+    if (nv < n) {   /* the tail through one padded vector (same exp as the body) */
+        float tl[VL];
+        for (int i = 0; i < VL; i++)
+            tl[i] = nv + i < n ? xr[nv + i] : mx;
+        VSTOREU(tl, SFX(vexp_le0)(VSUB(VLOADU(tl), vm)));
+        for (int i = nv; i < n; i++) {
+            xr[i] = tl[i - nv];
+            sum += xr[i];
+        }
+    }
+    float inv = 1.0f / sum;
+    VEC vi = VSET1(inv);
+    for (int i = 0; i < nv; i += VL)
+        VSTOREU(xr + i, VMUL(VLOADU(xr + i), vi));
+    for (int i = nv; i < n; i++)
+        xr[i] *= inv;
+}
+
+static void SFX(k_softmax)(float *x, int rows, int n, ptrdiff_t ld)
+{
+    for (int r = 0; r < rows; r++)
+        SFX(softmax_row)(x + r * ld, NULL, n);
 }
 
 /* Per head: S = q k^T + bias (GEMM with the bias as residual), softmax,
@@ -233,29 +252,52 @@ static void SFX(window_attn_gemm)(const float *qkv, ptrdiff_t ldqkv, int N, int 
     }
 }
 
-/* The same computation with the micro-kernel called directly on a padded
- * score matrix: no per-product set-up, no edge tiles through a copy for the
- * scores, K^T and V packed once per head.  Every score is the fused
- * multiply-add chain over k in increasing k from 0, then + bias, and every
- * output the chain over keys in increasing order from 0, as msnn_gemm
- * computes them on this path, so the result is bitwise that of
- * window_attn_gemm.  Working memory: the thread's scratch slot 1. */
-static void SFX(k_window_attn)(const float *qkv, ptrdiff_t ldqkv, int N, int heads, int kd,
-                               int d, const float *bias, float *out, ptrdiff_t ldo,
-                               float *scratch)
+/* Floats of working memory of attn_core for N keys (M <= N queries). */
+static size_t SFX(attn_core_scratch)(int N, int kd, int d)
 {
-    const int Mp = (N + MR - 1) / MR * MR;            /* score rows, padded */
+    size_t Mp = (size_t)(N + MR - 1) / MR * MR, Np = (size_t)(N + NR - 1) / NR * NR;
+    size_t Dp = (size_t)(d + NR - 1) / NR * NR;
+    /* each part rounded up to 16 floats */
+    return ((Mp * Np + 15) & ~(size_t)15) + ((Np * kd + 15) & ~(size_t)15) +
+           ((Dp * N + 15) & ~(size_t)15) + (((size_t)MR * kd + 15) & ~(size_t)15) +
+           (size_t)MR * NR;
+}
+
+/* The qkv row of key token j: all N rows (ws == 0), or the window layout of
+ * window_attn_part (compact real rows, then one padding row). */
+static inline int SFX(attn_kv_row)(int j, int ws, int hy, int wx)
+{
+    if (!ws)
+        return j;
+    int ty = j / ws, tx = j - ty * ws;
+    return ty < hy && tx < wx ? ty * wx + tx : hy * wx;
+}
+
+/* Window attention with the micro-kernel called directly on a padded score
+ * matrix: no per-product set-up, no edge tiles through a copy for the
+ * scores, K^T and V packed once per head.  Queries are the first M qkv rows
+ * (M = N, or the real tokens of a partial window: ws != 0), keys the N
+ * tokens through attn_kv_row.  Every score is the fused multiply-add chain
+ * over k in increasing k from 0, then + bias, and every output the chain
+ * over keys in increasing order from 0, as msnn_gemm computes them on this
+ * path, so the result is bitwise that of window_attn_gemm (on the rows
+ * computed).  W: attn_core_scratch(N, kd, d) floats. */
+static void SFX(attn_core)(const float *qkv, ptrdiff_t ldqkv, int N, int ws, int hy, int wx,
+                           int heads, int kd, int d, const float *bias, float *out,
+                           ptrdiff_t ldo, float *W)
+{
+    const int M = ws ? hy * wx : N;
+    const int Mp = (M + MR - 1) / MR * MR;            /* score rows, padded */
     const int Np = (N + NR - 1) / NR * NR;            /* score columns, padded */
     const int Dp = (d + NR - 1) / NR * NR;            /* output columns, padded */
-    size_t n_s = (size_t)Mp * Np, n_kt = (size_t)Np * kd, n_v = (size_t)Dp * N;
-    size_t n_q = (size_t)MR * kd, n_o = (size_t)MR * NR;
-    float *S = msnn__thread_scratch(1, (n_s + n_kt + n_v + n_q + n_o) * sizeof(float));
-    if (!S) {
-        SFX(window_attn_gemm)(qkv, ldqkv, N, heads, kd, d, bias, out, ldo, scratch);
-        return;
-    }
-    float *KT = S + n_s, *VP = KT + n_kt, *QE = VP + n_v, *OE = QE + n_q;
-    const int hs = 2 * kd + d, mfull = N / MR * MR, me = N - mfull;
+    size_t n_s = (size_t)((N + MR - 1) / MR * MR) * Np, n_kt = (size_t)Np * kd;
+    size_t n_v = (size_t)Dp * N, n_q = (size_t)MR * kd;
+    float *S = W;
+    float *KT = S + ((n_s + 15) & ~(size_t)15);
+    float *VP = KT + ((n_kt + 15) & ~(size_t)15);
+    float *QE = VP + ((n_v + 15) & ~(size_t)15);
+    float *OE = QE + ((n_q + 15) & ~(size_t)15);
+    const int hs = 2 * kd + d, mfull = M / MR * MR, me = M - mfull;
     for (int h = 0; h < heads; h++) {
         const float *q = qkv + h * hs, *k = q + kd, *v = q + 2 * kd;
         /* K^T in NR-column panels: KT[p][c * NR + j] = k(p NR + j, c), zero padded */
@@ -263,7 +305,7 @@ static void SFX(k_window_attn)(const float *qkv, ptrdiff_t ldqkv, int N, int hea
             float *dst = KT + (size_t)p * kd * NR;
             int w = N - p * NR < NR ? N - p * NR : NR;
             for (int j = 0; j < w; j++) {
-                const float *kr = k + (ptrdiff_t)(p * NR + j) * ldqkv;
+                const float *kr = k + (ptrdiff_t)SFX(attn_kv_row)(p * NR + j, ws, hy, wx) * ldqkv;
                 for (int c = 0; c < kd; c++)
                     dst[(size_t)c * NR + j] = kr[c];
             }
@@ -272,14 +314,14 @@ static void SFX(k_window_attn)(const float *qkv, ptrdiff_t ldqkv, int N, int hea
                     dst[(size_t)c * NR + j] = 0.0f;
         }
         /* V in NR-column panels: VP[p][j * NR + c] = v(j, p NR + c), zero padded */
-        for (int p = 0; p < Dp / NR; p++) {
-            float *dst = VP + (size_t)p * N * NR;
-            int w = d - p * NR < NR ? d - p * NR : NR;
-            for (int j = 0; j < N; j++) {
-                memcpy(dst + (size_t)j * NR, v + (ptrdiff_t)j * ldqkv + p * NR,
-                       (size_t)w * sizeof *dst);
+        for (int j = 0; j < N; j++) {
+            const float *vr = v + (ptrdiff_t)SFX(attn_kv_row)(j, ws, hy, wx) * ldqkv;
+            for (int p = 0; p < Dp / NR; p++) {
+                float *dst = VP + (size_t)p * N * NR + (size_t)j * NR;
+                int w = d - p * NR < NR ? d - p * NR : NR;
+                memcpy(dst, vr + p * NR, (size_t)w * sizeof *dst);
                 for (int c = w; c < NR; c++)
-                    dst[(size_t)j * NR + c] = 0.0f;
+                    dst[c] = 0.0f;
             }
         }
         /* the last, partial row panel of q, zero padded */
@@ -297,20 +339,12 @@ static void SFX(k_window_attn)(const float *qkv, ptrdiff_t ldqkv, int N, int hea
                 SFX(ukr_rows)(kd, a, lda, KT + (size_t)p * kd * NR, S + (size_t)i * Np + p * NR,
                               Np, 0, NULL);
         }
-        /* + bias, softmax over the N real columns of the N real rows */
-        if (bias) {
-            const float *bh = bias + (size_t)h * N * N;
-            for (int i = 0; i < N; i++) {
-                float *sr = S + (size_t)i * Np;
-                const float *br = bh + (size_t)i * N;
-                int j = 0;
-                for (; j + VL <= N; j += VL)
-                    VSTOREU(sr + j, VADD(VLOADU(sr + j), VLOADU(br + j)));
-                for (; j < N; j++)
-                    sr[j] = sr[j] + br[j];
-            }
+        /* softmax(S + bias) over the N real columns of the M real rows */
+        const float *bh = bias ? bias + (size_t)h * N * N : NULL;
+        for (int i = 0; i < M; i++) {
+            int ti = ws ? i / wx * ws + i % wx : i;
+            SFX(softmax_row)(S + (size_t)i * Np, bh ? bh + (size_t)ti * N : NULL, N);
         }
-        SFX(k_softmax)(S, N, N, Np);
         /* out_h = S v: rows of S read in place (its padded rows exist) */
         for (int i = 0; i < Mp; i += MR) {
             for (int p = 0; p < Dp / NR; p++) {
@@ -322,14 +356,33 @@ static void SFX(k_window_attn)(const float *qkv, ptrdiff_t ldqkv, int N, int hea
                     continue;
                 }
                 SFX(ukr_rows)(N, S + (size_t)i * Np, Np, bp, OE, NR, 0, NULL);
-                int m = N - i < MR ? N - i : MR;
+                int m = M - i < MR ? M - i : MR;
                 for (int r = 0; r < m; r++)
                     memcpy(o + (ptrdiff_t)r * ldo, OE + (size_t)r * NR, (size_t)w * sizeof *o);
             }
         }
     }
-    msnn__gemm_add_macs((unsigned long long)heads * N * N * (unsigned long long)(kd + d));
-    (void)scratch;
+    msnn__gemm_add_macs((unsigned long long)heads * M * N * (unsigned long long)(kd + d));
+}
+
+/* window_attn: attn_core on every row, in the thread's scratch slot 1. */
+static void SFX(k_window_attn)(const float *qkv, ptrdiff_t ldqkv, int N, int heads, int kd,
+                               int d, const float *bias, float *out, ptrdiff_t ldo,
+                               float *scratch)
+{
+    float *W = msnn__thread_scratch(1, SFX(attn_core_scratch)(N, kd, d) * sizeof(float));
+    if (!W) {
+        SFX(window_attn_gemm)(qkv, ldqkv, N, heads, kd, d, bias, out, ldo, scratch);
+        return;
+    }
+    SFX(attn_core)(qkv, ldqkv, N, 0, 0, 0, heads, kd, d, bias, out, ldo, W);
+}
+
+static void SFX(k_window_attn_part)(const float *qkv, ptrdiff_t ldqkv, int ws, int hy, int wx,
+                                    int heads, int kd, int d, const float *bias, float *out,
+                                    ptrdiff_t ldo, float *scratch)
+{
+    SFX(attn_core)(qkv, ldqkv, ws * ws, ws, hy, wx, heads, kd, d, bias, out, ldo, scratch);
 }
 
 /* Override the table entries this ISA implements. */
@@ -341,4 +394,6 @@ static void SFX(fill_kernels)(msnn_kernels *k)
     k->relu = SFX(k_relu);
     k->softmax = SFX(k_softmax);
     k->window_attn = SFX(k_window_attn);
+    k->window_attn_part = SFX(k_window_attn_part);
+    k->window_attn_part_scratch = SFX(attn_core_scratch);
 }

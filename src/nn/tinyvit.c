@@ -167,10 +167,15 @@ static int merge(const msnn__merge *m, const float *x, float *y, int H, int W, m
 /* Window attention part: x += proj(attn(LN(windows(x)))), x: H*W x C.
  *
  * Windows are disjoint sets of pixels, so each thread takes a contiguous
- * range of windows and runs every step on chunks of them (copy out with
- * zero padding, LayerNorm, qkv, attention, proj, add back), with the
- * chunk's qkv in this core's cache.  Each value is computed by the same
- * kernels on the same inputs as in one pass over all windows, so the
+ * range of windows and runs every step on chunks of them (copy out,
+ * LayerNorm, qkv, attention, proj, add back), with the chunk's qkv in this
+ * core's cache.  Upstream pads the image with zeros to whole windows before
+ * the LayerNorm: a padding token becomes LN(0) and attends and is attended
+ * to, but its output is cropped.  All padding tokens of a window thus have
+ * the same qkv row, so a partial window carries its real tokens and one
+ * padding row through LN and qkv, and only its real queries through the
+ * attention and proj (window_attn_part).  Each value is computed by the
+ * same kernels on the same inputs as in one pass over all windows, so the
  * result depends neither on the chunk size nor on the thread count. */
 typedef struct attn_task {
     const msnn__vitblock *b;
@@ -178,37 +183,45 @@ typedef struct attn_task {
     float *x;
     int H, W, C, heads, ws;
     int nwin, chunk;       /* windows, windows per chunk */
-    float *bufs;           /* per thread: wb (chunk*N x C), qkv (chunk*N x 3C), scores */
+    float *bufs;           /* per thread: wb (chunk*N x C), qkv (chunk*N x 3C), scratch */
     size_t buf_stride;     /* floats per thread */
 } attn_task;
 
-/* Window w of x (H x W x C, windows of ws x ws, zero padded bottom/right)
- * -> N rows of C at wb: row ty*ws + tx <- pixel (wy*ws+ty, wx*ws+tx). */
-static void window_copy(const float *x, int H, int W, int C, int ws, int w, float *wb)
+/* The real extent hy x wx of window w (top-left part of the ws x ws window). */
+static void window_extent(int H, int W, int ws, int w, int *hy, int *wx)
 {
-    int nWw = (W + ws - 1) / ws, wy = w / nWw, wx = w % nWw;
-    for (int ty = 0; ty < ws; ty++)
-        for (int tx = 0; tx < ws; tx++) {
-            int py = wy * ws + ty, px = wx * ws + tx;
-            float *dst = wb + (size_t)(ty * ws + tx) * C;
-            if (py < H && px < W)
-                memcpy(dst, x + ((size_t)py * W + px) * C, (size_t)C * sizeof(float));
-            else
-                memset(dst, 0, (size_t)C * sizeof(float));
-        }
+    int nWw = (W + ws - 1) / ws, y0 = w / nWw * ws, x0 = w % nWw * ws;
+    *hy = H - y0 < ws ? H - y0 : ws;
+    *wx = W - x0 < ws ? W - x0 : ws;
 }
 
-/* x[pixel] += wb[window row] for the real (unpadded) pixels of window w. */
+/* Window w of x (H x W x C, windows of ws x ws) -> its hy*wx real pixels
+ * at wb (row ty*wx + tx <- pixel (wy*ws+ty, wx*ws+tx)), then one zero row
+ * if it is partial.  Returns the rows written. */
+static int window_copy(const float *x, int H, int W, int C, int ws, int w, float *wb)
+{
+    int nWw = (W + ws - 1) / ws, y0 = w / nWw * ws, x0 = w % nWw * ws, hy, wx;
+    window_extent(H, W, ws, w, &hy, &wx);
+    for (int ty = 0; ty < hy; ty++)
+        memcpy(wb + (size_t)ty * wx * C, x + ((size_t)(y0 + ty) * W + x0) * C,
+               (size_t)wx * C * sizeof(float));
+    if (hy * wx == ws * ws)
+        return hy * wx;
+    memset(wb + (size_t)hy * wx * C, 0, (size_t)C * sizeof(float));
+    return hy * wx + 1;
+}
+
+/* x[pixel] += wb[row] for the hy*wx real pixels of window w (compact rows). */
 static void window_add(const float *wb, int H, int W, int C, int ws, int w, float *x)
 {
-    int nWw = (W + ws - 1) / ws, wy = w / nWw, wx = w % nWw;
-    for (int ty = 0; ty < ws && wy * ws + ty < H; ty++)
-        for (int tx = 0; tx < ws && wx * ws + tx < W; tx++) {
-            const float *src = wb + (size_t)(ty * ws + tx) * C;
-            float *dst = x + ((size_t)(wy * ws + ty) * W + wx * ws + tx) * C;
-            for (int c = 0; c < C; c++)
-                dst[c] = dst[c] + src[c];
-        }
+    int nWw = (W + ws - 1) / ws, y0 = w / nWw * ws, x0 = w % nWw * ws, hy, wx;
+    window_extent(H, W, ws, w, &hy, &wx);
+    for (int ty = 0; ty < hy; ty++) {
+        const float *src = wb + (size_t)ty * wx * C;
+        float *dst = x + ((size_t)(y0 + ty) * W + x0) * C;
+        for (int i = 0; i < wx * C; i++)
+            dst[i] = dst[i] + src[i];
+    }
 }
 
 static void attn_task_fn(void *arg, int ith, int nth)
@@ -222,20 +235,30 @@ static void attn_task_fn(void *arg, int ith, int nth)
     int lo, hi;
     msnn_split(t->nwin, ith, nth, &lo, &hi);
     for (int w0 = lo; w0 < hi; w0 += t->chunk) {
-        int nw = hi - w0 < t->chunk ? hi - w0 : t->chunk, rows = nw * N;
+        int nw = hi - w0 < t->chunk ? hi - w0 : t->chunk, rows = 0, orows = 0;
         for (int i = 0; i < nw; i++)
-            window_copy(t->x, t->H, t->W, C, t->ws, w0 + i, wb + (size_t)i * N * C);
-        /* the zero padding goes through the LayerNorm too (it becomes the LN
-         * bias), and padded tokens are attended to, as upstream */
+            rows += window_copy(t->x, t->H, t->W, C, t->ws, w0 + i, wb + (size_t)rows * C);
         t->k->layernorm(wb, C, wb, C, rows, C, b->attn_norm.g, b->attn_norm.b, LN_EPS);
         msnn__linear_fwd(&b->qkv, rows, wb, C, qkv, 3 * C, NULL, 0, MSNN_ACT_NONE, NULL);
-        for (int i = 0; i < nw; i++)
-            t->k->window_attn(qkv + (size_t)i * N * 3 * C, 3 * C, N, t->heads, kd, kd, b->ab,
-                              wb + (size_t)i * N * C, C, scratch);
+        /* attention of the real queries into wb (its LN rows are used up) */
+        rows = 0;
+        for (int i = 0; i < nw; i++) {
+            int hy, wx;
+            window_extent(t->H, t->W, t->ws, w0 + i, &hy, &wx);
+            t->k->window_attn_part(qkv + (size_t)rows * 3 * C, 3 * C, t->ws, hy, wx, t->heads,
+                                   kd, kd, b->ab, wb + (size_t)orows * C, C, scratch);
+            rows += hy * wx + (hy * wx < N);
+            orows += hy * wx;
+        }
         /* proj into the qkv buffer (no longer needed), then add back */
-        msnn__linear_fwd(&b->proj, rows, wb, C, qkv, C, NULL, 0, MSNN_ACT_NONE, NULL);
-        for (int i = 0; i < nw; i++)
-            window_add(qkv + (size_t)i * N * C, t->H, t->W, C, t->ws, w0 + i, t->x);
+        msnn__linear_fwd(&b->proj, orows, wb, C, qkv, C, NULL, 0, MSNN_ACT_NONE, NULL);
+        orows = 0;
+        for (int i = 0; i < nw; i++) {
+            window_add(qkv + (size_t)orows * C, t->H, t->W, C, t->ws, w0 + i, t->x);
+            int hy, wx;
+            window_extent(t->H, t->W, t->ws, w0 + i, &hy, &wx);
+            orows += hy * wx;
+        }
     }
 }
 
@@ -249,8 +272,9 @@ static int vit_attention(const msnn__vitblock *b, float *x, int H, int W, int C,
     int chunk = ATTN_CHUNK_FLOATS / (N * 4 * C);
     chunk = chunk < 1 ? 1 : chunk;
     size_t mark = msnn__arena_mark(r->arena);
-    size_t per = (size_t)chunk * N * 4 * C + (size_t)N * N;
+    size_t per = (size_t)chunk * N * 4 * C;
     per = (per + 15) & ~(size_t)15;                   /* 64-byte aligned parts */
+    per += (r->k->window_attn_part_scratch(N, C / heads, C / heads) + 15) & ~(size_t)15;
     float *bufs;
     ALLOC(bufs, per * (size_t)nth);
     attn_task t = { b, r->k, x, H, W, C, heads, ws, nwin, chunk, bufs, per };

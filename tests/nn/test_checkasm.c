@@ -476,6 +476,51 @@ static void test_table_kernels(void)
                    "%s", what);
             free(qkv), free(bias), free(o1), free(o2), free(scr);
         }
+        /* window attention on partial windows (real top-left hy x wx of ws x ws,
+         * one shared padding row): against the reference, and bitwise against
+         * window_attn on the expanded window, restricted to the real rows */
+        static const int wp_shapes[][6] = { /* ws, hy, wx, heads, kd, d */
+            { 7, 7, 7, 2, 16, 32 }, { 7, 7, 2, 4, 32, 32 }, { 7, 2, 7, 2, 16, 16 },
+            { 7, 1, 1, 1, 32, 32 }, { 14, 8, 14, 1, 32, 32 }, { 14, 14, 8, 2, 32, 32 },
+            { 14, 8, 8, 1, 32, 32 }, { 3, 2, 3, 3, 8, 20 }, { 5, 4, 1, 1, 12, 40 },
+        };
+        for (int si = 0; si < (int)(sizeof wp_shapes / sizeof wp_shapes[0]); si++)
+        for (int wb = 0; wb < 2; wb++) {
+            int ws = wp_shapes[si][0], hy = wp_shapes[si][1], wx = wp_shapes[si][2];
+            int heads = wp_shapes[si][3], kd = wp_shapes[si][4], d = wp_shapes[si][5];
+            int N = ws * ws, M = hy * wx, rows = M + (M < N), ld = heads * (2 * kd + d) + 3;
+            float *qkv = rand_buf((size_t)rows * ld), *bias = rand_buf((size_t)heads * N * N);
+            float *full = malloc((size_t)N * ld * 4);
+            for (int j = 0; j < N; j++) {   /* the expanded window */
+                int ty = j / ws, tx = j % ws, r = ty < hy && tx < wx ? ty * wx + tx : M;
+                memcpy(full + (size_t)j * ld, qkv + (size_t)r * ld, (size_t)ld * 4);
+            }
+            size_t od = (size_t)heads * d;
+            float *o1 = rand_buf((size_t)M * od), *o2 = rand_buf((size_t)M * od);
+            float *o3 = rand_buf((size_t)N * od);
+            size_t ns1 = ref.window_attn_part_scratch(N, kd, d);
+            size_t ns2 = k->window_attn_part_scratch(N, kd, d);
+            float *s1 = aligned_alloc(64, (ns1 * 4 + 63) & ~(size_t)63);
+            float *s2 = aligned_alloc(64, (ns2 * 4 + 63) & ~(size_t)63);
+            float *scr = malloc((size_t)N * N * 4);
+            const float *bp = wb ? bias : NULL;
+            ref.window_attn_part(qkv, ld, ws, hy, wx, heads, kd, d, bp, o1, od, s1);
+            k->window_attn_part(qkv, ld, ws, hy, wx, heads, kd, d, bp, o2, od, s2);
+            k->window_attn(full, ld, N, heads, kd, d, bp, o3, od, scr);
+            snprintf(what, sizeof what, "%s window_attn_part ws %d real %dx%d kd %d d %d bias %d",
+                     nm, ws, hy, wx, kd, d, wb);
+            /* scores of up to |q||k| ~ kd/3 through exp: their rounding grows with N */
+            CHECKF(cmp_rel(o2, o1, (size_t)M * od, 0.1, (64 + N) * FLT_EPSILON, what) <= 1, "%s",
+                   what);
+            int same = 1;
+            for (int i = 0; i < M; i++) {
+                int t = i / wx * ws + i % wx;
+                same &= !memcmp(o2 + (size_t)i * od, o3 + (size_t)t * od, od * 4);
+            }
+            CHECKF(same, "%s: not bitwise window_attn on the expanded window", what);
+            free(qkv), free(bias), free(full), free(o1), free(o2), free(o3);
+            free(s1), free(s2), free(scr);
+        }
         printf("%-6s table kernels checked\n", nm);
     }
 }
