@@ -50,15 +50,18 @@ static const unsigned short len_base[29] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15,
 static const unsigned char len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3,
                                             3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
 
-/* Length 3..258 -> symbol index 0..28 (symbol 257 + index). */
+/* Length 3..258 -> symbol index 0..28 (symbol 257 + index).  From 11 on,
+ * codes come four per power of two of L - 3, so the index follows from the
+ * top bits of L - 3 (RFC 1951 3.2.5); 258 has a code of its own. */
 static int len_sym(int L)
 {
     if (L == 258)
         return 28;
-    int k = 0;
-    while (k < 27 && len_base[k + 1] <= L)
-        k++;
-    return k;
+    unsigned v = (unsigned)L - 3;
+    if (v < 8)
+        return (int)v;
+    int b = 31 - __builtin_clz(v);   /* 3..7 */
+    return 4 * (b - 2) + (int)(v >> (b - 2));
 }
 
 /* The symbols of a buffer, as callbacks: a literal, or a match of length L. */
