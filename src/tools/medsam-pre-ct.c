@@ -281,6 +281,11 @@ static int process_case(const opts *o, const ccase *c, int *outcome, ms_err *err
     }
     if ((rc = ms_nifti_read_into(c->img, &img, &o->p.lim, reuse, &iat, err)))
         goto fail;
+    if (memcmp(img.a.shape, lab.a.shape, 3 * sizeof *img.a.shape) != 0 ||
+        (paint && ms_dtype_size(img.a.dtype) < 2)) {   /* the file changed since the peek */
+        rc = ms_seterr(err, MS_EFORMAT, "%s: changed while being read", c->img);
+        goto fail;
+    }
     /* imgs (nz, h, w) uint8 in place at the front of the image's buffer,
      * from the voxels at iat */
     ms_volume view = img;
