@@ -24,7 +24,8 @@ const int msnn__res[MSNN_STAGES] = { 256, 128, 64, 64 };
 
 #define LN_EPS 1e-5f
 #define LN2D_EPS 1e-6f
-#define BAND_ROWS 16       /* MBConv / PatchMerging output rows per band */
+#define BAND_ROWS 4        /* MBConv / PatchMerging output rows per band */
+#define STRIP_COLS 40      /* MBConv / PatchMerging output columns per strip */
 #define MLP_HID_FLOATS (64 * 1024)   /* MLP hidden floats per chunk (256 KB) */
 #define NECK_BAND 4        /* neck 3x3 conv output rows per im2col band */
 #define PE_CHUNK 1024      /* patch_embed pixels per chunk */
@@ -72,13 +73,18 @@ static void probe(msnn__run *r, const char *name, const float *x, size_t tokens,
  * shortcut, GELU) and PatchMerging (stride 1 or 2, no shortcut, no act).
  * x: H*W x C, y: Ho*Wo x C3, Ho = (H-1)/s + 1.
  *
- * Each thread takes a contiguous range of output rows and runs the three
- * steps on its own bands of BAND_ROWS rows, so the wide hidden image is never
- * whole and a band's hidden rows stay in the core that made them.  The
- * hidden rows a band shares with the next one (its halo) are moved down,
- * not recomputed.  Every value is computed by the same kernels on the same
+ * Each thread takes a contiguous range of output rows, cut into strips of
+ * STRIP_COLS output columns, and runs the three steps down each strip in
+ * bands of BAND_ROWS rows, so the wide hidden image is never whole and a
+ * band's hidden rows (a few tens of KB each) stay in the core's L2 from the
+ * conv1 that makes them to the dwconv and conv3 that read them.  A strip
+ * holds the input columns its outputs need (one more on each side, the
+ * halo, computed twice); the dwconv runs on the strip as an image of its
+ * width, whose outputs next to a cut edge are wrong and not used.  The
+ * hidden rows a band shares with the next one are moved down, not
+ * recomputed.  Every value is computed by the same kernels on the same
  * inputs as in one pass over the image, so the result depends neither on
- * the band size nor on the thread count. */
+ * the strip and band sizes nor on the thread count. */
 typedef struct band_task {
     const msnn__linear *conv1, *conv3;
     const msnn__dw3 *dw;
@@ -87,9 +93,9 @@ typedef struct band_task {
     const float *x;
     float *y;
     int H, W;
-    float *bufs;           /* per thread: hid (hid_rows rows) then dw (BAND_ROWS rows) */
+    float *bufs;           /* per thread: hid (hid_rows x hid_cols) then dw (BAND_ROWS rows) */
     size_t buf_stride;     /* floats per thread */
-    int hid_rows;
+    int hid_rows, hid_cols;
 } band_task;
 
 static void band_task_fn(void *arg, int ith, int nth)
@@ -98,33 +104,46 @@ static void band_task_fn(void *arg, int ith, int nth)
     const int C = t->conv1->in, Ch = t->conv1->out, C3 = t->conv3->out;
     const int H = t->H, W = t->W, s = t->stride;
     const int Ho = (H - 1) / s + 1, Wo = (W - 1) / s + 1;
-    const size_t hrow = (size_t)W * Ch;               /* floats per hidden row */
     float *hid = t->bufs + (size_t)ith * t->buf_stride;
-    float *dw = hid + (size_t)t->hid_rows * hrow;
+    float *dw = hid + (size_t)t->hid_rows * t->hid_cols * Ch;
     int ya, yb;
     msnn_split(Ho, ith, nth, &ya, &yb);
-    int h0 = 0, h1 = 0;                               /* hidden rows held: [h0, h1) */
-    for (int r0 = ya; r0 < yb; r0 += BAND_ROWS) {
-        int r1 = r0 + BAND_ROWS < yb ? r0 + BAND_ROWS : yb;
-        /* input rows needed: [r0 s - 1, (r1 - 1) s + 1] within [0, H) */
-        int n0 = r0 * s - 1 > 0 ? r0 * s - 1 : 0;
-        int n1 = (r1 - 1) * s + 2 < H ? (r1 - 1) * s + 2 : H;
-        int keep = h1 > n0 ? h1 - n0 : 0;             /* rows [n0, h1) already held */
-        if (keep > 0 && n0 > h0)
-            memmove(hid, hid + (size_t)(n0 - h0) * hrow, (size_t)keep * hrow * sizeof *hid);
-        h0 = n0;
-        h1 = n0 + keep;
-        /* hid rows [h1, n1) = GELU(conv1(x rows)) */
-        msnn__linear_fwd(t->conv1, (n1 - h1) * W, t->x + (size_t)h1 * W * C, C,
-                         hid + (size_t)(h1 - h0) * hrow, Ch, NULL, 0, MSNN_ACT_GELU, NULL);
-        h1 = n1;
-        /* dw: output rows [r0, r1) x Wo x Ch */
-        t->k->dwconv3x3(hid, h0, h1 - h0, H, W, Ch, s, t->dw->w, t->dw->b, MSNN_ACT_GELU,
-                        dw, r0, r1);
-        /* y rows [r0, r1) x C3 (+ shortcut), act3 */
-        const float *res = t->shortcut ? t->x + (size_t)r0 * W * C : NULL;
-        msnn__linear_fwd(t->conv3, (r1 - r0) * Wo, dw, Ch, t->y + (size_t)r0 * Wo * C3, C3,
-                         res, C, t->act3, NULL);
+    for (int c0 = 0; c0 < Wo; c0 += STRIP_COLS) {
+        int c1 = c0 + STRIP_COLS < Wo ? c0 + STRIP_COLS : Wo;
+        /* input columns [a, b); strip output o' is centred on column a + o' s,
+         * so output column c is o' = c - c0 + off */
+        int a = c0 > 0 ? (c0 - 1) * s : 0, off = c0 > 0;
+        int b = (c1 - 1) * s + 2 < W ? (c1 - 1) * s + 2 : W;
+        const int Ws = b - a, Wos = (Ws - 1) / s + 1;
+        const size_t hrow = (size_t)Ws * Ch;          /* floats per hidden row */
+        int h0 = 0, h1 = 0;                           /* hidden rows held: [h0, h1) */
+        for (int r0 = ya; r0 < yb; r0 += BAND_ROWS) {
+            int r1 = r0 + BAND_ROWS < yb ? r0 + BAND_ROWS : yb;
+            /* input rows needed: [r0 s - 1, (r1 - 1) s + 1] within [0, H) */
+            int n0 = r0 * s - 1 > 0 ? r0 * s - 1 : 0;
+            int n1 = (r1 - 1) * s + 2 < H ? (r1 - 1) * s + 2 : H;
+            int keep = h1 > n0 ? h1 - n0 : 0;         /* rows [n0, h1) already held */
+            if (keep > 0 && n0 > h0)
+                memmove(hid, hid + (size_t)(n0 - h0) * hrow, (size_t)keep * hrow * sizeof *hid);
+            h0 = n0;
+            h1 = n0 + keep;
+            /* hid rows [h1, n1) = GELU(conv1(x rows, columns [a, b))) */
+            for (int iy = h1; iy < n1; iy++)
+                msnn__linear_fwd(t->conv1, Ws, t->x + ((size_t)iy * W + a) * C, C,
+                                 hid + (size_t)(iy - h0) * hrow, Ch, NULL, 0, MSNN_ACT_GELU,
+                                 NULL);
+            h1 = n1;
+            /* dw: rows [r0, r1) x Wos x Ch of the strip image */
+            t->k->dwconv3x3(hid, h0, h1 - h0, H, Ws, Ch, s, t->dw->w, t->dw->b, MSNN_ACT_GELU,
+                            dw, r0, r1);
+            /* y rows [r0, r1), columns [c0, c1) x C3 (+ shortcut), act3 */
+            for (int oy = r0; oy < r1; oy++) {
+                const float *res = t->shortcut ? t->x + ((size_t)oy * W + c0) * C : NULL;
+                msnn__linear_fwd(t->conv3, c1 - c0, dw + ((size_t)(oy - r0) * Wos + off) * Ch,
+                                 Ch, t->y + ((size_t)oy * Wo + c0) * C3, C3, res, C, t->act3,
+                                 NULL);
+            }
+        }
     }
 }
 
@@ -132,15 +151,17 @@ static int band_convs(const msnn__linear *conv1, const msnn__dw3 *dwc, const msn
                       int stride, int shortcut, int act3, const float *x, float *y, int H,
                       int W, msnn__run *r)
 {
-    int Ch = conv1->out, nth = msnn_pool_size(r->pool), Wo = (W - 1) / stride + 1;
+    int Ch = conv1->out, nth = msnn_pool_size(r->pool);
     int hid_rows = (BAND_ROWS - 1) * stride + 3;
+    int hid_cols = STRIP_COLS * stride + 2 < W ? STRIP_COLS * stride + 2 : W;
+    int dw_cols = (hid_cols - 1) / stride + 1;
     size_t mark = msnn__arena_mark(r->arena);
-    size_t per = (size_t)hid_rows * W * Ch + (size_t)BAND_ROWS * Wo * Ch;
+    size_t per = ((size_t)hid_rows * hid_cols + (size_t)BAND_ROWS * dw_cols) * Ch;
     per = (per + 15) & ~(size_t)15;                   /* 64-byte aligned parts */
     float *bufs;
     ALLOC(bufs, per * (size_t)nth);
     band_task t = { conv1, conv3, dwc, stride, shortcut, act3, r->k, x, y, H, W, bufs, per,
-                    hid_rows };
+                    hid_rows, hid_cols };
     msnn_pool_run(r->pool, band_task_fn, &t);
     msnn__arena_release(r->arena, mark);
     return MS_OK;
