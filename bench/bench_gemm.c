@@ -37,6 +37,9 @@ static const shape shapes[] = {
     { "s0 mbconv 1x1 256->64 (no act) T=65536", 65536, 64, 256, 0, 0, MSNN_ACT_NONE },
     { "s0 band 1x1 64->256 +GELU T=4608", 4608, 256, 64, 0, 0, MSNN_ACT_GELU },
     { "s0 band 1x1 256->64 +GELU T=4096", 4096, 64, 256, 0, 0, MSNN_ACT_GELU },
+    /* one row of a 40-column strip: conv1 over 42 pixels, conv3 over 40 */
+    { "s0 strip 1x1 64->256 +GELU T=42", 42, 256, 64, 0, 0, MSNN_ACT_GELU },
+    { "s0 strip 1x1 256->64 +GELU T=40", 40, 64, 256, 0, 0, MSNN_ACT_GELU },
     { "s1 qkv  T=16384 128->384", 16384, 384, 128, 0, 0, MSNN_ACT_NONE },
     { "s1 proj T=16384 128->128", 16384, 128, 128, 0, 0, MSNN_ACT_NONE },
     { "s1 fc1  T=16384 128->512 +GELU", 16384, 512, 128, 0, 0, MSNN_ACT_GELU },
