@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include "gemm.h"
+#include "winograd.h"
 #include "kernels.h"
 #include "msnn.h"
 #include "pool.h"
@@ -74,7 +75,7 @@ typedef struct msnn__tinyvit {
     msnn__vitblock *blocks[MSNN_STAGES];   /* blocks of layers 1..3 */
     msnn__linear neck0;    /* 1x1 320 -> 256, no bias */
     msnn__norm neck1;      /* LayerNorm2d eps 1e-6 */
-    msnn__linear neck2;    /* 3x3 conv 256 -> 256 as im2col: in = 9*256, k = tap*256 + ci */
+    msnn__wino neck2;      /* 3x3 conv 256 -> 256, no bias, as Winograd F(4x4,3x3) */
     msnn__norm neck3;
 } msnn__tinyvit;
 

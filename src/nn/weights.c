@@ -2,7 +2,8 @@
  * shape checked against the model, then re-arranged for the kernels
  * (BatchNorm folded into the conv before it, depthwise weights as [9][C],
  * the TinyViT attention bias table gathered, attention scales folded into
- * the query projections, transposed convs as GEMM weights, GEMM weights packed).
+ * the query projections, transposed convs as GEMM weights, GEMM weights packed,
+ * the neck's 3x3 conv as Winograd F(4x4,3x3) weights).
  *
  * All problems are collected in one pass, so the error names every missing,
  * mis-shaped and unexpected key (the first few of each kind, with a count).
@@ -44,7 +45,6 @@
  * ([in][out] row-major, in = K rows, out = N columns). */
 enum {
     LIN_PLAIN,    /* W [out][in] (or [out][in][1][1]):  B[i][o] = W[o][i] * scale[o] */
-    LIN_TAPS,     /* 3x3 conv W [co][ci][3][3]:  B[tap*ci_n + ci][co] = W[co][ci][tap] */
     LIN_CONVT,    /* ConvTranspose 2x2 W [in][co][2][2]:  B[i][t*co_n + co] = W[i][co][t] */
 };
 
@@ -53,7 +53,7 @@ typedef struct lin_src {
     const msnn_pth_tensor *t;  /* the weight tensor (checked) */
     const float *scale;        /* [out] or NULL (LIN_PLAIN only) */
     int kind;
-    int sub;                   /* LIN_TAPS: ci_n; LIN_CONVT: co_n */
+    int sub;                   /* LIN_CONVT: co_n */
 } lin_src;
 
 typedef struct loader {
@@ -67,6 +67,7 @@ typedef struct loader {
     char missing[LIST_MAX][176], shape[LIST_MAX][320], dtype[LIST_MAX][320];
     int fatal;                 /* MS_ENOMEM or a conversion error code */
     lin_src lin[MAX_LINEAR];   /* every GEMM weight, packed at the end */
+    const msnn_pth_tensor *neck2;   /* the neck's 3x3 conv weight, for Winograd */
     int n_lin;
     float *chunk;              /* current chunk of model memory */
     size_t chunk_used, chunk_cap;   /* floats */
@@ -513,11 +514,9 @@ static void load_tinyvit(loader *L, msnn__tinyvit *t)
     add_linear(L, &t->neck0, view(L, 4, 256, 320, 1, 1, "image_encoder.neck.0.weight"),
                LIN_PLAIN, 0);
     norm(L, &t->neck1, 256, "image_encoder.neck.1");
-    /* [co][ci][ky][kx] -> B[(ky*3+kx)*256 + ci][co], the im2col column order */
-    t->neck2.in = 9 * 256;
-    t->neck2.out = 256;
-    add_linear(L, &t->neck2, view(L, 4, 256, 256, 3, 3, "image_encoder.neck.2.weight"),
-               LIN_TAPS, 256);
+    /* the 3x3 conv: transformed for Winograd F(4x4,3x3) once every check
+     * has passed (msnn__weights_load) */
+    L->neck2 = view(L, 4, 256, 256, 3, 3, "image_encoder.neck.2.weight");
     norm(L, &t->neck3, 256, "image_encoder.neck.3");
 }
 
@@ -699,18 +698,6 @@ static void build_b(const lin_src *ls, const float *W, int K, int N, float *B)
 {
     if (ls->kind == LIN_PLAIN) {
         msnn__transpose(W, N, K, ls->scale, B);
-    } else if (ls->kind == LIN_TAPS) {
-        int ci_n = ls->sub, taps = K / ci_n;       /* W [N][ci_n][taps] */
-        for (int o0 = 0; o0 < N; o0 += TB) {
-            int o1 = N - o0 < TB ? N : o0 + TB;
-            for (int ci = 0; ci < ci_n; ci++)
-                for (int t = 0; t < taps; t++) {
-                    float *b = B + ((size_t)t * ci_n + ci) * N;
-                    const float *w = W + (size_t)ci * taps + t;
-                    for (int o = o0; o < o1; o++)
-                        b[o] = w[(size_t)o * ci_n * taps];
-                }
-        }
     } else {
         int co_n = ls->sub, taps = N / co_n;       /* W [K][co_n][taps] */
         for (int i = 0; i < K; i++) {
@@ -737,7 +724,7 @@ static int pack_all(loader *L, float *scratch, size_t cap)
             return MS_ENOMEM;
         total += pf;
     }
-    if (need > cap) {               /* not with this model (neck2: 2304 x 256) */
+    if (need > cap) {               /* not with this model (largest: 2048 x 256) */
         if (!(own = malloc(need * sizeof *own)))
             return MS_ENOMEM;
         scratch = own;
@@ -858,6 +845,13 @@ int msnn__weights_load(msnn_model *m, const char *path, ms_err *err)
                  ? ms_seterr(err, MS_ENOMEM, "%s: out of memory", path) : rc;
         goto fail;
     }
+    const float *g2 = src_f32(L, L->neck2, (size_t)256 * 256 * 9);
+    if (!g2 || msnn__wino_init(&m->enc.neck2, g2, 256, 256) < 0) {
+        rc = !g2 && L->fatal != MS_ENOMEM ? L->fatal
+                                          : ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
+        goto fail;
+    }
+    m->weight_bytes += (size_t)MSNN_WINO_XI * 256 * 256 * sizeof(float);
     msnn__prompt_dense_pe(&m->pr, m->pr.dense_pe);
     rc = MS_OK;
 fail:
@@ -870,6 +864,7 @@ fail:
 
 void msnn__weights_free(msnn_model *m)
 {
+    msnn__wino_free(&m->enc.neck2);
     for (int i = 0; i < m->n_packs; i++)
         msnn_gemm_packed_free(&m->packs[i]);
     free(m->packs);

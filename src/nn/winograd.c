@@ -41,23 +41,24 @@ int msnn__wino_init(msnn__wino *w, const float *g, int cin, int cout)
     w->cin = cin;
     w->cout = cout;
     /* U_xi = (G g G^T)[xi] (in float: its rounding is far below that of the
-     * data transforms, test_winograd), one row a of the 6x6
-     * at a time, over rows of input channels (contiguous in g): t = the half
-     * transform [cout][kx][cin] for that a, u = one U_xi stored as
-     * [cout][cin] and packed through a transposed view. */
+     * data transforms, test_winograd), one row a of the 6x6 at a time, per
+     * output channel: t = the half transform [cout][kx][cin] for that a,
+     * u = one U_xi stored as [cout][cin] and packed through a transposed view. */
     float *t = malloc((size_t)cout * 3 * cin * sizeof *t);
     float *u = malloc((size_t)cin * cout * sizeof *u);
     if (!u || !t)
         goto fail;
     for (int a = 0; a < 6; a++) {
-        for (int co = 0; co < cout; co++)         /* t[kx] = sum_ky G[a][ky] g[ky][kx] */
+        for (int co = 0; co < cout; co++) {       /* t[kx] = sum_ky G[a][ky] g[ky][kx] */
+            const float *gc = g + (size_t)co * cin * 9;          /* [cin][3][3] */
             for (int kx = 0; kx < 3; kx++) {
                 float *ta = t + ((size_t)co * 3 + kx) * cin;
-                const float *g0 = g + ((size_t)co * 9 + kx) * cin, *g1 = g0 + 3 * (size_t)cin,
-                            *g2 = g1 + 3 * (size_t)cin;
-                for (int ci = 0; ci < cin; ci++)
-                    ta[ci] = G6[a][0] * g0[ci] + G6[a][1] * g1[ci] + G6[a][2] * g2[ci];
+                for (int ci = 0; ci < cin; ci++) {
+                    const float *k = gc + (size_t)ci * 9 + kx;
+                    ta[ci] = G6[a][0] * k[0] + G6[a][1] * k[3] + G6[a][2] * k[6];
+                }
             }
+        }
         for (int b = 0; b < 6; b++) {             /* U[a*6 + b] = sum_kx t[kx] G[b][kx] */
             for (int co = 0; co < cout; co++) {
                 const float *t0 = t + (size_t)co * 3 * cin, *t1 = t0 + cin, *t2 = t1 + cin;

@@ -31,9 +31,8 @@ typedef struct msnn__wino {
     msnn_packed_b *u[MSNN_WINO_XI];   /* U_xi, cin x cout, packed; owned */
 } msnn__wino;
 
-/* w: the filter as [cout][9][cin] (tap = ky*3 + kx: the im2col layout of
- * a GEMM weight [out][in], in = tap*cin + ci).  Returns 0, or -1 when out
- * of memory (w->u then all NULL). */
+/* g: the filter as [cout][cin][3][3] (a PyTorch Conv2d weight).  Returns 0,
+ * or -1 when out of memory (w->u then all NULL). */
 int msnn__wino_init(msnn__wino *w, const float *g, int cin, int cout);
 void msnn__wino_free(msnn__wino *w);
 

@@ -50,11 +50,11 @@ static double worst_ratio(const float *x, const float *g, const float *y, int H,
                     if (sy < 0 || sy >= H || sx < 0 || sx >= W)
                         continue;
                     const float *xv = x + ((size_t)sy * W + sx) * cin;
-                    const float *gv = g + ((size_t)co * 9 + tap) * cin;
+                    const float *gv = g + (size_t)co * cin * 9 + tap;
                     for (int ci = 0; ci < cin; ci++) {
-                        s += (double)gv[ci] * xv[ci];
-                        a += fabs((double)gv[ci] * xv[ci]);
-                        sf += gv[ci] * xv[ci];
+                        s += (double)gv[ci * 9] * xv[ci];
+                        a += fabs((double)gv[ci * 9] * xv[ci]);
+                        sf += gv[ci * 9] * xv[ci];
                     }
                 }
                 double v = y[((size_t)py * W + px) * cout + co];
