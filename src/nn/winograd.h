@@ -28,7 +28,8 @@
 
 typedef struct msnn__wino {
     int cin, cout;
-    msnn_packed_b *u[MSNN_WINO_XI];   /* U_xi, cin x cout, packed; owned */
+    msnn_packed_b *u[MSNN_WINO_XI];   /* U_xi, cin x cout, packed into mem; owned */
+    float *mem;                        /* one block (huge pages) for all 36; owned */
 } msnn__wino;
 
 /* g: the filter as [cout][cin][3][3] (a PyTorch Conv2d weight).  Returns 0,
