@@ -846,7 +846,7 @@ int msnn__weights_load(msnn_model *m, const char *path, ms_err *err)
         goto fail;
     }
     const float *g2 = src_f32(L, L->neck2, (size_t)256 * 256 * 9);
-    if (!g2 || msnn__wino_init(&m->enc.neck2, g2, 256, 256) < 0) {
+    if (!g2 || msnn__wino_init(&m->enc.neck2, g2, 256, 256, m->pr.dense_pe, pe_n) < 0) {
         rc = !g2 && L->fatal != MS_ENOMEM ? L->fatal
                                           : ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
         goto fail;

@@ -41,7 +41,8 @@ void msnn__wino_free(msnn__wino *w)
     w->mem = NULL;
 }
 
-int msnn__wino_init(msnn__wino *w, const float *g, int cin, int cout)
+int msnn__wino_init(msnn__wino *w, const float *g, int cin, int cout, float *tmp,
+                    size_t tmp_cap)
 {
     memset(w, 0, sizeof *w);
     w->cin = cin;
@@ -54,10 +55,16 @@ int msnn__wino_init(msnn__wino *w, const float *g, int cin, int cout)
     if (per == 0 || per > (SIZE_MAX - BLOCK_ALIGN) / sizeof(float) / XI)
         return -1;
     size_t bytes = (per * XI * sizeof(float) + BLOCK_ALIGN - 1) & ~(BLOCK_ALIGN - 1);
-    float *t = malloc((size_t)cout * 3 * cin * sizeof *t);
-    float *u = malloc((size_t)cin * cout * sizeof *u);
+    size_t nt = (size_t)cout * 3 * cin, nu = (size_t)cin * cout;
+    float *own = NULL, *t, *u;
+    if (tmp && tmp_cap >= nt + nu) {
+        t = tmp;
+    } else if (!(t = own = malloc((nt + nu) * sizeof *t))) {
+        return -1;
+    }
+    u = t + nt;
     w->mem = aligned_alloc(BLOCK_ALIGN, bytes);
-    if (!u || !t || !w->mem)
+    if (!w->mem)
         goto fail;
 #ifdef MADV_HUGEPAGE
     madvise(w->mem, bytes, MADV_HUGEPAGE);   /* a few first-touch faults, not ~2300 (advice) */
@@ -86,12 +93,10 @@ int msnn__wino_init(msnn__wino *w, const float *g, int cin, int cout)
                 goto fail;
         }
     }
-    free(u);
-    free(t);
+    free(own);
     return 0;
 fail:
-    free(u);
-    free(t);
+    free(own);
     msnn__wino_free(w);
     return -1;
 }

@@ -32,9 +32,12 @@ typedef struct msnn__wino {
     float *mem;                        /* one block (huge pages) for all 36; owned */
 } msnn__wino;
 
-/* g: the filter as [cout][cin][3][3] (a PyTorch Conv2d weight).  Returns 0,
- * or -1 when out of memory (w->u then all NULL). */
-int msnn__wino_init(msnn__wino *w, const float *g, int cin, int cout);
+/* g: the filter as [cout][cin][3][3] (a PyTorch Conv2d weight).  tmp: NULL,
+ * or tmp_cap floats of scratch the call may use (4 * cin * cout are enough;
+ * else it allocates its own).  Returns 0, or -1 when out of memory (w->u
+ * then all NULL). */
+int msnn__wino_init(msnn__wino *w, const float *g, int cin, int cout, float *tmp,
+                    size_t tmp_cap);
 void msnn__wino_free(msnn__wino *w);
 
 /* Floats of scratch one call with up to `tiles` tiles needs. */

@@ -85,7 +85,7 @@ static void one(int H, int W, int cin, int cout)
         if (msnn_cpu_set_level(lv) != lv)
             continue;
         msnn__wino w;
-        CHECK(msnn__wino_init(&w, g, cin, cout) == 0);
+        CHECK(msnn__wino_init(&w, g, cin, cout, NULL, 0) == 0);
         int band = 48;
         float *s = malloc(msnn__wino_scratch(&w, band) * sizeof *s);
         CHECK(s != NULL);
@@ -109,6 +109,18 @@ static void one(int H, int W, int cin, int cout)
         msnn__wino_conv(&w, x, cin, H, W, mid, TH, y2, cout, s, band);
         CHECKF(memcmp(y, y2, ny * sizeof *y) == 0, "%s %dx%d: split result differs",
                msnn_cpu_level_name(lv), H, W);
+        /* weights made in caller scratch: the same bits */
+        msnn__wino w2;
+        size_t ntmp = (size_t)4 * cin * cout;
+        float *tmp = malloc(ntmp * sizeof *tmp);
+        CHECK(tmp && msnn__wino_init(&w2, g, cin, cout, tmp, ntmp) == 0);
+        if (tmp) {
+            msnn__wino_conv(&w2, x, cin, H, W, 0, TH, y2, cout, s, band);
+            CHECKF(memcmp(y, y2, ny * sizeof *y) == 0, "%s %dx%d: weights from scratch differ",
+                   msnn_cpu_level_name(lv), H, W);
+            msnn__wino_free(&w2);
+        }
+        free(tmp);
         free(s);
         msnn__wino_free(&w);
     }
