@@ -48,14 +48,15 @@ int msnn__wino_init(msnn__wino *w, const float *g, int cin, int cout, float *tmp
     w->cin = cin;
     w->cout = cout;
     /* U_xi = (G g G^T)[xi] (in float: its rounding is far below that of the
-     * data transforms, test_winograd), one row a of the 6x6 at a time, per
-     * output channel: t = the half transform [cout][kx][cin] for that a,
-     * u = one U_xi stored as [cout][cin] and packed through a transposed view. */
+     * data transforms, test_winograd), one row a of the 6x6 at a time: gt =
+     * g as [cout][tap][cin] (input channels contiguous), t = the half
+     * transform [cout][kx][cin] for that a, u = one U_xi stored as
+     * [cout][cin] and packed through a transposed view. */
     size_t per = msnn_gemm_packed_floats(cin, cout);   /* a multiple of 16 */
     if (per == 0 || per > (SIZE_MAX - BLOCK_ALIGN) / sizeof(float) / XI)
         return -1;
     size_t bytes = (per * XI * sizeof(float) + BLOCK_ALIGN - 1) & ~(BLOCK_ALIGN - 1);
-    size_t nt = (size_t)cout * 3 * cin, nu = (size_t)cin * cout;
+    size_t nt = (size_t)cout * 12 * cin, nu = (size_t)cin * cout;
     float *own = NULL, *t, *u;
     if (tmp && tmp_cap >= nt + nu) {
         t = tmp;
@@ -63,6 +64,11 @@ int msnn__wino_init(msnn__wino *w, const float *g, int cin, int cout, float *tmp
         return -1;
     }
     u = t + nt;
+    float *gt = t + (size_t)cout * 3 * cin;    /* g as [cout][9][cin] */
+    for (int co = 0; co < cout; co++)
+        for (int ci = 0; ci < cin; ci++)
+            for (int tap = 0; tap < 9; tap++)
+                gt[((size_t)co * 9 + tap) * cin + ci] = g[((size_t)co * cin + ci) * 9 + tap];
     w->mem = aligned_alloc(BLOCK_ALIGN, bytes);
     if (!w->mem)
         goto fail;
@@ -71,13 +77,12 @@ int msnn__wino_init(msnn__wino *w, const float *g, int cin, int cout, float *tmp
 #endif
     for (int a = 0; a < 6; a++) {
         for (int co = 0; co < cout; co++) {       /* t[kx] = sum_ky G[a][ky] g[ky][kx] */
-            const float *gc = g + (size_t)co * cin * 9;          /* [cin][3][3] */
             for (int kx = 0; kx < 3; kx++) {
                 float *ta = t + ((size_t)co * 3 + kx) * cin;
-                for (int ci = 0; ci < cin; ci++) {
-                    const float *k = gc + (size_t)ci * 9 + kx;
-                    ta[ci] = G6[a][0] * k[0] + G6[a][1] * k[3] + G6[a][2] * k[6];
-                }
+                const float *k0 = gt + ((size_t)co * 9 + kx) * cin, *k1 = k0 + 3 * (size_t)cin,
+                            *k2 = k1 + 3 * (size_t)cin;
+                for (int ci = 0; ci < cin; ci++)
+                    ta[ci] = G6[a][0] * k0[ci] + G6[a][1] * k1[ci] + G6[a][2] * k2[ci];
             }
         }
         for (int b = 0; b < 6; b++) {             /* U[a*6 + b] = sum_kx t[kx] G[b][kx] */

@@ -33,8 +33,8 @@ typedef struct msnn__wino {
 } msnn__wino;
 
 /* g: the filter as [cout][cin][3][3] (a PyTorch Conv2d weight).  tmp: NULL,
- * or tmp_cap floats of scratch the call may use (4 * cin * cout are enough;
- * else it allocates its own).  Returns 0, or -1 when out of memory (w->u
+ * or tmp_cap floats of scratch the call may use (13 * cin * cout are
+ * enough; else it allocates its own).  Returns 0, or -1 when out of memory (w->u
  * then all NULL). */
 int msnn__wino_init(msnn__wino *w, const float *g, int cin, int cout, float *tmp,
                     size_t tmp_cap);

@@ -111,7 +111,7 @@ static void one(int H, int W, int cin, int cout)
                msnn_cpu_level_name(lv), H, W);
         /* weights made in caller scratch: the same bits */
         msnn__wino w2;
-        size_t ntmp = (size_t)4 * cin * cout;
+        size_t ntmp = (size_t)13 * cin * cout;
         float *tmp = malloc(ntmp * sizeof *tmp);
         CHECK(tmp && msnn__wino_init(&w2, g, cin, cout, tmp, ntmp) == 0);
         if (tmp) {
