@@ -1,5 +1,5 @@
 #!/bin/sh
-# Build the engine's kernel test (tests/nn/test_checkasm.c) for another
+# Build the engine's kernel tests (test_checkasm, the decoder kernels, Winograd) for another
 # architecture from the nn sources alone (no I/O library, no libzip/libpng),
 # and run it under qemu-user.  Default: aarch64 with Debian's
 # gcc-aarch64-linux-gnu and qemu-user, which tests the NEON kernels.
@@ -50,3 +50,16 @@ $qemu "$out/test_checkasm"
 echo "built $out/test_decoder_kernels for $cross"
 # shellcheck disable=SC2086
 $qemu "$out/test_decoder_kernels"
+
+# The Winograd 3x3 convolution (encoder neck) on the NEON GEMM, against a
+# direct sum.
+# shellcheck disable=SC2086
+"$cc" -std=c11 -O2 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
+    -Werror=vla -Werror=missing-prototypes -Werror=implicit-function-declaration -Wundef \
+    -I"$out" -I"$nn" -I"$src/src/io" -I"$src/tests" \
+    "$src/tests/nn/test_winograd.c" "$nn/winograd.c" "$nn/pool.c" "$nn/cpu.c" "$nn/gemm.c" \
+    "$nn/kernels.c" "$nn/kernels_ref.c" $simd \
+    -o "$out/test_winograd" -lpthread -lm
+echo "built $out/test_winograd for $cross"
+# shellcheck disable=SC2086
+$qemu "$out/test_winograd"
