@@ -327,27 +327,37 @@ static int apply_pass(cc_ctx *c, int mode, int32_t *out, unsigned base, ms_err *
     return MS_OK;
 }
 
+/* The connectivity and the grid's size (voxels in *n, 0 for an empty grid). */
+static int check_grid(size_t d, size_t h, size_t w, int conn, size_t *n, ms_err *err)
+{
+    if (conn != 4 && conn != 8 && conn != 6 && conn != 18 && conn != 26)
+        return ms_seterr(err, MS_EINVAL, "connected components: connectivity %d is not 4, 8, 6, 18 or 26", conn);
+    *n = 0;
+    if (d && h && w && (__builtin_mul_overflow(d, h, n) || __builtin_mul_overflow(*n, w, n)))
+        *n = SIZE_MAX;
+    if (*n > (size_t)INT32_MAX)
+        return ms_seterr(err, MS_ELIMIT, "connected components: volume %zux%zux%zu exceeds %d voxels",
+                         d, h, w, INT32_MAX);
+    return MS_OK;
+}
+
 static int cc_setup(cc_ctx *c, const uint8_t *lab, size_t d, size_t h, size_t w, int conn,
                     int value, ms_err *err)
 {
     memset(c, 0, sizeof *c);
-    if (conn != 4 && conn != 8 && conn != 6 && conn != 18 && conn != 26)
-        return ms_seterr(err, MS_EINVAL, "connected components: connectivity %d is not 4, 8, 6, 18 or 26", conn);
+    size_t n;
+    int rc = check_grid(d, h, w, conn, &n, err);
+    if (rc)
+        return rc;
     if (value == 0 || value > 255)
         return ms_seterr(err, MS_EINVAL, "connected components: label value %d out of 1..255", value);
-    size_t n = 0;
-    if (d && h && w && (__builtin_mul_overflow(d, h, &n) || __builtin_mul_overflow(n, w, &n)))
-        n = SIZE_MAX;
-    if (n > (size_t)INT32_MAX)
-        return ms_seterr(err, MS_ELIMIT, "connected components: volume %zux%zux%zu exceeds %d voxels",
-                         d, h, w, INT32_MAX);
     c->lab = (uint8_t *)lab;   /* written only by the in-place entry points */
     c->d = n ? d : 0;
     c->h = h;
     c->w = w;
     c->conn = conn;
     c->value = value;
-    int rc = count_runs(c, err);
+    rc = count_runs(c, err);
     return rc ? rc : union_pass(c, err);
 }
 
@@ -530,15 +540,10 @@ int ms_cc_clean(const uint8_t *lab, size_t d, size_t h, size_t w, int conn3, siz
         return ms_seterr(err, MS_EINVAL, "connected components: 2D connectivity %d is not 4 or 8",
                          conn2);
     memset(&c, 0, sizeof c);
-    if (conn3 != 4 && conn3 != 8 && conn3 != 6 && conn3 != 18 && conn3 != 26)
-        return ms_seterr(err, MS_EINVAL, "connected components: connectivity %d is not 4, 8, 6, 18 or 26",
-                         conn3);
-    size_t n = 0;
-    if (d && h && w && (__builtin_mul_overflow(d, h, &n) || __builtin_mul_overflow(n, w, &n)))
-        n = SIZE_MAX;
-    if (n > (size_t)INT32_MAX)
-        return ms_seterr(err, MS_ELIMIT, "connected components: volume %zux%zux%zu exceeds %d voxels",
-                         d, h, w, INT32_MAX);
+    size_t n;
+    int rc = check_grid(d, h, w, conn3, &n, err);
+    if (rc)
+        return rc;
     c.lab = (uint8_t *)lab;
     c.d = n ? d : 0;
     c.h = n ? h : 0;
@@ -547,7 +552,7 @@ int ms_cc_clean(const uint8_t *lab, size_t d, size_t h, size_t w, int conn3, siz
     r->d = c.d;
     r->h = c.h;
     r->w = w;
-    int rc = runs_decode(&c, r);
+    rc = runs_decode(&c, r);
     if (rc == MS_OK) {
         c.nruns = r->n;
         c.p = malloc((r->n ? r->n : 1) * sizeof *c.p);
