@@ -28,38 +28,31 @@ EOC
 nn="$src/src/nn"
 simd=""
 [ "$a64" = 1 ] && simd="$nn/arm/kernels_neon.c"
+# cross_test NAME SOURCE...: build tests/nn/NAME.c with the sources, run it
+cross_test() {
+    name=$1
+    shift
+    # shellcheck disable=SC2086
+    "$cc" -std=c11 -O2 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
+        -Werror=vla -Werror=missing-prototypes -Werror=implicit-function-declaration -Wundef \
+        -I"$out" -I"$nn" -I"$src/src/io" -I"$src/tests" \
+        "$src/tests/nn/$name.c" "$@" -o "$out/$name" -lpthread -lm
+    echo "built $out/$name for $cross"
+    # shellcheck disable=SC2086
+    $qemu "$out/$name"
+}
+
+# The GEMM and kernel tables, every level against the reference.
 # shellcheck disable=SC2086
-"$cc" -std=c11 -O2 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
-    -Werror=vla -Werror=missing-prototypes -Werror=implicit-function-declaration -Wundef \
-    -I"$out" -I"$nn" -I"$src/src/io" -I"$src/tests" \
-    "$src/tests/nn/test_checkasm.c" "$nn/pool.c" "$nn/cpu.c" "$nn/gemm.c" \
-    "$nn/kernels.c" "$nn/kernels_ref.c" $simd \
-    -o "$out/test_checkasm" -lpthread -lm
-echo "built $out/test_checkasm for $cross"
-# shellcheck disable=SC2086
-$qemu "$out/test_checkasm"
+cross_test test_checkasm "$nn/pool.c" "$nn/cpu.c" "$nn/gemm.c" "$nn/kernels.c" \
+    "$nn/kernels_ref.c" $simd
 
 # The mask decoder's kernels (reference C on aarch64: there is no NEON
 # variant yet) against their own test.
-# shellcheck disable=SC2086
-"$cc" -std=c11 -O2 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
-    -Werror=vla -Werror=missing-prototypes -Werror=implicit-function-declaration -Wundef \
-    -I"$out" -I"$nn" -I"$src/src/io" -I"$src/tests" \
-    "$src/tests/nn/test_decoder_kernels.c" "$nn/decoder_kern.c" "$nn/cpu.c" \
-    -o "$out/test_decoder_kernels" -lpthread -lm
-echo "built $out/test_decoder_kernels for $cross"
-# shellcheck disable=SC2086
-$qemu "$out/test_decoder_kernels"
+cross_test test_decoder_kernels "$nn/decoder_kern.c" "$nn/cpu.c"
 
 # The Winograd 3x3 convolution (encoder neck) on the NEON GEMM, against a
 # direct sum.
 # shellcheck disable=SC2086
-"$cc" -std=c11 -O2 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
-    -Werror=vla -Werror=missing-prototypes -Werror=implicit-function-declaration -Wundef \
-    -I"$out" -I"$nn" -I"$src/src/io" -I"$src/tests" \
-    "$src/tests/nn/test_winograd.c" "$nn/winograd.c" "$nn/pool.c" "$nn/cpu.c" "$nn/gemm.c" \
-    "$nn/kernels.c" "$nn/kernels_ref.c" $simd \
-    -o "$out/test_winograd" -lpthread -lm
-echo "built $out/test_winograd for $cross"
-# shellcheck disable=SC2086
-$qemu "$out/test_winograd"
+cross_test test_winograd "$nn/winograd.c" "$nn/pool.c" "$nn/cpu.c" "$nn/gemm.c" \
+    "$nn/kernels.c" "$nn/kernels_ref.c" $simd
