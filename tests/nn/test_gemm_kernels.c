@@ -5,7 +5,8 @@
  * without an epilogue or with bias / residual / ReLU exactly the C reference:
  * acc = (load ? C : 0), acc = fmaf(A(r,k), B(k,c), acc) for k = 0, 1, ...,
  * then + bias, + residual, max(., 0), in that order.  Rows past m and columns
- * past NR are never written.
+ * past NR are never written.  msnn_gemm over several K blocks gives that
+ * chain exactly too, whatever the layout of A and the thread count.
  *
  * Usage: test_gemm_kernels [seed]
  */
@@ -18,7 +19,9 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "gemm.h"
 #include "gemm_kern.h"
+#include "pool.h"
 #include "ms_test.h"
 
 static uint64_t rng_state = 0x2545f4914f6cdd1dull;
@@ -133,18 +136,74 @@ static void test_level(const msnn__gemm_kernel *kn)
     CHECKF(bad == 0, "%s: %d edge-kernel cases differ", kn->name, bad);
 }
 
+/* msnn_gemm on a SIMD level, K over several K blocks (partial sums carried
+ * through C), a partial last row panel, A row-major (read in place) and
+ * column-major (packed), the residual in place (C itself), 1 and 2 threads:
+ * every element bitwise the fmaf chain in increasing k, + bias, + residual,
+ * ReLU. */
+static void test_gemm_exact(int level, msnn_pool *p2)
+{
+    const msnn__gemm_kernel *kn = msnn__gemm_kernel_get(level);
+    msnn_cpu_set_level(level);
+    const int M = 50, N = 40, K = 2 * kn->kc + 37;   /* 3 K blocks */
+    const ptrdiff_t ldc = N + 3;
+    float *a = rand_buf((size_t)M * K), *b = rand_buf((size_t)K * N), *bias = rand_buf(N);
+    float *res = rand_buf((size_t)M * ldc), *want = rand_buf((size_t)M * ldc);
+    float *c = rand_buf((size_t)M * ldc);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            float acc = 0.0f;
+            for (int k = 0; k < K; k++)
+                acc = fmaf(a[(size_t)i * K + k], b[(size_t)k * N + j], acc);
+            acc += bias[j];
+            acc += res[(size_t)i * ldc + j];
+            want[(size_t)i * ldc + j] = acc > 0.0f ? acc : 0.0f;
+        }
+    for (int layout = 0; layout < 2; layout++)
+        for (int th = 0; th < 2; th++) {
+            float *at = a;
+            msnn_mat A = { a, K, 1 };
+            if (layout) {   /* column-major copy: A(i, k) at at[k*M + i] */
+                at = rand_buf((size_t)M * K);
+                for (int i = 0; i < M; i++)
+                    for (int k = 0; k < K; k++)
+                        at[(size_t)k * M + i] = a[(size_t)i * K + k];
+                A = (msnn_mat){ at, 1, M };
+            }
+            memcpy(c, res, (size_t)M * ldc * sizeof *c);
+            msnn_epi e = { bias, 0, c, ldc, MSNN_ACT_RELU };
+            msnn_mat B = { b, N, 1 };
+            msnn_gemm(M, N, K, A, B, c, ldc, &e, th ? p2 : NULL);
+            int bad = 0;
+            for (int i = 0; i < M; i++)
+                bad += memcmp(c + (size_t)i * ldc, want + (size_t)i * ldc, N * sizeof *c) != 0;
+            CHECKF(bad == 0, "%s: %d x %d x %d, A %s, %d thread(s): %d rows differ from the "
+                   "fmaf chain", kn->name, M, N, K, layout ? "column-major" : "row-major",
+                   th + 1, bad);
+            if (layout)
+                free(at);
+        }
+    printf("%-6s msnn_gemm %dx%dx%d (kc %d): fmaf chain, in-place residual, 1 and 2 threads\n",
+           kn->name, M, N, K, kn->kc);
+    free(a), free(b), free(bias), free(res), free(want), free(c);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1)
         rng_state = strtoull(argv[1], NULL, 0) | 1;
     int levels = 0;
+    msnn_pool *p2 = msnn_pool_new(2);
+    CHECK(p2 != NULL);
     for (int l = MSNN_CPU_NEON; l <= MSNN_CPU_AVX512; l++) {
         const msnn__gemm_kernel *kn = msnn__gemm_kernel_get(l);
         if (kn) {
             test_level(kn);
+            test_gemm_exact(l, p2);
             levels++;
         }
     }
+    msnn_pool_free(&p2);
     printf("%d SIMD level(s) tested\n", levels);
     TEST_END();
 }
