@@ -134,6 +134,15 @@ SFX(ukr_body)(const int M, int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
               float *c, ptrdiff_t ldc, int load, const msnn__tile_epi *te)
 {
     VEC acc[MR][NV];
+    if (te && te->res) {
+        /* the residual is read at the end (often an activation not touched
+         * for a while, e.g. the decoder's image tokens): fetch it now */
+#pragma GCC unroll 16
+        for (int r = 0; r < M; r++) {
+            __builtin_prefetch(te->res + r * te->ldr, 0, 3);
+            __builtin_prefetch(te->res + r * te->ldr + NR - 1, 0, 3);
+        }
+    }
     if (!load) {
         /* C is only written at the end: fetch its lines for writing now so
          * the stores do not wait for them. */
