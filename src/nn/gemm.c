@@ -10,9 +10,11 @@
  * between KC blocks.  An element's value therefore depends only on K and the
  * path, not on the blocking, the tile position or the thread split.
  *
- * Row-major A is read in place (only a partial last row panel is packed); a
- * few rows times a transposed B are computed as B^T A^T so that B needs no
- * packing.  Packing scratch is kept per thread between calls.
+ * Row-major A is read in place, a partial last row panel (m < MR rows) by
+ * the kernel of its height, so no row is computed for nothing and its
+ * epilogue is fused too; only a strided A is packed.  A few rows times a
+ * transposed B are computed as B^T A^T so that B needs no packing.  Packing
+ * scratch is kept per thread between calls.
  *
  * Threads split the output by rows (or by columns when M is small), in whole
  * tiles, so the result never depends on the thread count.
