@@ -24,40 +24,69 @@ typedef struct shape {
                      * 0: tokens x W^T with W packed once, as the engine's layers */
     int bt;         /* B stored transposed and not packed (attention Q K^T) */
     int act;
+    int res;        /* residual M x N added in the epilogue */
+    int at;         /* A stored column-major (A^T row-major), as softmax scores E^T */
 } shape;
 
 static const shape shapes[] = {
+    /* The calls the engine makes (bench_engine -t 1: the encoder's chunks of
+     * tokens and strips of pixels, the decoder's bands of 128 image rows),
+     * in the order of their share of the work. */
+    { "eng s3 fc2 48x320x1280 +res", 48, 320, 1280, 0, 0, MSNN_ACT_NONE, 1, 0 },
+    { "eng s3 fc1 48x1280x320 +GELU", 48, 1280, 320, 0, 0, MSNN_ACT_GELU, 0, 0 },
+    { "eng s2 fc2 102x160x640 +res", 102, 160, 640, 0, 0, MSNN_ACT_NONE, 1, 0 },
+    { "eng s2 fc1 102x640x160 +GELU", 102, 640, 160, 0, 0, MSNN_ACT_GELU, 0, 0 },
+    { "eng s3 qkv 98x960x320", 98, 960, 320, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "eng s1 fc2 126x128x512 +res", 126, 128, 512, 0, 0, MSNN_ACT_NONE, 1, 0 },
+    { "eng s1 fc1 126x512x128 +GELU", 126, 512, 128, 0, 0, MSNN_ACT_GELU, 0, 0 },
+    { "eng s0 conv3 40x64x256 +res+GELU", 40, 64, 256, 0, 0, MSNN_ACT_GELU, 1, 0 },
+    { "eng s0 conv1 42x256x64 +GELU", 42, 256, 64, 0, 0, MSNN_ACT_GELU, 0, 0 },
+    { "eng s2 qkv 196x480x160", 196, 480, 160, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "eng s1 qkv 245x384x128", 245, 384, 128, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "eng s3 proj 98x320x320", 98, 320, 320, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "eng neck wino 64x256x256", 64, 256, 256, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "eng s2 proj 196x160x160", 196, 160, 160, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "eng s1 proj 245x128x128", 245, 128, 128, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "eng merge1 conv1 82x128x64 +GELU", 82, 128, 64, 0, 0, MSNN_ACT_GELU, 0, 0 },
+    { "eng merge1 conv3 40x128x128", 40, 128, 128, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "eng neck0 4096x256x320", 4096, 256, 320, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "eng dec up0 128x256x256", 128, 256, 256, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "eng dec t2i scores 128x64x256", 128, 64, 256, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "eng dec up3 256x128x64 +GELU", 256, 128, 64, 0, 0, MSNN_ACT_GELU, 0, 0 },
+    { "eng dec i2t out 128x256x56 +res", 128, 256, 56, 0, 0, MSNN_ACT_NONE, 1, 0 },
+    { "eng dec t2i E^T V 56x256x128", 56, 256, 128, 1, 0, MSNN_ACT_NONE, 0, 1 },
+    /* whole layers as single calls (not what the engine runs) */
     /* the engine is channels last: every conv is tokens x (Cin -> Cout) */
-    { "patch_embed 1x1 3->32 +GELU T=65536", 65536, 32, 3, 0, 0, MSNN_ACT_GELU },
-    { "patch_embed 1x1 32->64 T=65536", 65536, 64, 32, 0, 0, MSNN_ACT_NONE },
-    { "s0 merge 1x1 64->128 +GELU T=65536", 65536, 128, 64, 0, 0, MSNN_ACT_GELU },
-    { "s0 mbconv 1x1 64->256 +GELU T=65536", 65536, 256, 64, 0, 0, MSNN_ACT_GELU },
-    { "s0 mbconv 1x1 64->256 (no act) T=65536", 65536, 256, 64, 0, 0, MSNN_ACT_NONE },
-    { "s0 mbconv 1x1 256->64 +GELU T=65536", 65536, 64, 256, 0, 0, MSNN_ACT_GELU },
-    { "s0 mbconv 1x1 256->64 (no act) T=65536", 65536, 64, 256, 0, 0, MSNN_ACT_NONE },
-    { "s0 band 1x1 64->256 +GELU T=4608", 4608, 256, 64, 0, 0, MSNN_ACT_GELU },
-    { "s0 band 1x1 256->64 +GELU T=4096", 4096, 64, 256, 0, 0, MSNN_ACT_GELU },
+    { "patch_embed 1x1 3->32 +GELU T=65536", 65536, 32, 3, 0, 0, MSNN_ACT_GELU, 0, 0 },
+    { "patch_embed 1x1 32->64 T=65536", 65536, 64, 32, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "s0 merge 1x1 64->128 +GELU T=65536", 65536, 128, 64, 0, 0, MSNN_ACT_GELU, 0, 0 },
+    { "s0 mbconv 1x1 64->256 +GELU T=65536", 65536, 256, 64, 0, 0, MSNN_ACT_GELU, 0, 0 },
+    { "s0 mbconv 1x1 64->256 (no act) T=65536", 65536, 256, 64, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "s0 mbconv 1x1 256->64 +GELU T=65536", 65536, 64, 256, 0, 0, MSNN_ACT_GELU, 0, 0 },
+    { "s0 mbconv 1x1 256->64 (no act) T=65536", 65536, 64, 256, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "s0 band 1x1 64->256 +GELU T=4608", 4608, 256, 64, 0, 0, MSNN_ACT_GELU, 0, 0 },
+    { "s0 band 1x1 256->64 +GELU T=4096", 4096, 64, 256, 0, 0, MSNN_ACT_GELU, 0, 0 },
     /* one row of a 40-column strip: conv1 over 42 pixels, conv3 over 40 */
-    { "s0 strip 1x1 64->256 +GELU T=42", 42, 256, 64, 0, 0, MSNN_ACT_GELU },
-    { "s0 strip 1x1 256->64 +GELU T=40", 40, 64, 256, 0, 0, MSNN_ACT_GELU },
-    { "s1 qkv  T=16384 128->384", 16384, 384, 128, 0, 0, MSNN_ACT_NONE },
-    { "s1 proj T=16384 128->128", 16384, 128, 128, 0, 0, MSNN_ACT_NONE },
-    { "s1 fc1  T=16384 128->512 +GELU", 16384, 512, 128, 0, 0, MSNN_ACT_GELU },
-    { "s1 fc2  T=16384 512->128", 16384, 128, 512, 0, 0, MSNN_ACT_NONE },
-    { "s2 qkv  T=4096 160->480", 4096, 480, 160, 0, 0, MSNN_ACT_NONE },
-    { "s2 fc1  T=4096 160->640 +GELU", 4096, 640, 160, 0, 0, MSNN_ACT_GELU },
-    { "s2 fc2  T=4096 640->160", 4096, 160, 640, 0, 0, MSNN_ACT_NONE },
-    { "s3 qkv  T=4096 320->960", 4096, 960, 320, 0, 0, MSNN_ACT_NONE },
-    { "s3 proj T=4096 320->320", 4096, 320, 320, 0, 0, MSNN_ACT_NONE },
-    { "s3 fc1  T=4096 320->1280 +GELU", 4096, 1280, 320, 0, 0, MSNN_ACT_GELU },
-    { "s3 fc2  T=4096 1280->320", 4096, 320, 1280, 0, 0, MSNN_ACT_NONE },
-    { "neck 1x1 320->256 T=4096", 4096, 256, 320, 0, 0, MSNN_ACT_NONE },
-    { "neck 3x3 256->256 im2col T=4096", 4096, 256, 2304, 0, 0, MSNN_ACT_NONE },
-    { "NCHW 1x1 64->256 (256 x 65536 x 64)", 256, 65536, 64, 1, 0, MSNN_ACT_NONE },
-    { "attn 7x7 QK^T (49x49x32)", 49, 49, 32, 0, 1, MSNN_ACT_NONE },
-    { "attn 7x7 AV (49x32x49)", 49, 32, 49, 1, 0, MSNN_ACT_NONE },
-    { "attn 14x14 QK^T (196x196x32)", 196, 196, 32, 0, 1, MSNN_ACT_NONE },
-    { "attn 14x14 AV (196x32x196)", 196, 32, 196, 1, 0, MSNN_ACT_NONE },
+    { "s0 strip 1x1 64->256 +GELU T=42", 42, 256, 64, 0, 0, MSNN_ACT_GELU, 0, 0 },
+    { "s0 strip 1x1 256->64 +GELU T=40", 40, 64, 256, 0, 0, MSNN_ACT_GELU, 0, 0 },
+    { "s1 qkv  T=16384 128->384", 16384, 384, 128, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "s1 proj T=16384 128->128", 16384, 128, 128, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "s1 fc1  T=16384 128->512 +GELU", 16384, 512, 128, 0, 0, MSNN_ACT_GELU, 0, 0 },
+    { "s1 fc2  T=16384 512->128", 16384, 128, 512, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "s2 qkv  T=4096 160->480", 4096, 480, 160, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "s2 fc1  T=4096 160->640 +GELU", 4096, 640, 160, 0, 0, MSNN_ACT_GELU, 0, 0 },
+    { "s2 fc2  T=4096 640->160", 4096, 160, 640, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "s3 qkv  T=4096 320->960", 4096, 960, 320, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "s3 proj T=4096 320->320", 4096, 320, 320, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "s3 fc1  T=4096 320->1280 +GELU", 4096, 1280, 320, 0, 0, MSNN_ACT_GELU, 0, 0 },
+    { "s3 fc2  T=4096 1280->320", 4096, 320, 1280, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "neck 1x1 320->256 T=4096", 4096, 256, 320, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "neck 3x3 256->256 im2col T=4096", 4096, 256, 2304, 0, 0, MSNN_ACT_NONE, 0, 0 },
+    { "NCHW 1x1 64->256 (256 x 65536 x 64)", 256, 65536, 64, 1, 0, MSNN_ACT_NONE, 0, 0 },
+    { "attn 7x7 QK^T (49x49x32)", 49, 49, 32, 0, 1, MSNN_ACT_NONE, 0, 0 },
+    { "attn 7x7 AV (49x32x49)", 49, 32, 49, 1, 0, MSNN_ACT_NONE, 0, 0 },
+    { "attn 14x14 QK^T (196x196x32)", 196, 196, 32, 0, 1, MSNN_ACT_NONE, 0, 0 },
+    { "attn 14x14 AV (196x32x196)", 196, 32, 196, 1, 0, MSNN_ACT_NONE, 0, 0 },
 };
 #define NSHAPES (int)(sizeof shapes / sizeof shapes[0])
 
@@ -101,8 +130,9 @@ static double time_shape(const shape *s, msnn_pool *pool, int reps, double *cpu)
 {
     float *a = fill((size_t)s->M * s->K), *b = fill((size_t)s->K * s->N);
     float *c = fill((size_t)s->M * s->N), *bias = fill(s->M > s->N ? s->M : s->N);
-    msnn_epi e = { bias, s->nchw, NULL, 0, s->act };
-    msnn_mat A = { a, s->K, 1 };
+    float *res = s->res ? fill((size_t)s->M * s->N) : NULL;
+    msnn_epi e = { s->at ? NULL : bias, s->nchw, res, s->N, s->act };
+    msnn_mat A = s->at ? (msnn_mat){ a, 1, s->M } : (msnn_mat){ a, s->K, 1 };
     msnn_mat B = s->bt ? (msnn_mat){ b, 1, s->K } : (msnn_mat){ b, s->N, 1 };
     msnn_mat W = { b, 1, s->K };    /* torch Linear weight [N][K] viewed as K x N */
     msnn_packed_b *bp = s->nchw || s->bt ? NULL : msnn_gemm_pack_b(s->K, s->N, W);
@@ -128,7 +158,7 @@ static double time_shape(const shape *s, msnn_pool *pool, int reps, double *cpu)
     *cpu = tc[reps / 2];
     free(t), free(tc);
     msnn_gemm_packed_free(&bp);
-    free(a), free(b), free(c), free(bias);
+    free(a), free(b), free(c), free(bias), free(res);
     return med;
 }
 

@@ -10,9 +10,11 @@
  * between KC blocks.  An element's value therefore depends only on K and the
  * path, not on the blocking, the tile position or the thread split.
  *
- * Row-major A is read in place (only a partial last row panel is packed); a
- * few rows times a transposed B are computed as B^T A^T so that B needs no
- * packing.  Packing scratch is kept per thread between calls.
+ * Row-major A is read in place, a partial last row panel (m < MR rows) by
+ * the kernel of its height, so no row is computed for nothing and its
+ * epilogue is fused too; only a strided A is packed.  A few rows times a
+ * transposed B are computed as B^T A^T so that B needs no packing.  Packing
+ * scratch is kept per thread between calls.
  *
  * Threads split the output by rows (or by columns when M is small), in whole
  * tiles, so the result never depends on the thread count.
@@ -145,8 +147,12 @@ static pthread_once_t g_kern_once = PTHREAD_ONCE_INIT;
 static void kern_init(void)
 {
 #if ARCH_X86_64
-    msnn__gemm_kernel_avx2(&g_kern[MSNN_CPU_AVX2]);
-    msnn__gemm_kernel_avx512(&g_kern[MSNN_CPU_AVX512]);
+    /* only what this CPU runs: the fill functions are compiled for their
+     * ISA, and the compiler may use its instructions there */
+    if (msnn_cpu_max_level() >= MSNN_CPU_AVX2)
+        msnn__gemm_kernel_avx2(&g_kern[MSNN_CPU_AVX2]);
+    if (msnn_cpu_max_level() >= MSNN_CPU_AVX512)
+        msnn__gemm_kernel_avx512(&g_kern[MSNN_CPU_AVX512]);
 #elif ARCH_AARCH64
     msnn__gemm_kernel_neon(&g_kern[MSNN_CPU_NEON]);
 #endif
@@ -205,16 +211,17 @@ typedef struct fast_task {
     int split_rows;
 } fast_task;
 
-/* One tile at C(i, j): full tiles go straight to C with the epilogue fused
- * into the micro-kernel (when last), edge tiles through a padded buffer.
- * ap is a packed panel (lda 0) or MR rows of A read in place (row stride lda). */
+/* One tile at C(i, j): tiles of full width go straight to C with the
+ * epilogue fused into the micro-kernel (when last), narrower ones through a
+ * padded buffer.  ap is a packed panel (lda 0) or the m rows of A read in
+ * place (row stride lda). */
 static void run_tile(const fast_task *t, int kc, const float *ap, ptrdiff_t lda, const float *bp,
                      int i, int j, int m, int n, int load, int last, float *tile)
 {
     const msnn__gemm_kernel *kn = t->kn;
     const msnn_epi *e = t->e;
     float *c = t->C + (ptrdiff_t)i * t->ldc + j;
-    if (m == kn->mr && n == kn->nr) {
+    if (n == kn->nr && (m == kn->mr || lda)) {
         msnn__tile_epi te = { 0 }, *tp = NULL;
         if (last && (e->bias || e->residual || e->act != MSNN_ACT_NONE)) {
             tp = &te;
@@ -229,7 +236,7 @@ static void run_tile(const fast_task *t, int kc, const float *ap, ptrdiff_t lda,
             te.act = e->act;
         }
         if (lda)
-            kn->ukr_rows(kc, ap, lda, bp, c, t->ldc, load, tp);
+            kn->ukr_rows_m[m](kc, ap, lda, bp, c, t->ldc, load, tp);
         else
             kn->ukr(kc, ap, bp, c, t->ldc, load, tp);
         return;
@@ -240,7 +247,7 @@ static void run_tile(const fast_task *t, int kc, const float *ap, ptrdiff_t lda,
             memcpy(tile + r * kn->nr, c + r * t->ldc, (size_t)n * sizeof *tile);
     }
     if (lda)
-        kn->ukr_rows(kc, ap, lda, bp, tile, kn->nr, load, NULL);
+        kn->ukr_rows_m[m](kc, ap, lda, bp, tile, kn->nr, load, NULL);
     else
         kn->ukr(kc, ap, bp, tile, kn->nr, load, NULL);
     for (int r = 0; r < m; r++)
@@ -282,9 +289,9 @@ static void fast_region(const fast_task *t, int m0, int m1, int n0, int n1, floa
                 kn->pack_b(t->B, pc, kc, jc, nc, bbuf);
             for (int ic = m0; ic < m1; ic += kn->mc) {
                 int mc = m1 - ic < kn->mc ? m1 - ic : kn->mc;
-                /* Row-major A is read in place for whole MR-row panels; only
-                 * a partial last panel (or a strided A) is packed. */
-                int direct = t->A.cs == 1 ? mc / mr * mr : 0;
+                /* Row-major A is read in place (a partial last panel by
+                 * the kernel of its height); only a strided A is packed. */
+                int direct = t->A.cs == 1 ? mc : 0;
                 if (direct < mc)
                     pack_a(kn, t->A, ic + direct, mc - direct, pc, kc, abuf);
                 for (int jr = 0; jr < nc; jr += nr) {
@@ -391,7 +398,8 @@ static void fast_task_fn(void *arg, int ith, int nth)
     int kc = t->K < kn->kc ? t->K : kc_for(kn, t->K);
     int mcr = m1 - m0 < kn->mc ? m1 - m0 : kn->mc;
     int ncr = n1 - n0 < kn->nc ? n1 - n0 : kn->nc;
-    size_t na = (size_t)((mcr + kn->mr - 1) / kn->mr) * kn->mr * (size_t)(kc ? kc : 1);
+    size_t na = t->A.cs == 1 ? 0
+                : (size_t)((mcr + kn->mr - 1) / kn->mr) * kn->mr * (size_t)(kc ? kc : 1);
     size_t nb = t->bpk ? 0 : (size_t)((ncr + kn->nr - 1) / kn->nr) * kn->nr * (size_t)(kc ? kc : 1);
     size_t nt = (size_t)kn->mr * kn->nr;
     float *buf = scratch_get((na + nb + nt) * sizeof(float));

@@ -45,6 +45,10 @@ typedef struct msnn__gemm_kernel {
     int kc, mc, nc;         /* cache blocking */
     msnn__ukr_fn ukr;
     msnn__ukr_rows_fn ukr_rows;
+    /* ukr_rows_m[m]: ukr_rows on m rows (1 <= m <= mr; [mr] is ukr_rows):
+     * a bottom-edge tile read and written in place, each row's values the
+     * same as in a full tile */
+    msnn__ukr_rows_fn ukr_rows_m[16];
     msnn__epi_fn epi;
     /* B rows [k0, k0+kc) x columns [j0, j0+n) -> NR-column panels, zero padded */
     void (*pack_b)(msnn_mat B, int k0, int kc, int j0, int n, float *dst);

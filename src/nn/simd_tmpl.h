@@ -111,26 +111,49 @@ static void SFX(gelu_array)(float *x, size_t n)
 
 /* ------------------------------------------------------------ GEMM tile */
 
-/* The MR x NR tile at c (leading dim ldc) += or = A x b-panel, one fused
- * multiply-add per k in increasing k (gemm_kern.h), then the fused epilogue
- * when te != NULL.  A's element (r, k) is a[r*rsa + k*csa]: a packed panel
- * (rsa 1, csa MR) or MR rows of a row-major matrix (rsa lda, csa 1). */
+/* GELU over the first m rows of a tile, in place: one copy of the code for
+ * every kernel, looped (the twelve erf evaluations of a tile unrolled in
+ * each kernel made the kernels several KB long, and they ran slower: the
+ * epilogue runs once per tile, so it mostly came from outside the op cache). */
+static __attribute__((noinline)) void SFX(gelu_tile)(float *c, ptrdiff_t ldc, int m)
+{
+#pragma GCC unroll 1
+    for (int r = 0; r < m; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            VSTOREU(c + r * ldc + v * VL, SFX(vgelu)(VLOADU(c + r * ldc + v * VL)));
+}
+
+/* The M x NR tile at c (leading dim ldc), M <= MR a compile-time constant,
+ * += or = A x b-panel, one fused multiply-add per k in increasing k
+ * (gemm_kern.h), then the fused epilogue when te != NULL.  A's element (r, k)
+ * is a[r*rsa + k*csa]: a packed panel (rsa 1, csa MR) or M rows of a
+ * row-major matrix (rsa lda, csa 1).  A row's values do not depend on M. */
 static inline __attribute__((always_inline)) void
-SFX(ukr_body)(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b, float *c,
-              ptrdiff_t ldc, int load, const msnn__tile_epi *te)
+SFX(ukr_body)(const int M, int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b,
+              float *c, ptrdiff_t ldc, int load, const msnn__tile_epi *te)
 {
     VEC acc[MR][NV];
+    if (te && te->res) {
+        /* the residual is read at the end (often an activation not touched
+         * for a while, e.g. the decoder's image tokens): fetch it now */
+#pragma GCC unroll 16
+        for (int r = 0; r < M; r++) {
+            __builtin_prefetch(te->res + r * te->ldr, 0, 3);
+            __builtin_prefetch(te->res + r * te->ldr + NR - 1, 0, 3);
+        }
+    }
     if (!load) {
         /* C is only written at the end: fetch its lines for writing now so
          * the stores do not wait for them. */
 #pragma GCC unroll 16
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < M; r++) {
             __builtin_prefetch(c + r * ldc, 1, 3);
             __builtin_prefetch(c + r * ldc + NR - 1, 1, 3);
         }
     }
 #pragma GCC unroll 16
-    for (int r = 0; r < MR; r++)
+    for (int r = 0; r < M; r++)
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++)
             acc[r][v] = load ? VLOADU(c + r * ldc + v * VL) : VZERO();
@@ -140,7 +163,7 @@ SFX(ukr_body)(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float 
         for (int v = 0; v < NV; v++)
             bv[v] = VLOAD(b + v * VL);
 #pragma GCC unroll 16
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < M; r++) {
             VEC av = VSET1(a[r * rsa]);
 #pragma GCC unroll 4
             for (int v = 0; v < NV; v++)
@@ -156,13 +179,13 @@ SFX(ukr_body)(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float 
             for (int v = 0; v < NV; v++)
                 bc[v] = VLOADU(te->bias_col + v * VL);
 #pragma GCC unroll 16
-            for (int r = 0; r < MR; r++)
+            for (int r = 0; r < M; r++)
 #pragma GCC unroll 4
                 for (int v = 0; v < NV; v++)
                     acc[r][v] = VADD(acc[r][v], bc[v]);
         } else if (te->bias_row) {
 #pragma GCC unroll 16
-            for (int r = 0; r < MR; r++) {
+            for (int r = 0; r < M; r++) {
                 VEC br = VSET1(te->bias_row[r]);
 #pragma GCC unroll 4
                 for (int v = 0; v < NV; v++)
@@ -171,45 +194,69 @@ SFX(ukr_body)(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float 
         }
         if (te->res) {
 #pragma GCC unroll 16
-            for (int r = 0; r < MR; r++)
+            for (int r = 0; r < M; r++)
 #pragma GCC unroll 4
                 for (int v = 0; v < NV; v++)
                     acc[r][v] = VADD(acc[r][v], VLOADU(te->res + r * te->ldr + v * VL));
         }
-        if (te->act == MSNN_ACT_GELU) {
-#pragma GCC unroll 16
-            for (int r = 0; r < MR; r++)
-#pragma GCC unroll 4
-                for (int v = 0; v < NV; v++)
-                    VSTOREU(c + r * ldc + v * VL, SFX(vgelu)(acc[r][v]));
-            return;
-        }
         if (te->act == MSNN_ACT_RELU) {
 #pragma GCC unroll 16
-            for (int r = 0; r < MR; r++)
+            for (int r = 0; r < M; r++)
 #pragma GCC unroll 4
                 for (int v = 0; v < NV; v++)
                     acc[r][v] = VMAX(acc[r][v], VZERO());
         }
     }
 #pragma GCC unroll 16
-    for (int r = 0; r < MR; r++)
+    for (int r = 0; r < M; r++)
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++)
             VSTOREU(c + r * ldc + v * VL, acc[r][v]);
+    if (te && te->act == MSNN_ACT_GELU)
+        SFX(gelu_tile)(c, ldc, M);
 }
 
 static void SFX(ukr)(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc, int load,
                      const msnn__tile_epi *te)
 {
-    SFX(ukr_body)(kc, a, 1, MR, b, c, ldc, load, te);
+    SFX(ukr_body)(MR, kc, a, 1, MR, b, c, ldc, load, te);
 }
 
 static void SFX(ukr_rows)(int kc, const float *a, ptrdiff_t lda, const float *b, float *c,
                           ptrdiff_t ldc, int load, const msnn__tile_epi *te)
 {
-    SFX(ukr_body)(kc, a, lda, 1, b, c, ldc, load, te);
+    SFX(ukr_body)(MR, kc, a, lda, 1, b, c, ldc, load, te);
 }
+
+/* ukr_rows on the first m < MR rows only (a tile at the bottom edge of C:
+ * only m rows of A exist), for m = 1 .. MR-1. */
+#define MSNN__UKR_ROWS_M(m)                                                                  \
+    static void SFX(ukr_rows_##m)(int kc, const float *a, ptrdiff_t lda, const float *b,     \
+                                  float *c, ptrdiff_t ldc, int load, const msnn__tile_epi *te) \
+    {                                                                                        \
+        SFX(ukr_body)((m), kc, a, lda, 1, b, c, ldc, load, te);                               \
+    }
+MSNN__UKR_ROWS_M(1)
+MSNN__UKR_ROWS_M(2)
+MSNN__UKR_ROWS_M(3)
+MSNN__UKR_ROWS_M(4)
+MSNN__UKR_ROWS_M(5)
+#if MR > 6
+MSNN__UKR_ROWS_M(6)
+MSNN__UKR_ROWS_M(7)
+#endif
+#if MR > 8
+MSNN__UKR_ROWS_M(8)
+MSNN__UKR_ROWS_M(9)
+MSNN__UKR_ROWS_M(10)
+MSNN__UKR_ROWS_M(11)
+MSNN__UKR_ROWS_M(12)
+MSNN__UKR_ROWS_M(13)
+#endif
+#if MR > 14
+#error "simd_tmpl.h: edge kernels are instantiated for MR <= 14"
+#endif
+#undef MSNN__UKR_ROWS_M
 
 /* ------------------------------------------------------------ packing */
 
@@ -310,6 +357,25 @@ static void SFX(fill_kernel)(msnn__gemm_kernel *k, const char *name, int level)
     k->nr = NR;
     k->ukr = SFX(ukr);
     k->ukr_rows = SFX(ukr_rows);
+    k->ukr_rows_m[0] = NULL;
+    k->ukr_rows_m[1] = SFX(ukr_rows_1);
+    k->ukr_rows_m[2] = SFX(ukr_rows_2);
+    k->ukr_rows_m[3] = SFX(ukr_rows_3);
+    k->ukr_rows_m[4] = SFX(ukr_rows_4);
+    k->ukr_rows_m[5] = SFX(ukr_rows_5);
+#if MR > 6
+    k->ukr_rows_m[6] = SFX(ukr_rows_6);
+    k->ukr_rows_m[7] = SFX(ukr_rows_7);
+#endif
+#if MR > 8
+    k->ukr_rows_m[8] = SFX(ukr_rows_8);
+    k->ukr_rows_m[9] = SFX(ukr_rows_9);
+    k->ukr_rows_m[10] = SFX(ukr_rows_10);
+    k->ukr_rows_m[11] = SFX(ukr_rows_11);
+    k->ukr_rows_m[12] = SFX(ukr_rows_12);
+    k->ukr_rows_m[13] = SFX(ukr_rows_13);
+#endif
+    k->ukr_rows_m[MR] = SFX(ukr_rows);
     k->pack_b = SFX(pack_b);
     k->epi = SFX(epi);
     k->erf = SFX(erf_array);
