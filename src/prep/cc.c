@@ -619,3 +619,59 @@ void ms_label_runs_paint(const ms_label_runs *r, const size_t *z, size_t nz, uin
         memset(o + at, 0, slice - at);
     }
 }
+
+void ms_label_runs_iter_init(ms_label_runs_iter *it, const ms_label_runs *r, const size_t *z,
+                             size_t nz)
+{
+    it->r = r;
+    it->z = z;
+    it->nz = nz;
+    ms_label_runs_rewind(it);
+}
+
+void ms_label_runs_rewind(void *vit)
+{
+    ms_label_runs_iter *it = vit;
+    it->k = it->y = it->x = 0;
+    it->j = it->nz && it->r->h ? it->r->row[it->z[0] * it->r->h] : 0;
+}
+
+size_t ms_label_runs_next(void *vit, unsigned char *value)
+{
+    ms_label_runs_iter *it = vit;
+    const ms_label_runs *r = it->r;
+    size_t zeros = 0, w = r->w, h = r->h;
+    *value = 0;
+    while (it->k < it->nz) {
+        size_t i = it->z[it->k] * h + it->y;
+        if (it->y == 0 && it->x == 0 && r->row[i] == r->row[i + h]) {
+            zeros += h * w;   /* a slice without runs */
+            it->k++;
+            it->j = it->k < it->nz ? r->row[it->z[it->k] * h] : 0;
+            continue;
+        }
+        if (it->j < r->row[i + 1]) {
+            uint32_t j = it->j;
+            if (!r->v[j]) {   /* removed: zeros, counted from x on */
+                it->j++;
+                continue;
+            }
+            zeros += r->x0[j] - it->x;
+            it->x = r->x0[j];
+            if (zeros)
+                return zeros;   /* the run itself next time */
+            *value = r->v[j];
+            it->x = r->x1[j];
+            it->j++;
+            return r->x1[j] - r->x0[j];
+        }
+        zeros += w - it->x;   /* the rest of the row */
+        it->x = 0;
+        if (++it->y == h) {
+            it->y = 0;
+            it->k++;
+            it->j = it->k < it->nz ? r->row[it->z[it->k] * h] : 0;
+        }
+    }
+    return zeros;
+}
