@@ -167,21 +167,6 @@ static int32_t uf_find(int32_t *p, int32_t x)
     return x;
 }
 
-static void uf_union(int32_t *p, int32_t a, int32_t b)
-{
-    a = uf_find(p, a);
-    b = uf_find(p, b);
-    if (a == b)
-        return;
-    if (a > b) {
-        int32_t t = a;
-        a = b;
-        b = t;
-    }
-    p[a] += p[b];          /* sizes are negative; |sum| <= voxels <= INT32_MAX */
-    p[b] = a;
-}
-
 /* Union the runs of row ya of slice A with the touching, same-valued runs
  * of row yb of slice B.  diag = 1 lets runs touch diagonally along x (the
  * neighbour row's x-1 and x+1 count), diag = 0 requires an x overlap. */
@@ -194,9 +179,26 @@ static void join_rows(int32_t *p, const cc_slice *A, size_t ya, const cc_slice *
         uint32_t lo = A->x0[ia], hi = A->x1[ia] + diag;
         while (j0 < eb && B->x1[j0] + diag <= lo)
             j0++;
-        for (uint32_t j = j0; j < eb && B->x0[j] < hi; j++)
-            if (B->v[j] == A->v[ia])
-                uf_union(p, (int32_t)(A->base + ia), (int32_t)(B->base + j));
+        int32_t ra = -1;   /* root of run ia, found at its first join */
+        for (uint32_t j = j0; j < eb && B->x0[j] < hi; j++) {
+            if (B->v[j] != A->v[ia])
+                continue;
+            if (ra < 0)
+                ra = uf_find(p, (int32_t)(A->base + ia));
+            int32_t rb = uf_find(p, (int32_t)(B->base + j));
+            if (ra == rb)
+                continue;
+            /* the larger root goes under the smaller; sizes are negative,
+             * |sum| <= voxels <= INT32_MAX */
+            if (ra < rb) {
+                p[ra] += p[rb];
+                p[rb] = ra;
+            } else {
+                p[rb] += p[ra];
+                p[ra] = rb;
+                ra = rb;
+            }
+        }
     }
 }
 
