@@ -259,7 +259,9 @@ typedef int (*chunk_fn)(void *arg, const unsigned char *p, size_t n);
 
 /* Spell the bytes of src's runs into buf[0..cap), calling fn (may be NULL)
  * on each full chunk and on the last one.  *total = the bytes the runs
- * cover (buf holds all of them only if *total <= cap). */
+ * cover (buf holds all of them only if *total <= cap).  Labels are mostly
+ * zeros and short runs: the chunk is cleared at once and only the other
+ * runs are written, short ones without a call. */
 static int spell_runs(const ms_npz_runs *src, unsigned char *buf, size_t cap, chunk_fn fn,
                       void *arg, size_t *total)
 {
@@ -267,17 +269,28 @@ static int spell_runs(const ms_npz_runs *src, unsigned char *buf, size_t cap, ch
     unsigned char v;
     int rc;
     src->rewind(src->ctx);
+    int clear = 1;   /* the chunk is to be cleared before its first run */
     while ((len = src->next(src->ctx, &v))) {
         tot += len;
         while (len) {
+            if (clear) {
+                memset(buf, 0, cap);
+                clear = 0;
+            }
             size_t k = cap - have < len ? cap - have : len;
-            memset(buf + have, v, k);
+            if (v && k < 32) {
+                for (size_t i = 0; i < k; i++)
+                    buf[have + i] = v;
+            } else if (v) {
+                memset(buf + have, v, k);
+            }
             have += k;
             len -= k;
             if (have == cap) {
                 if (fn && (rc = fn(arg, buf, have)) < 0)
                     return rc;
                 have = 0;
+                clear = 1;
             }
         }
     }
