@@ -717,46 +717,62 @@ void ms_label_runs_iter_init(ms_label_runs_iter *it, const ms_label_runs *r, con
 void ms_label_runs_rewind(void *vit)
 {
     ms_label_runs_iter *it = vit;
+    const ms_label_runs *r = it->r;
     it->k = it->y = it->x = 0;
-    it->j = it->nz && it->r->h ? it->r->row[it->z[0] * it->r->h] : 0;
+    it->j = it->je = 0;
+    if (it->nz && r->h) {
+        it->j = r->row[it->z[0] * r->h];
+        it->je = r->row[it->z[0] * r->h + 1];
+    } else {
+        it->k = it->nz;   /* nothing to give */
+    }
 }
 
 size_t ms_label_runs_next(void *vit, unsigned char *value)
 {
     ms_label_runs_iter *it = vit;
     const ms_label_runs *r = it->r;
+    const uint32_t *row = r->row;
     size_t zeros = 0, w = r->w, h = r->h;
-    *value = 0;
     while (it->k < it->nz) {
-        size_t i = it->z[it->k] * h + it->y;
-        if (it->y == 0 && it->x == 0 && r->row[i] == r->row[i + h]) {
-            zeros += h * w;   /* a slice without runs */
-            it->k++;
-            it->j = it->k < it->nz ? r->row[it->z[it->k] * h] : 0;
-            continue;
-        }
-        if (it->j < r->row[i + 1]) {
+        while (it->j < it->je) {
             uint32_t j = it->j;
             if (!r->v[j]) {   /* removed: zeros, counted from x on */
-                it->j++;
+                it->j = j + 1;
                 continue;
             }
-            zeros += r->x0[j] - it->x;
-            it->x = r->x0[j];
-            if (zeros)
+            size_t x0 = r->x0[j];
+            zeros += x0 - it->x;
+            it->x = x0;
+            if (zeros) {
+                *value = 0;
                 return zeros;   /* the run itself next time */
-            *value = r->v[j];
+            }
+            it->j = j + 1;
             it->x = r->x1[j];
-            it->j++;
-            return r->x1[j] - r->x0[j];
+            *value = r->v[j];
+            return r->x1[j] - x0;
         }
-        zeros += w - it->x;   /* the rest of the row */
+        /* the rest of the row, then the rows after it without runs */
+        zeros += w - it->x;
         it->x = 0;
-        if (++it->y == h) {
-            it->y = 0;
-            it->k++;
-            it->j = it->k < it->nz ? r->row[it->z[it->k] * h] : 0;
+        size_t base = it->z[it->k] * h;
+        for (;;) {
+            if (++it->y == h) {
+                it->y = 0;
+                if (++it->k == it->nz)
+                    break;
+                base = it->z[it->k] * h;
+            }
+            if (row[base + it->y] != row[base + it->y + 1])
+                break;
+            zeros += w;
+        }
+        if (it->k < it->nz) {
+            it->j = row[base + it->y];
+            it->je = row[base + it->y + 1];
         }
     }
+    *value = 0;
     return zeros;
 }

@@ -86,7 +86,7 @@ typedef struct ms_label_runs_iter {
     const size_t *z;
     size_t nz;
     size_t k, y;          /* current kept slice, row in it */
-    uint32_t j;           /* next run of that row */
+    uint32_t j, je;       /* next run of that row, one past its last */
     size_t x;             /* bytes of that row given out */
 } ms_label_runs_iter;
 
