@@ -124,7 +124,9 @@ static int deflate_libdeflate(FILE *f, const void *hdr, size_t hlen, const void 
     bound = libdeflate_deflate_compress_bound(c, n);
     /* The caller's scratch (pages touched already) when it can hold the
      * stream: libdeflate writes the same bytes into any buffer and returns
-     * 0 only when they do not fit, which a buffer of the bound never does. */
+     * 0 only when they do not fit, which a buffer of the bound never does.
+     * A scratch of at least half the input is tried; a stream that does
+     * not fit it after all is compressed a second time, into fresh pages. */
     m = 0;
     if (scratch && scratch_len >= n / 2)
         m = libdeflate_deflate_compress(c, data, n, scratch, scratch_len);
