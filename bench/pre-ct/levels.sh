@@ -28,13 +28,13 @@ done
 /usr/bin/python3 - "$RAW" <<'PYEOF'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
-print("level  CPU s median (min-max)  wall s median  peak RSS MB  npz bytes  load1 range")
+print("level  CPU s median (min-max)  wall s median  peak RSS MiB  npz bytes  load1 range")
 for L in sorted({int(r[0]) for r in rows}):
     g = [r for r in rows if int(r[0]) == L]
     cpu = [float(r[1]) + float(r[2]) for r in g]
     wall = [float(r[3]) for r in g]
     load = [float(r[6]) for r in g]
-    print("%5d  %.2f (%.2f-%.2f)  %13.2f  %11.0f  %9s  %.2f-%.2f" % (
+    print("%5d  %.2f (%.2f-%.2f)  %13.2f  %12.0f  %9s  %.2f-%.2f" % (
         L, statistics.median(cpu), min(cpu), max(cpu), statistics.median(wall),
         max(float(r[4]) for r in g) / 1024, g[-1][5], min(load), max(load)))
 PYEOF
