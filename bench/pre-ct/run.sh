@@ -5,7 +5,8 @@
 # (tests/tools/pre_ct_reference.py: cc3d and SimpleITK, which upstream
 # imports, are not packaged in Debian).
 #
-# Reports wall / CPU time and peak RSS (/usr/bin/time) with the default codec
+# Reports wall / CPU time, peak RSS and minor page faults (/usr/bin/time; the
+# kernel zeroes each fresh page it faults in) with the default codec
 # (libdeflate when built with it), with zlib (MEDSAM_DEFLATE=zlib) and at
 # --compress-level 1 and 0, the share of the CPU time per library (perf, when
 # available) and, measured apart (zlib through Python, libdeflate through its
@@ -23,7 +24,7 @@ REF="$HERE/../../tests/tools/pre_ct_reference.py"
 TOOL="$B/src/tools/medsam-pre-ct"
 SAME="$B/tests/tools/prect_npz_same"
 PY=/usr/bin/python3
-TIME="/usr/bin/time -f %e_s_wall_%U_s_user_%S_s_sys_%M_KB_peak_RSS"
+TIME="/usr/bin/time -f %e_s_wall_%U_s_user_%S_s_sys_%M_KB_peak_RSS_%R_minor_faults"
 mkdir -p "$W"
 
 STENT=$(find "$W/imageio" -name stent.npz 2>/dev/null | head -n 1)

@@ -84,7 +84,8 @@ static int write_stored_block(FILE *f, const void *hdr, size_t hlen, int final,
 }
 
 static int deflate_libdeflate(FILE *f, const void *hdr, size_t hlen, const void *data, size_t n,
-                              int level, uint64_t *csize, const char *what, ms_err *err)
+                              int level, void *scratch, size_t scratch_len, uint64_t *csize,
+                              const char *what, ms_err *err)
 {
     struct libdeflate_compressor *c = NULL;
     unsigned char *out = NULL;
@@ -121,20 +122,33 @@ static int deflate_libdeflate(FILE *f, const void *hdr, size_t hlen, const void 
         goto done;
     }
     bound = libdeflate_deflate_compress_bound(c, n);
-    /* Pages of `out` are only touched as far as the stream goes. */
-    out = ms__malloc_big(bound);
-    if (!out) {
-        rc = ms_seterr(err, MS_ENOMEM, "%s: out of memory (%zu bytes for the compressed data)",
-                       what, bound);
-        goto done;
+    /* The caller's scratch (pages touched already) when it can hold the
+     * stream: libdeflate writes the same bytes into any buffer and returns
+     * 0 only when they do not fit, which a buffer of the bound never does.
+     * A scratch of at least half the input is tried; a stream that does
+     * not fit it after all is compressed a second time, into fresh pages. */
+    m = 0;
+    if (scratch && scratch_len >= n / 2)
+        m = libdeflate_deflate_compress(c, data, n, scratch, scratch_len);
+    if (m) {
+        if ((rc = write_all(f, scratch, m, what, err)) < 0)
+            goto done;
+    } else {
+        /* Pages of `out` are only touched as far as the stream goes. */
+        out = ms__malloc_big(bound);
+        if (!out) {
+            rc = ms_seterr(err, MS_ENOMEM, "%s: out of memory (%zu bytes for the compressed data)",
+                           what, bound);
+            goto done;
+        }
+        m = libdeflate_deflate_compress(c, data, n, out, bound);
+        if (m == 0) {
+            rc = ms_seterr(err, MS_EIO, "%s: deflate failed", what);
+            goto done;
+        }
+        if ((rc = write_all(f, out, m, what, err)) < 0)
+            goto done;
     }
-    m = libdeflate_deflate_compress(c, data, n, out, bound);
-    if (m == 0) {
-        rc = ms_seterr(err, MS_EIO, "%s: deflate failed", what);
-        goto done;
-    }
-    if ((rc = write_all(f, out, m, what, err)) < 0)
-        goto done;
     *csize += m;
     rc = MS_OK;
 done:
@@ -194,17 +208,26 @@ done:
     return rc;
 }
 
-int ms__deflate_to_file(FILE *f, const void *hdr, size_t hlen, const void *data, size_t n,
-                        int level, uint64_t *csize, const char *what, ms_err *err)
+int ms__deflate_to_file_scratch(FILE *f, const void *hdr, size_t hlen, const void *data, size_t n,
+                                int level, void *scratch, size_t scratch_len, uint64_t *csize,
+                                const char *what, ms_err *err)
 {
     *csize = 0;
     if (hlen > 65535 || level < 1)
         return ms_seterr(err, MS_EINVAL, "%s: bad deflate arguments", what);
 #if HAVE_LIBDEFLATE
     if (use_libdeflate())
-        return deflate_libdeflate(f, hdr, hlen, data, n, level, csize, what, err);
+        return deflate_libdeflate(f, hdr, hlen, data, n, level, scratch, scratch_len, csize, what,
+                                  err);
 #endif
+    (void)scratch, (void)scratch_len;
     return deflate_zlib(f, hdr, hlen, data, n, level, csize, what, err);
+}
+
+int ms__deflate_to_file(FILE *f, const void *hdr, size_t hlen, const void *data, size_t n,
+                        int level, uint64_t *csize, const char *what, ms_err *err)
+{
+    return ms__deflate_to_file_scratch(f, hdr, hlen, data, n, level, NULL, 0, csize, what, err);
 }
 
 /* ------------------------------------------------------------ inflate */

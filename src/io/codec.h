@@ -30,6 +30,14 @@ uint32_t ms__crc32(uint32_t crc, const void *p, size_t n);
 int ms__deflate_to_file(FILE *f, const void *hdr, size_t hlen, const void *data, size_t n,
                         int level, uint64_t *csize, const char *what, ms_err *err);
 
+/* The same; with libdeflate the compressed stream goes into
+ * scratch[0..scratch_len) (memory whose pages the caller has touched
+ * already; it must not overlap hdr or data) when it fits there, else into
+ * a fresh buffer.  The bytes written are the same either way. */
+int ms__deflate_to_file_scratch(FILE *f, const void *hdr, size_t hlen, const void *data, size_t n,
+                                int level, void *scratch, size_t scratch_len, uint64_t *csize,
+                                const char *what, ms_err *err);
+
 /* Run-length deflate for label volumes (deflate_rle.c): hdr[0..hlen) as
  * literals, then data[0..n) with every run of 4+ equal bytes as one literal
  * and distance-1 back-references, in one block with Huffman codes fitted to
@@ -38,6 +46,13 @@ int ms__deflate_to_file(FILE *f, const void *hdr, size_t hlen, const void *data,
  * compressor). */
 size_t ms__deflate_rle(const void *hdr, size_t hlen, const void *data, size_t n,
                        unsigned char *out, size_t cap);
+
+/* The same over a run source (ms_npz.h) for data of n bytes: the stream is
+ * byte-identical to ms__deflate_rle over the bytes the runs spell.  Returns 0
+ * also when the runs do not add up to n bytes. */
+struct ms_npz_runs;
+size_t ms__deflate_rle_runs(const void *hdr, size_t hlen, const struct ms_npz_runs *src, size_t n,
+                            unsigned char *out, size_t cap);
 
 /* 1 when libdeflate is in use (whole-buffer paths pay off), else 0. */
 int ms__codec_whole_buffer(void);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "ms_npz.h"
 
 #define NLIT 286        /* literal/length symbols 0..285 */
 #define MAXBITS 15
@@ -147,6 +148,52 @@ static void tokenize(sink *s, const unsigned char *p, size_t n, int rle, runlog 
             log_run(g, p[i], e - i);
         i = e;
     }
+}
+
+/* A run source's maximal runs: adjacent runs of one value joined, so the
+ * symbols are those of the bytes the runs spell. */
+typedef struct joiner {
+    const ms_npz_runs *src;
+    size_t plen;          /* a run read ahead (0: none) */
+    unsigned char pv;
+    int end;
+} joiner;
+
+static size_t joined_next(joiner *j, unsigned char *v)
+{
+    size_t len = j->plen;
+    unsigned char b = j->pv;
+    j->plen = 0;
+    while (!j->end) {
+        unsigned char c;
+        size_t l = j->src->next(j->src->ctx, &c);
+        if (!l) {
+            j->end = 1;
+        } else if (len && c != b) {
+            j->pv = c;
+            j->plen = l;
+            break;
+        } else {
+            b = c;
+            len += l;
+        }
+    }
+    *v = b;
+    return len;
+}
+
+/* Tokenize the runs of src from the first; returns the bytes they cover. */
+static size_t tokenize_runs(sink *s, const ms_npz_runs *src)
+{
+    joiner j = {src, 0, 0, 0};
+    size_t total = 0, len;
+    unsigned char b;
+    src->rewind(src->ctx);
+    while ((len = joined_next(&j, &b))) {
+        emit_run(s, b, len);
+        total += len;
+    }
+    return total;
 }
 
 /* ------------------------------------------------------------ counting */
@@ -345,8 +392,9 @@ static void write_header(bitw *w, const unsigned char *len, int nlit)
     }
 }
 
-size_t ms__deflate_rle(const void *hdr, size_t hlen, const void *data, size_t n,
-                       unsigned char *out, size_t cap)
+/* The data is data[0..n) or, when runs != NULL, the bytes of the runs. */
+static size_t deflate_rle(const void *hdr, size_t hlen, const void *data, const ms_npz_runs *runs,
+                          size_t n, unsigned char *out, size_t cap)
 {
     counter c;
     writer x;
@@ -356,7 +404,10 @@ size_t ms__deflate_rle(const void *hdr, size_t hlen, const void *data, size_t n,
     c.s.lit = count_lit;
     c.s.match = count_match;
     tokenize(&c.s, hdr, hlen, 0, NULL);
-    tokenize(&c.s, data, n, 1, &g);
+    if (!runs)
+        tokenize(&c.s, data, n, 1, &g);
+    else if (tokenize_runs(&c.s, runs) != n)
+        return 0;
     c.freq[256] = 1;   /* end of block */
     int used = 0;
     for (int i = 0; i < NLIT; i++)
@@ -387,7 +438,9 @@ size_t ms__deflate_rle(const void *hdr, size_t hlen, const void *data, size_t n,
         return 0;
     }
     tokenize(&x.s, hdr, hlen, 0, NULL);
-    if (g.full) {
+    if (runs) {
+        tokenize_runs(&x.s, runs);
+    } else if (g.full) {
         tokenize(&x.s, data, n, 1, NULL);
     } else {
         for (size_t k = 0; k < g.n; k++)
@@ -405,4 +458,16 @@ size_t ms__deflate_rle(const void *hdr, size_t hlen, const void *data, size_t n,
         x.w.n -= 8;
     }
     return x.w.full ? 0 : (size_t)(x.w.p - out);
+}
+
+size_t ms__deflate_rle(const void *hdr, size_t hlen, const void *data, size_t n,
+                       unsigned char *out, size_t cap)
+{
+    return deflate_rle(hdr, hlen, data, NULL, n, out, cap);
+}
+
+size_t ms__deflate_rle_runs(const void *hdr, size_t hlen, const ms_npz_runs *src, size_t n,
+                            unsigned char *out, size_t cap)
+{
+    return deflate_rle(hdr, hlen, NULL, src, n, out, cap);
 }

@@ -40,6 +40,18 @@ int ms_npz_peek(ms_npz *z, const char *name, ms_array *shape_only, ms_err *err);
 int ms_npz_load(const char *path, const char *name, ms_array *out,
                 const ms_limits *lim, ms_err *err);
 
+/* The bytes of a one-byte array (uint8, int8, bool) as runs of equal values,
+ * in C order, for label arrays kept as runs (no buffer of the whole array is
+ * needed).  next() returns the length (> 0) of the next run and sets *value,
+ * or 0 after the last run; rewind() starts again from the first run.  The
+ * runs must add up to the array's size; adjacent runs may hold the same
+ * value. */
+typedef struct ms_npz_runs {
+    size_t (*next)(void *ctx, unsigned char *value);
+    void (*rewind)(void *ctx);
+    void *ctx;
+} ms_npz_runs;
+
 typedef struct ms_npz_entry {
     const char *name;       /* array name, ".npy" appended in the archive */
     const ms_array *array;
@@ -61,6 +73,20 @@ typedef struct ms_npz_entry {
  * stream is held in memory before it is written. */
 int ms_npz_write(const char *path, const ms_npz_entry *entries, int n, int level,
                  ms_err *err);
+
+/* ms_npz_write with two extras; the file is byte-identical to ms_npz_write's
+ * for the same bytes.
+ * - runs (may be NULL): runs[i], when not NULL, gives the bytes of
+ *   entries[i] (a one-byte dtype) as runs; its array->data is not read and
+ *   may be NULL.
+ * - scratch[0..scratch_len) (may be NULL): memory whose pages the caller
+ *   has touched already (fresh pages cost the kernel's zeroing), used for
+ *   the compressed streams and any temporary copy of an array when it is
+ *   big enough, instead of fresh allocations.  It must not overlap the data
+ *   of any entry; its contents are garbage afterwards. */
+int ms_npz_write_ex(const char *path, const ms_npz_entry *entries, int n, int level,
+                    const ms_npz_runs *const *runs, void *scratch, size_t scratch_len,
+                    ms_err *err);
 
 /* The deflate implementation in use: "libdeflate" or "zlib"
  * (MEDSAM_DEFLATE=zlib in the environment selects zlib). */

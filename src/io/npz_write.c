@@ -225,13 +225,18 @@ static int write_end(FILE *f, uint64_t count, uint64_t cd_off, uint64_t cd_size,
     return put_bytes(f, b, len + 22, path, err);
 }
 
-static int check_entries(const char *path, const ms_npz_entry *e, int n, ms_err *err)
+static int check_entries(const char *path, const ms_npz_entry *e,
+                         const ms_npz_runs *const *runs, int n, ms_err *err)
 {
     if (n < 0 || (n > 0 && !e))
         return ms_seterr(err, MS_EINVAL, "%s: invalid entry list", path);
     for (int i = 0; i < n; i++) {
         if (!e[i].name || !*e[i].name || strlen(e[i].name) > 250 || !e[i].array)
             return ms_seterr(err, MS_EINVAL, "%s: invalid array name", path);
+        if (runs && runs[i] && (ms_dtype_size(e[i].array->dtype) != 1 || !runs[i]->next ||
+                                !runs[i]->rewind))
+            return ms_seterr(err, MS_EINVAL, "%s: array '%s': runs need a one-byte dtype and both "
+                             "callbacks", path, e[i].name);
         for (int j = 0; j < i; j++)
             if (strcmp(e[i].name, e[j].name) == 0)
                 return ms_seterr(err, MS_EINVAL, "%s: cannot add '%s.npy': two arrays of that name",
@@ -240,28 +245,174 @@ static int check_entries(const char *path, const ms_npz_entry *e, int n, ms_err 
     return MS_OK;
 }
 
-/* A label member through the run-length encoder, into memory first: it
- * gives up past 1/RLE_MIN_RATIO of the input (not label-like enough), and
- * then returns 1 for the general compressor to do the member; else MS_OK or
- * an error. */
+/* Caller's memory for temporary buffers (ms_npz_write_ex). */
+typedef struct scratch {
+    unsigned char *p;
+    size_t len;
+} scratch;
+
+/* ------------------------------------------------------------ run sources */
+
+enum { SPELL_CHUNK = 1 << 16 };
+
+typedef int (*chunk_fn)(void *arg, const unsigned char *p, size_t n);
+
+/* Spell the bytes of src's runs into buf[0..cap), calling fn (may be NULL)
+ * on each full chunk and on the last one.  *total = the bytes the runs
+ * cover (buf holds all of them only if *total <= cap).  Labels are mostly
+ * zeros and short runs: the chunk is cleared at once and only the other
+ * runs are written, short ones without a call. */
+static int spell_runs(const ms_npz_runs *src, unsigned char *buf, size_t cap, chunk_fn fn,
+                      void *arg, size_t *total)
+{
+    size_t have = 0, tot = 0, len;
+    unsigned char v;
+    int rc;
+    src->rewind(src->ctx);
+    int clear = 1;   /* the chunk is to be cleared before its first run */
+    while ((len = src->next(src->ctx, &v))) {
+        tot += len;
+        while (len) {
+            if (clear) {
+                memset(buf, 0, cap);
+                clear = 0;
+            }
+            size_t k = cap - have < len ? cap - have : len;
+            if (v && k < 32) {
+                for (size_t i = 0; i < k; i++)
+                    buf[have + i] = v;
+            } else if (v) {
+                memset(buf + have, v, k);
+            }
+            have += k;
+            len -= k;
+            if (have == cap) {
+                if (fn && (rc = fn(arg, buf, have)) < 0)
+                    return rc;
+                have = 0;
+                clear = 1;
+            }
+        }
+    }
+    if (have && fn && (rc = fn(arg, buf, have)) < 0)
+        return rc;
+    *total = tot;
+    return MS_OK;
+}
+
+static int crc_chunk(void *arg, const unsigned char *p, size_t n)
+{
+    uint32_t *crc = arg;
+    *crc = ms__crc32(*crc, p, n);
+    return MS_OK;
+}
+
+typedef struct file_sink {
+    FILE *f;
+    const char *path;
+    ms_err *err;
+} file_sink;
+
+static int file_chunk(void *arg, const unsigned char *p, size_t n)
+{
+    file_sink *s = arg;
+    return put_bytes(s->f, p, n, s->path, s->err);
+}
+
+static int runs_size_check(const char *path, const member *m, size_t total, size_t n, ms_err *err)
+{
+    if (total != n)
+        return ms_seterr(err, MS_EINVAL, "%s: the runs of '%s' cover %zu bytes, the array %zu",
+                         path, m->name, total, n);
+    return MS_OK;
+}
+
+/* CRC of hdr + the run source's bytes (checked to be n). */
+static int crc_runs(const ms_npz_runs *src, const unsigned char *hdr, size_t hlen, size_t n,
+                    member *m, const char *path, ms_err *err)
+{
+    unsigned char *buf = malloc(SPELL_CHUNK);
+    if (!buf)
+        return ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
+    uint32_t crc = ms__crc32(0, hdr, hlen);
+    size_t total = 0;
+    int rc = spell_runs(src, buf, SPELL_CHUNK, crc_chunk, &crc, &total);
+    free(buf);
+    if (rc == MS_OK && (rc = runs_size_check(path, m, total, n, err)) == MS_OK)
+        m->crc = crc;
+    return rc;
+}
+
+/* The run source's bytes (n) written to f as they are (stored member). */
+static int store_runs(FILE *f, const ms_npz_runs *src, size_t n, const member *m,
+                      const char *path, ms_err *err)
+{
+    unsigned char *buf = malloc(SPELL_CHUNK);
+    if (!buf)
+        return ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
+    file_sink s = {f, path, err};
+    size_t total = 0;
+    int rc = spell_runs(src, buf, SPELL_CHUNK, file_chunk, &s, &total);
+    free(buf);
+    return rc < 0 ? rc : runs_size_check(path, m, total, n, err);
+}
+
+/* A label member through the run-length encoder, into memory first (the
+ * scratch when it is big enough): it gives up past 1/RLE_MIN_RATIO of the
+ * input (not label-like enough), and then returns 1 for the general
+ * compressor to do the member; else MS_OK or an error.  data or runs. */
 static int deflate_labels(FILE *f, const unsigned char *hdr, size_t hlen, const void *data,
-                          size_t n, uint64_t *csize, const char *path, ms_err *err)
+                          const ms_npz_runs *runs, size_t n, const scratch *sc, uint64_t *csize,
+                          const char *path, ms_err *err)
 {
     size_t cap = hlen + n / RLE_MIN_RATIO + 64;
-    unsigned char *out = ms__malloc_big(cap);
+    unsigned char *out = sc->p && sc->len >= cap ? sc->p : ms__malloc_big(cap);
     if (!out)
         return ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
-    size_t m = ms__deflate_rle(hdr, hlen, data, n, out, cap);
+    size_t m = runs ? ms__deflate_rle_runs(hdr, hlen, runs, n, out, cap)
+                    : ms__deflate_rle(hdr, hlen, data, n, out, cap);
     int rc = m ? put_bytes(f, out, m, path, err) : 1;
-    free(out);
+    if (out != sc->p)
+        free(out);
     if (rc == MS_OK)
         *csize = m;
     return rc;
 }
 
+/* A member through the general compressor; a run source is spelt into the
+ * scratch (or a fresh buffer) first. */
+static int deflate_general(FILE *f, const unsigned char *hdr, size_t hlen, const void *data,
+                           const ms_npz_runs *runs, size_t n, int level, const scratch *sc,
+                           uint64_t *csize, const member *m, const char *path, ms_err *err)
+{
+    unsigned char *tmp = NULL, *out = sc->p;
+    size_t outlen = sc->len;
+    int rc;
+    if (runs) {
+        size_t total = 0;
+        unsigned char *buf = sc->p && sc->len >= n ? sc->p : NULL;
+        if (buf) {
+            out = sc->p + n;
+            outlen = sc->len - n;
+        } else if (!(buf = tmp = ms__malloc_big(n ? n : 1))) {
+            return ms_seterr(err, MS_ENOMEM, "%s: out of memory (%zu bytes)", path, n);
+        }
+        if ((rc = spell_runs(runs, buf, n ? n : 1, NULL, NULL, &total)) < 0 ||
+            (rc = runs_size_check(path, m, total, n, err)) < 0) {
+            free(tmp);
+            return rc;
+        }
+        data = buf;
+    }
+    rc = ms__deflate_to_file_scratch(f, hdr, hlen, data, n, level, outlen ? out : NULL, outlen,
+                                     csize, path, err);
+    free(tmp);
+    return rc;
+}
+
 /* One member: local header, data, patched size. */
-static int write_member(FILE *f, const ms_npz_entry *e, int level, int force64, member *m,
-                        const char *path, ms_err *err)
+static int write_member(FILE *f, const ms_npz_entry *e, const ms_npz_runs *runs, int level,
+                        int force64, const scratch *sc, member *m, const char *path, ms_err *err)
 {
     unsigned char hdr[1024];
     size_t hlen, nbytes;
@@ -275,7 +426,7 @@ static int write_member(FILE *f, const ms_npz_entry *e, int level, int force64, 
     if ((rc = ms_npy_header(a, hdr, sizeof hdr, &hlen, err)) < 0 ||
         (rc = ms_shape_bytes(a->dtype, a->ndim, a->shape, &nolimit, &nbytes, m->name, err)) < 0)
         return rc;
-    if (nbytes && !a->data)
+    if (nbytes && !a->data && !runs)
         return ms_seterr(err, MS_EINVAL, "%s: array '%s' has no data", path, e->name);
     if ((pos = ftello(f)) < 0)
         return ms_seterr(err, MS_EIO, "%s: %s", path, strerror(errno));
@@ -283,35 +434,45 @@ static int write_member(FILE *f, const ms_npz_entry *e, int level, int force64, 
     m->usize = (uint64_t)hlen + nbytes;
     m->method = level > 0 ? 8 : 0;
     m->zip64 = force64 || m->usize >= ZIP64_FROM;
-    m->crc = ms__crc32(ms__crc32(0, hdr, hlen), a->data, nbytes);
+    if (runs) {
+        if ((rc = crc_runs(runs, hdr, hlen, nbytes, m, path, err)) < 0)
+            return rc;
+    } else {
+        m->crc = ms__crc32(ms__crc32(0, hdr, hlen), a->data, nbytes);
+    }
     if ((rc = write_local(f, m, path, err)) < 0)
         return rc;
     if (m->method == 0) {
-        if ((rc = put_bytes(f, hdr, hlen, path, err)) < 0 ||
-            (rc = put_bytes(f, a->data, nbytes, path, err)) < 0)
+        if ((rc = put_bytes(f, hdr, hlen, path, err)) < 0)
+            return rc;
+        rc = runs ? store_runs(f, runs, nbytes, m, path, err)
+                     : put_bytes(f, a->data, nbytes, path, err);
+        if (rc < 0)
             return rc;
         m->csize = m->usize;
     } else {
         rc = 1;
         if (e->labels && level <= MS__NPZ_RLE_MAX_LEVEL)
-            rc = deflate_labels(f, hdr, hlen, a->data, nbytes, &m->csize, path, err);
+            rc = deflate_labels(f, hdr, hlen, a->data, runs, nbytes, sc, &m->csize, path, err);
         if (rc == 1)   /* not a label array, or not label-like after all */
-            rc = ms__deflate_to_file(f, hdr, hlen, a->data, nbytes, level, &m->csize, path, err);
+            rc = deflate_general(f, hdr, hlen, a->data, runs, nbytes, level, sc, &m->csize, m,
+                                 path, err);
         if (rc < 0)
             return rc;
     }
     return patch_local(f, m, path, err);
 }
 
-int ms__npz_write_flags(const char *path, const ms_npz_entry *entries, int n, int level,
-                        int force64, ms_err *err)
+static int npz_write(const char *path, const ms_npz_entry *entries,
+                     const ms_npz_runs *const *runs, int n, int level, int force64,
+                     const scratch *sc, ms_err *err)
 {
     ms_outfile o;
     member *m = NULL;
     off_t cd_off, cd_end;
     int rc;
 
-    if ((rc = check_entries(path, entries, n, err)) < 0)
+    if ((rc = check_entries(path, entries, runs, n, err)) < 0)
         return rc;
     if (n && !(m = calloc((size_t)n, sizeof *m)))
         return ms_seterr(err, MS_ENOMEM, "%s: out of memory", path);
@@ -320,7 +481,8 @@ int ms__npz_write_flags(const char *path, const ms_npz_entry *entries, int n, in
         return rc;
     }
     for (int i = 0; i < n; i++)
-        if ((rc = write_member(o.f, &entries[i], level, force64, &m[i], path, err)) < 0)
+        if ((rc = write_member(o.f, &entries[i], runs ? runs[i] : NULL, level, force64, sc, &m[i],
+                               path, err)) < 0)
             goto fail;
     if ((cd_off = ftello(o.f)) < 0) {
         rc = ms_seterr(err, MS_EIO, "%s: %s", path, strerror(errno));
@@ -344,9 +506,24 @@ fail:
     return rc;
 }
 
+int ms__npz_write_flags(const char *path, const ms_npz_entry *entries, int n, int level,
+                        int force64, ms_err *err)
+{
+    scratch none = {NULL, 0};
+    return npz_write(path, entries, NULL, n, level, force64, &none, err);
+}
+
 int ms_npz_write(const char *path, const ms_npz_entry *entries, int n, int level, ms_err *err)
 {
     return ms__npz_write_flags(path, entries, n, level, 0, err);
+}
+
+int ms_npz_write_ex(const char *path, const ms_npz_entry *entries, int n, int level,
+                    const ms_npz_runs *const *runs, void *scratch_buf, size_t scratch_len,
+                    ms_err *err)
+{
+    scratch sc = {scratch_buf, scratch_buf ? scratch_len : 0};
+    return npz_write(path, entries, runs, n, level, 0, &sc, err);
 }
 
 const char *ms_npz_codec(void)

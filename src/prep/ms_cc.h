@@ -78,6 +78,25 @@ size_t ms_label_runs_nonzero_slices(const ms_label_runs *r, size_t *z_out);
 /* out (nz, h, w) = the cleaned slices z[0], z[1], ... (each z[k] < r->d). */
 void ms_label_runs_paint(const ms_label_runs *r, const size_t *z, size_t nz, uint8_t *out);
 
+/* The bytes ms_label_runs_paint(r, z, nz, out) would write, as a run source
+ * (the callbacks of ms_npz_runs, ms_npz.h): maximal runs, zeros joined
+ * across rows and slices.  No buffer of the volume is needed. */
+typedef struct ms_label_runs_iter {
+    const ms_label_runs *r;
+    const size_t *z;
+    size_t nz;
+    size_t k, y;          /* current kept slice, row in it */
+    uint32_t j, je;       /* next run of that row, one past its last */
+    size_t x;             /* bytes of that row given out */
+} ms_label_runs_iter;
+
+void ms_label_runs_iter_init(ms_label_runs_iter *it, const ms_label_runs *r, const size_t *z,
+                             size_t nz);
+/* it: an ms_label_runs_iter.  Back to the first byte. */
+void ms_label_runs_rewind(void *it);
+/* Length of the next run (> 0) and its value in *value; 0 at the end. */
+size_t ms_label_runs_next(void *it, unsigned char *value);
+
 void ms_label_runs_free(ms_label_runs *r);
 
 #endif

@@ -13,6 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define MS_WINDOW_AVX2 1
+#else
+#define MS_WINDOW_AVX2 0
+#endif
+
 typedef struct norm {
     double lo, hi, mn, den;     /* float64 path */
     float lof, hif, mnf, denf;  /* float32 path */
@@ -140,6 +147,84 @@ DEF_APPLY(ap_f64, double, scale_d)
 DEF_APPLY_LUT(lut_8, uint8_t)
 DEF_APPLY_LUT(lut_16, uint16_t)
 
+/* int16 in AVX2: the table of a window is often a clamp and a multiply,
+ * lut[x] == i * (q + m / 2^16) rounded down, i = clamp(x, a, b) - a, for
+ * every x the volume can hold (fit16_find() checks every one of them
+ * against the table, so this path gives the table's bytes), 32 voxels per
+ * step. */
+typedef struct fit16 {
+    int16_t a, b;
+    uint16_t q, m;
+} fit16;
+
+static inline uint8_t fit16_one(int16_t x, const fit16 *f)
+{
+    int c = x < f->a ? f->a : x > f->b ? f->b : x;
+    uint32_t i = (uint16_t)(c - f->a);
+    return (uint8_t)(uint16_t)(i * f->q + ((i * f->m) >> 16));
+}
+
+/* lut: the int16 table indexed by the uint16 pattern.  The volume's values
+ * lie in [x0, x1] (clip makes everything below the lower bound one value,
+ * so then x0 = INT16_MIN; likewise x1). */
+static int fit16_find(const uint8_t *lut, int x0, int x1, int a, int b, fit16 *f)
+{
+    if (a < x0)
+        a = x0;
+    if (b > x1)
+        b = x1;
+    if (a > b)
+        return 0;
+    for (int k = 0; k < 2; k++) {
+        /* 2^16 (q + m / 2^16) = floor(2^16 * 255 / (b - a)) + 1, and one less */
+        uint32_t qm = b > a ? (uint32_t)((255u << 16) / (uint32_t)(b - a)) + 1u - (uint32_t)k : 0;
+        f->a = (int16_t)a;
+        f->b = (int16_t)b;
+        f->q = (uint16_t)(qm >> 16);
+        f->m = (uint16_t)qm;
+        int x = x0;
+        while (x <= x1 && lut[(uint16_t)(int16_t)x] == fit16_one((int16_t)x, f))
+            x++;
+        if (x > x1)
+            return 1;
+    }
+    return 0;
+}
+
+#if MS_WINDOW_AVX2
+__attribute__((target("avx2"))) static void fit16_avx2(const int16_t *s, size_t n, uint8_t *o,
+                                                       const fit16 *f)
+{
+    const __m256i va = _mm256_set1_epi16(f->a), vb = _mm256_set1_epi16(f->b);
+    const __m256i vq = _mm256_set1_epi16((short)f->q), vm = _mm256_set1_epi16((short)f->m);
+    size_t i = 0;
+    /* in place, o <= s: the 32 bytes stored lie before the 64 still to be read */
+    for (; i + 32 <= n; i += 32) {
+        __m256i x0 = _mm256_loadu_si256((const __m256i *)(s + i));
+        __m256i x1 = _mm256_loadu_si256((const __m256i *)(s + i + 16));
+        x0 = _mm256_sub_epi16(_mm256_min_epi16(_mm256_max_epi16(x0, va), vb), va);
+        x1 = _mm256_sub_epi16(_mm256_min_epi16(_mm256_max_epi16(x1, va), vb), va);
+        x0 = _mm256_add_epi16(_mm256_mullo_epi16(x0, vq), _mm256_mulhi_epu16(x0, vm));
+        x1 = _mm256_add_epi16(_mm256_mullo_epi16(x1, vq), _mm256_mulhi_epu16(x1, vm));
+        __m256i p = _mm256_packus_epi16(x0, x1);   /* 128-bit lanes: x0 lo, x1 lo, x0 hi, x1 hi */
+        p = _mm256_permute4x64_epi64(p, _MM_SHUFFLE(3, 1, 2, 0));
+        _mm256_storeu_si256((__m256i *)(o + i), p);
+    }
+    for (; i < n; i++)
+        o[i] = fit16_one(s[i], f);
+}
+
+static int have_avx2(void)
+{
+    static int v = -1;   /* a benign race: every thread computes the same */
+    if (v < 0) {
+        const char *e = getenv("MEDSAM_CPU");   /* "ref": the table, as on other CPUs */
+        v = !(e && !strcmp(e, "ref")) && __builtin_cpu_supports("avx2");
+    }
+    return v;
+}
+#endif
+
 typedef void (*minmax_fn)(const void *, size_t, double, double, double *, double *, int *);
 
 static minmax_fn minmax_for(ms_dtype t)
@@ -165,7 +250,6 @@ static int apply(const ms_array *img, size_t slice, const size_t *z, size_t nz, 
 {
     ms_dtype t = img->dtype;
     if (t == MS_U8 || t == MS_BOOL || t == MS_I8 || t == MS_U16 || t == MS_I16) {
-        (void)rmin, (void)rmax;
         size_t nt = (t == MS_U16 || t == MS_I16) ? 65536 : 256;
         uint8_t *lut = malloc(nt);
         if (!lut)
@@ -175,6 +259,24 @@ static int apply(const ms_array *img, size_t slice, const size_t *z, size_t nz, 
                      : t == MS_I8 ? (double)(int8_t)(uint8_t)u : (double)u;
             lut[u] = scale_d(x, nm);
         }
+#if MS_WINDOW_AVX2
+        fit16 f;
+        /* the min/max scan may have stopped early only when both bounds
+         * were met, and then every value below / above them clips */
+        double mx = clip_d(rmax, nm->lo, nm->hi);
+        if (t == MS_I16 && !nm->zero_keep && isfinite(nm->lo) && isfinite(nm->hi) &&
+            have_avx2() &&
+            fit16_find(lut, nm->mn == nm->lo ? INT16_MIN : (int)rmin,
+                       mx == nm->hi ? INT16_MAX : (int)rmax,
+                       (int)fmax(ceil(nm->lo), INT16_MIN), (int)fmin(floor(nm->hi), INT16_MAX),
+                       &f)) {
+            const int16_t *p = img->data;
+            for (size_t k = 0; k < nz; k++)
+                fit16_avx2(p + (z ? z[k] : k) * slice, slice, out + k * slice, &f);
+            free(lut);
+            return MS_OK;
+        }
+#endif
         if (nt == 65536)
             lut_16(img->data, slice, z, nz, out, lut);
         else

@@ -182,12 +182,16 @@ static int normalise(const opts *o, const char *path, const ms_volume *img, cons
 /* --save-nii: BASE + these, for imgs and gts. */
 static const char *const NII_SUFFIX[2] = {"_img.nii.gz", "_gt.nii.gz"};
 
+/* gts from gts->data or, if that is NULL, from the runs of grun; scratch:
+ * touched memory the writer may use (ms_npz_write_ex). */
 static int write_outputs(const opts *o, const ccase *c, const ms_array *imgs, const ms_array *gts,
-                         const double spacing[3], ms_err *err)
+                         const ms_npz_runs *grun, const double spacing[3], void *scratch,
+                         size_t scratch_len, ms_err *err)
 {
     ms_array sp = {.dtype = MS_F64, .ndim = 1, .shape = {3}, .data = (void *)spacing};
     ms_npz_entry e[3] = {{"imgs", imgs, 0}, {"gts", gts, 1}, {"spacing", &sp, 0}};
-    int rc = ms_npz_write(c->out, e, 3, o->p.npz_level, err);
+    const ms_npz_runs *runs[3] = {NULL, gts->data ? NULL : grun, NULL};
+    int rc = ms_npz_write_ex(c->out, e, 3, o->p.npz_level, runs, scratch, scratch_len, err);
     if (rc || !o->save_nii)
         return rc;
     size_t n = strlen(c->nii_base) + 16;
@@ -232,10 +236,12 @@ static void remove_stale(const opts *o, const ccase *c)
 
 /* Memory: fresh pages cost more than the work on them (the kernel zeroes
  * them), so a case touches as few as it can.  imgs is normalised in place
- * into the image's buffer.  When the image has 2+ byte voxels, gts is
- * painted from the label runs into the rest of that buffer and the label
- * buffer is handed to the image reader to inflate into: the case then
- * touches little more than the image's decoded size. */
+ * into the image's buffer.  When the image has 2+ byte voxels, the label
+ * buffer is handed to the image reader to inflate into, and gts is written
+ * straight from the label runs (painted behind imgs only for --save-nii);
+ * the rest of the image's buffer is the npz writer's scratch, so the
+ * compressed streams need no fresh pages either: the case touches little
+ * more than the image's decoded size. */
 static int process_case(const opts *o, const ccase *c, int *outcome, ms_err *err)
 {
     ms_volume lab, img;
@@ -299,15 +305,23 @@ static int process_case(const opts *o, const ccase *c, int *outcome, ms_err *err
     imgs.shape[0] = nz;
     imgs.shape[1] = h;
     imgs.shape[2] = w;
-    if (paint) {   /* gts: a view of the buffer's second part */
-        gts.data = (uint8_t *)imgs.data + nz * slice;
+    size_t used = nz * slice;
+    ms_label_runs_iter it;
+    ms_npz_runs grun = {ms_label_runs_next, ms_label_runs_rewind, &it};
+    if (paint && o->save_nii) {   /* gts: a view of the buffer's second part */
+        gts.data = (uint8_t *)imgs.data + used;
         ms_label_runs_paint(&runs, zk, nz, gts.data);
+        used += nz * slice;
+    } else if (paint) {
+        gts.data = NULL;
+        ms_label_runs_iter_init(&it, &runs, zk, nz);
     }
-    ms_label_runs_free(&runs);
+    size_t end = iat + ms_array_nbytes(&img.a);   /* of the voxels read */
     double spacing[3];      /* upstream writes the image's spacing */
     memcpy(spacing, img.spacing, sizeof spacing);
     ms_volume_free(&img);
-    if ((rc = write_outputs(o, c, &imgs, &gts, spacing, err)))
+    if ((rc = write_outputs(o, c, &imgs, &gts, &grun, spacing, (uint8_t *)imgs.data + used,
+                            end > used ? end - used : 0, err)))
         goto fail;
     *outcome = CASE_WRITTEN;
 fail:

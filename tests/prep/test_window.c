@@ -266,8 +266,64 @@ static void test_early_stop(void)
     }
 }
 
+/* int16 volumes (the AVX2 clamp-and-multiply path where a window's table
+ * allows it, the table elsewhere) against the float64 path, for windows
+ * of many widths, integer or not, value ranges inside, across and beyond
+ * them, rows not a multiple of 32 voxels, in place and out of place, all
+ * slices or some. */
+static void test_int16_windows(void)
+{
+    static const double win[][2] = {{40, 400}, {40, 240}, {40.5, 400}, {0, 1}, {1000, 5},
+                                    {-100, 60000}, {40, 100000}, {3, 2}, {50, 100.25},
+                                    {-32000, 1200}, {500, 512}, {40, 256}, {40, 255}};
+    size_t shape[3] = {5, 7, 45}, n = 5 * 7 * 45, slice = 7 * 45;
+    const size_t zs[3] = {0, 2, 4};
+    ms_err err;
+    unsigned r = 99;
+    for (int range = 0; range < 4; range++) {
+        ms_array a = {0}, f = {0};
+        CHECK_EQ_INT(ms_array_alloc(&a, MS_I16, 3, shape, NULL, &err), MS_OK);
+        CHECK_EQ_INT(ms_array_alloc(&f, MS_F64, 3, shape, NULL, &err), MS_OK);
+        int16_t *p = a.data, *copy = malloc(n * sizeof *copy);
+        for (size_t i = 0; i < n; i++) {
+            r = r * 1103515245u + 12345u;
+            int v = (int)(r >> 8);
+            p[i] = range == 0 ? (int16_t)(v % 65536 - 32768)   /* everything */
+                 : range == 1 ? (int16_t)(v % 300 - 100)       /* inside a CT window */
+                 : range == 2 ? (int16_t)(v % 2001)            /* 0..2000, as the bench CT */
+                              : (int16_t)(v % 9 + 1000);       /* narrow */
+            ((double *)f.data)[i] = p[i];
+        }
+        memcpy(copy, p, n * sizeof *copy);
+        uint8_t *o1 = malloc(n), *o2 = malloc(n);
+        for (size_t w = 0; w < sizeof win / sizeof win[0]; w++) {
+            for (int sub = 0; sub < 2; sub++) {
+                const size_t *z = sub ? zs : NULL;
+                size_t nz = sub ? 3 : 0, nout = (sub ? 3 : 5) * slice;
+                ms_window_info i1, i2;
+                CHECK_EQ_INT(ms_window_ct(&a, win[w][0], win[w][1], z, nz, o1, &i1, &err), MS_OK);
+                CHECK_EQ_INT(ms_window_ct(&f, win[w][0], win[w][1], z, nz, o2, &i2, &err), MS_OK);
+                CHECKF(memcmp(o1, o2, nout) == 0, "int16 range %d window %g/%g sub %d: bytes differ",
+                       range, win[w][0], win[w][1], sub);
+                /* in place, into the front of the image's own buffer */
+                CHECK_EQ_INT(ms_window_ct(&a, win[w][0], win[w][1], z, nz, a.data, &i1, &err), MS_OK);
+                CHECKF(memcmp(a.data, o2, nout) == 0,
+                       "int16 in place, range %d window %g/%g sub %d: bytes differ", range,
+                       win[w][0], win[w][1], sub);
+                memcpy(p, copy, n * sizeof *copy);
+            }
+        }
+        free(o1);
+        free(o2);
+        free(copy);
+        ms_array_free(&a);
+        ms_array_free(&f);
+    }
+}
+
 int main(void)
 {
+    test_int16_windows();
     test_early_stop();
     test_in_place();
     test_numpy_cases();
