@@ -87,6 +87,9 @@ for lv in 0 1 12; do
 done
 [ "$(wc -c < "$T/lv0.npz")" -gt "$(wc -c < "$T/lv1.npz")" ] &&
     [ "$(wc -c < "$T/lv1.npz")" -gt "$(wc -c < "$T/lv12.npz")" ]; ok "level 0 > 1 > 12 in size" $?
+run 0 --modality MR --anatomy Brain "$IN/images/kmeans_0000.nii.gz" "$IN/labels/kmeans.nii.gz" \
+    -o "$T/lvdef.npz"
+cmp -s "$T/lvdef.npz" "$T/lv1.npz"; ok "the default level is 1 (same file as --compress-level 1)" $?
 run 2 --compress-level 13 "$C/small_0000.nii.gz" "$C/small.nii.gz" -o "$T/b13.npz"
 grep -qF -- "--compress-level: '13' is not a level in 0..12" "$T/err"; ok "--compress-level 13: usage error" $?
 [ ! -e "$T/b13.npz" ]; ok "--compress-level 13: nothing written" $?
