@@ -119,7 +119,7 @@ typedef struct tq {
     int nt, nu;                  /* tokens computed (the first nt), columns used: nt*8 */
     msnn_packed_b *pk;           /* kd x nu: the score columns (not cached) */
     float *qi;                   /* cached: NTOK x 128, q interleaved */
-    float *y;                    /* [NGROUP][NUSED][vd] (cached: [NTOK][128] interleaved):
+    float *y;                    /* [NGROUP][vd][SC] (cached: [NTOK][128] interleaved):
                                     sum exp(s - m) v */
     float *m, *l;                /* [NGROUP][SC]: running max, sum */
 } tq;
@@ -138,7 +138,7 @@ static int tq_setup(tq *t, const msnn__attn *a, int cached, int nt, const float 
     t->vd = cached ? I : D;
     ALLOC(q, (size_t)NTOK * I);
     ALLOC(b, (size_t)SC * t->kd);
-    ALLOC(t->y, (size_t)NGROUP * NUSED * t->vd);   /* cached: more than needed */
+    ALLOC(t->y, (size_t)NGROUP * SC * t->vd);      /* cached: more than needed */
     ALLOC(t->m, (size_t)NGROUP * SC);
     ALLOC(t->l, (size_t)NGROUP * SC);
     msnn__linear_fwd(&a->q, nt, qin, D, q, I, NULL, 0, MSNN_ACT_NONE, NULL);
@@ -157,7 +157,7 @@ static int tq_setup(tq *t, const msnn__attn *a, int cached, int nt, const float 
         if (!(t->pk = msnn_gemm_pack_b(t->kd, t->nu, B)))
             goto oom;
     }
-    memset(t->y, 0, (size_t)NGROUP * NUSED * t->vd * sizeof *t->y);
+    memset(t->y, 0, (size_t)NGROUP * SC * t->vd * sizeof *t->y);
     for (int i = 0; i < NGROUP * SC; i++) {
         t->m[i] = -FLT_MAX;
         t->l[i] = 0.0f;
@@ -168,11 +168,11 @@ oom:
 }
 
 /* One band of keys kb (rows x kd) and values vb (rows x vd) into group g.
- * s: rows x SC and tmp: NUSED x vd of scratch. */
+ * s: rows x SC of scratch. */
 static void tq_band(const tq *t, const msnn__dec_kernels *dk, int g, const float *kb,
-                    ptrdiff_t ldk, const float *vb, ptrdiff_t ldv, int rows, float *s, float *tmp)
+                    ptrdiff_t ldk, const float *vb, ptrdiff_t ldv, int rows, float *s)
 {
-    float *m = t->m + g * SC, *l = t->l + g * SC, *y = t->y + (size_t)g * NUSED * t->vd;
+    float *m = t->m + g * SC, *l = t->l + g * SC, *y = t->y + (size_t)g * SC * t->vd;
     float mn[SC];
     int nu = t->nu;
     if (t->cached) {
@@ -190,9 +190,9 @@ static void tq_band(const tq *t, const msnn__dec_kernels *dk, int g, const float
             if (t->cached)      /* column t*8 + h: y[t][j*8 + h] */
                 for (int j = 0; j < BD_CH; j++)
                     y[(size_t)(c / HEADS) * t->vd + j * HEADS + c % HEADS] *= f;
-            else
+            else                /* y[j][c] */
                 for (int j = 0; j < t->vd; j++)
-                    y[(size_t)c * t->vd + j] *= f;
+                    y[(size_t)j * SC + c] *= f;
             m[c] = mn[c];
         }
     dk->exp_cols(s, rows, SC, 0, nu, m, l);
@@ -200,10 +200,7 @@ static void tq_band(const tq *t, const msnn__dec_kernels *dk, int g, const float
         dk->bd_accum(s, SC, rows, vb, ldv, t->nt, y);
         return;
     }
-    msnn_mat Et = { s, 1, SC }, V = { vb, ldv, 1 };
-    msnn_gemm(nu, t->vd, rows, Et, V, tmp, t->vd, NULL, NULL);
-    for (size_t i = 0; i < (size_t)nu * t->vd; i++)
-        y[i] += tmp[i];
+    dk->accum_t(s, SC, rows, nu, vb, ldv, t->vd, y, SC);
 }
 
 /* Merge the groups in order: out (nt x 256) = out_proj(o) + res. */
@@ -224,7 +221,7 @@ static int tq_finish(tq *t, const float *res, float *out, msnn__run *r)
     if (t->cached) {    /* o[t][h*hd + j] = sum_g f_g y_g[t][j*8 + h] / sum */
         memset(o, 0, (size_t)NTOK * I * sizeof *o);
         for (int g = 0; g < NGROUP; g++) {
-            const float *yg = t->y + (size_t)g * NUSED * vd;
+            const float *yg = t->y + (size_t)g * SC * vd;
             for (int c = 0; c < nu; c++) {
                 int tk = c / HEADS, h = c % HEADS;
                 float f = expf(t->m[g * SC + c] - mx[c]);
@@ -242,10 +239,10 @@ static int tq_finish(tq *t, const float *res, float *out, msnn__run *r)
         for (int g = 0; g < NGROUP; g++)
             for (int c = 0; c < nu; c++) {
                 float f = expf(t->m[g * SC + c] - mx[c]);
-                const float *yg = t->y + ((size_t)g * NUSED + c) * vd;
+                const float *yg = t->y + (size_t)g * SC * vd + c;     /* y[j][c] */
                 sum[c] += f * t->l[g * SC + c];
                 for (int j = 0; j < vd; j++)
-                    px[(size_t)c * vd + j] += f * yg[j];
+                    px[(size_t)c * vd + j] += f * yg[(size_t)j * SC];
             }
         for (int c = 0; c < nu; c++) {
             float inv = 1.0f / sum[c];
@@ -383,13 +380,12 @@ typedef struct pass {
     float *buf;                  /* per thread: PASS_BUF floats */
 } pass;
 
-#define PASS_BUF ((size_t)BAND * (2 * D + SC) + (size_t)NUSED * D)
+#define PASS_BUF ((size_t)BAND * (2 * D + SC))
 
 static void pass_band(const pass *p, int b, float *buf)
 {
     size_t i0 = (size_t)b * BAND;
     float *kb = buf, *s = kb + (size_t)BAND * D, *ob = s + (size_t)BAND * SC;
-    float *tmp = ob + (size_t)BAND * D;
     const float *xn = NULL;
     if (p->img) {
         const float *qb = p->q ? p->q + i0 * p->img->kd : kb;
@@ -403,10 +399,10 @@ static void pass_band(const pass *p, int b, float *buf)
     if (p->tok) {
         if (xn) {
             add(xn, p->pe + i0 * D, kb, (size_t)BAND * D);
-            tq_band(p->tok, p->dk, b / BPG, kb, D, xn, D, BAND, s, tmp);
+            tq_band(p->tok, p->dk, b / BPG, kb, D, xn, D, BAND, s);
         } else {
             tq_band(p->tok, p->dk, b / BPG, p->tk + i0 * p->tok->kd, p->tok->kd,
-                    p->tv + i0 * p->tok->vd, p->tok->vd, BAND, s, tmp);
+                    p->tv + i0 * p->tok->vd, p->tok->vd, BAND, s);
         }
     }
     if (p->up0) {   /* + LayerNorm2d and GELU on its rows of 64 (see upscale_rest) */
