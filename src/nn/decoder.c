@@ -209,7 +209,7 @@ static int tq_finish(tq *t, const float *res, float *out, msnn__run *r)
     const msnn__attn *a = t->a;
     int I = a->q.out, hd = I / HEADS, vd = t->vd, nt = t->nt, nu = t->nu;
     float *px, *o, mx[SC], sum[SC];
-    ALLOC(px, (size_t)NUSED * vd);
+    ALLOC(px, (size_t)SC * vd);
     ALLOC(o, (size_t)NTOK * I);
     for (int c = 0; c < nu; c++) {
         mx[c] = -FLT_MAX;
@@ -217,7 +217,7 @@ static int tq_finish(tq *t, const float *res, float *out, msnn__run *r)
             mx[c] = t->m[g * SC + c] > mx[c] ? t->m[g * SC + c] : mx[c];
         sum[c] = 0.0f;
     }
-    memset(px, 0, (size_t)NUSED * vd * sizeof *px);
+    memset(px, 0, (size_t)SC * vd * sizeof *px);
     if (t->cached) {    /* o[t][h*hd + j] = sum_g f_g y_g[t][j*8 + h] / sum */
         memset(o, 0, (size_t)NTOK * I * sizeof *o);
         for (int g = 0; g < NGROUP; g++) {
@@ -235,23 +235,27 @@ static int tq_finish(tq *t, const float *res, float *out, msnn__run *r)
             for (int j = 0; j < hd; j++)
                 o[(size_t)(c / HEADS) * I + (c % HEADS) * hd + j] *= inv;
         }
-    } else {
+    } else {            /* px[j][c] = sum_g f_g y_g[j][c] / sum (vd x SC) */
+        float f[NGROUP][SC], inv[SC];
         for (int g = 0; g < NGROUP; g++)
             for (int c = 0; c < nu; c++) {
-                float f = expf(t->m[g * SC + c] - mx[c]);
-                const float *yg = t->y + (size_t)g * SC * vd + c;     /* y[j][c] */
-                sum[c] += f * t->l[g * SC + c];
-                for (int j = 0; j < vd; j++)
-                    px[(size_t)c * vd + j] += f * yg[(size_t)j * SC];
+                f[g][c] = expf(t->m[g * SC + c] - mx[c]);
+                sum[c] += f[g][c] * t->l[g * SC + c];
             }
-        for (int c = 0; c < nu; c++) {
-            float inv = 1.0f / sum[c];
+        for (int g = 0; g < NGROUP; g++) {
+            const float *yg = t->y + (size_t)g * SC * vd;
             for (int j = 0; j < vd; j++)
-                px[(size_t)c * vd + j] *= inv;
+                for (int c = 0; c < nu; c++)
+                    px[(size_t)j * SC + c] += f[g][c] * yg[(size_t)j * SC + c];
         }
-        /* o_h = px_h (nt x 256) . Wv_h^T (256 x hd) + bv_h */
+        for (int c = 0; c < nu; c++)
+            inv[c] = 1.0f / sum[c];
+        for (int j = 0; j < vd; j++)
+            for (int c = 0; c < nu; c++)
+                px[(size_t)j * SC + c] *= inv[c];
+        /* o_h = px_h (nt x 256, token t at column t*8 + h) . Wv_h^T (256 x hd) + bv_h */
         for (int h = 0; h < HEADS; h++) {
-            msnn_mat P = { px + (size_t)h * D, HEADS * D, 1 };
+            msnn_mat P = { px + h, HEADS, SC };
             msnn_mat Wt = { a->v.w + (size_t)h * hd * D, 1, D };
             msnn_epi e = { 0 };
             e.bias = a->v.b ? a->v.b + h * hd : NULL;
