@@ -2,9 +2,10 @@
  * dispatch path and thread count, with GFLOP/s, % of the measured FMA peak
  * and peak RSS.
  *
- * Usage: bench_engine [-w CKPT.pth] [-d DIR] [-n RUNS] [-t 1,2] [-p ref,avx2]
+ * Usage: bench_engine [-w CKPT.pth] [-d DIR] [-n RUNS] [-t 1,2] [-p ref,avx2] [-e]
  *   DIR holds input.npy (1,3,256,256) and boxes256.npy (B,4) (default: the
- *   test data of 2D_brainpd).  Times are medians of RUNS runs after one
+ *   test data of 2D_brainpd).  -e: decoder only, over DIR/embedding.npy
+ *   (1,256,64,64) instead of an encoding (for profiling the decoder).  Times are medians of RUNS runs after one
  *   warm-up run; "load ms" is one msnn_model_load per path (the first path's
  *   is the cold one of the process; bench_pth --model takes medians over
  *   fresh processes).  The GEMM count comes from the engine's own GEMM calls; the
@@ -102,7 +103,7 @@ int main(int argc, char **argv)
     const char *ckpt = BENCH_DATA_DIR "/random_seed7.pth";
     const char *dir = BENCH_DATA_DIR "/2D_brainpd";
     const char *threads = "1,2", *paths = NULL;
-    int runs = 5;
+    int runs = 5, dec_only = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-w") && i + 1 < argc)
             ckpt = argv[++i];
@@ -114,17 +115,25 @@ int main(int argc, char **argv)
             threads = argv[++i];
         else if (!strcmp(argv[i], "-p") && i + 1 < argc)
             paths = argv[++i];
+        else if (!strcmp(argv[i], "-e"))
+            dec_only = 1;
         else {
             fprintf(stderr, "usage: bench_engine [-w CKPT] [-d DIR] [-n RUNS] [-t 1,2] "
-                            "[-p ref,avx2,...]\n");
+                            "[-p ref,avx2,...] [-e]\n");
             return 2;
         }
     }
     if (runs < 1)
         runs = 1;
-    ms_array in = { 0 }, boxes = { 0 };
+    ms_array in = { 0 }, boxes = { 0 }, embf = { 0 };
     if (load_f32(dir, "input.npy", &in) < 0 || load_f32(dir, "boxes256.npy", &boxes) < 0)
         return 1;
+    if (dec_only && load_f32(dir, "embedding.npy", &embf) < 0)
+        return 1;
+    if (dec_only && ms_array_nelem(&embf) != (size_t)MSNN_EMB_C * MSNN_EMB * MSNN_EMB) {
+        fprintf(stderr, "bench_engine: %s/embedding.npy: expected 256x64x64 floats\n", dir);
+        return 1;
+    }
     int nbox = boxes.ndim == 2 && boxes.shape[1] == 4 ? (int)boxes.shape[0] : 0;
     const float *bx = (const float *)boxes.data;
 
@@ -179,7 +188,12 @@ int main(int argc, char **argv)
             msnn_opts o = { pool, NULL, NULL };
             int eruns = lv[li] == MSNN_CPU_REF ? 1 : runs;
             unsigned long long macs = 0;
-            for (int r = -1; r < eruns; r++) {
+            if (dec_only) {
+                memcpy(emb, embf.data, emb_n * sizeof *emb);
+                eruns = 1;
+                t[0] = tc[0] = 0;
+            }
+            for (int r = -1; r < eruns && !dec_only; r++) {
                 unsigned long long m0 = msnn__gemm_macs();
                 double s = now(), sc = cpu_now();
                 if (msnn_encode(m, (const float *)in.data, emb, &o, &err) < 0) {
@@ -227,7 +241,7 @@ int main(int argc, char **argv)
             else
                 printf("       (embedding with %d threads bitwise identical to %d threads)\n",
                        nth[ti], nth[0]);
-            double gf = 2.0 * macs / enc * 1e-9;
+            double gf = enc > 0 ? 2.0 * macs / enc * 1e-9 : 0;
             double pk = peak1 * nth[ti];
             printf("%-6s %3d %9.1f %11.1f %11.1f %9.1f %5.0f%% %11.2f %11.2f\n",
                    msnn_cpu_level_name(lv[li]), nth[ti], load_ms, enc * 1e3, enc_cpu * 1e3, gf,
@@ -254,5 +268,6 @@ int main(int argc, char **argv)
     free(emb), free(emb0), free(logits), free(t), free(tc);
     ms_array_free(&in);
     ms_array_free(&boxes);
+    ms_array_free(&embf);
     return 0;
 }

@@ -3,7 +3,8 @@
  *
  *   tokens (7 x 256) = [iou_token, mask_tokens 0..3, box corner 0, corner 1]
  *   image  (4096 x 256) = embedding (channels-last) + no_mask_embed
- *   2 TwoWayAttentionBlocks, final token->image attention, LayerNorm
+ *   2 TwoWayAttentionBlocks, final token->image attention, LayerNorm (the
+ *   last two for tokens 0 and 1 only: nothing reads the other five after)
  *   upscaling: ConvT 2x2/2 256->64, LayerNorm2d, GELU, ConvT 64->32, GELU
  *   logits (256 x 256) = upscaled (65536 x 32) . hypernetwork_0(mask token 0)
  *   iou = iou_head(iou token)[0]
@@ -20,6 +21,7 @@
 #include "net.h"
 
 #define NTOK 7
+#define NOUT 2      /* tokens read after the final attention: iou token, mask token 0 */
 #define D 256
 #define LN_EPS 1e-5f
 #define LN2D_EPS 1e-6f
@@ -114,44 +116,48 @@ static void interleave(const float *x, ptrdiff_t ldx, int rows, float *y)
 typedef struct tq {
     const msnn__attn *a;
     int cached, kd, vd;          /* key and value widths */
-    msnn_packed_b *pk;           /* kd x SC: the score columns (not cached) */
+    int nt, nu;                  /* tokens computed (the first nt), columns used: nt*8 */
+    msnn_packed_b *pk;           /* kd x nu: the score columns (not cached) */
     float *qi;                   /* cached: NTOK x 128, q interleaved */
-    float *y;                    /* [NGROUP][NUSED][vd] (cached: [NTOK][128] interleaved):
+    float *y;                    /* [NGROUP][vd][SC] (cached: [NTOK][128] interleaved):
                                     sum exp(s - m) v */
     float *m, *l;                /* [NGROUP][SC]: running max, sum */
 } tq;
 
-static int tq_setup(tq *t, const msnn__attn *a, int cached, const float *qin, msnn__run *r)
+static int tq_setup(tq *t, const msnn__attn *a, int cached, int nt, const float *qin,
+                    msnn__run *r)
 {
     int I = a->q.out, hd = I / HEADS;
     float *q, *b;
     memset(t, 0, sizeof *t);
     t->a = a;
     t->cached = cached;
+    t->nt = nt;
+    t->nu = nt * HEADS;
     t->kd = cached ? I : D;
     t->vd = cached ? I : D;
     ALLOC(q, (size_t)NTOK * I);
     ALLOC(b, (size_t)SC * t->kd);
-    ALLOC(t->y, (size_t)NGROUP * NUSED * t->vd);   /* cached: more than needed */
+    ALLOC(t->y, (size_t)NGROUP * SC * t->vd);      /* cached: more than needed */
     ALLOC(t->m, (size_t)NGROUP * SC);
     ALLOC(t->l, (size_t)NGROUP * SC);
-    msnn__linear_fwd(&a->q, NTOK, qin, D, q, I, NULL, 0, MSNN_ACT_NONE, NULL);
+    msnn__linear_fwd(&a->q, nt, qin, D, q, I, NULL, 0, MSNN_ACT_NONE, NULL);
     memset(b, 0, (size_t)SC * t->kd * sizeof *b);
     if (cached) {   /* qi[t][c*8 + h] = q[t][h*hd + c] */
         if (hd != BD_CH)
             return MS_EINVAL;
         t->qi = b;
-        interleave(q, I, NTOK, t->qi);
+        interleave(q, I, nt, t->qi);
     } else {        /* b^T rows t*8 + h: q_h[t] (hd) . Wk_h (hd x 256) */
         for (int h = 0; h < HEADS; h++) {
             msnn_mat Qh = { q + h * hd, I, 1 }, W = { a->k.w + (size_t)h * hd * D, D, 1 };
-            msnn_gemm(NTOK, D, hd, Qh, W, b + (size_t)h * D, HEADS * D, NULL, NULL);
+            msnn_gemm(nt, D, hd, Qh, W, b + (size_t)h * D, HEADS * D, NULL, NULL);
         }
         msnn_mat B = { b, 1, D };
-        if (!(t->pk = msnn_gemm_pack_b(t->kd, SC, B)))
+        if (!(t->pk = msnn_gemm_pack_b(t->kd, t->nu, B)))
             goto oom;
     }
-    memset(t->y, 0, (size_t)NGROUP * NUSED * t->vd * sizeof *t->y);
+    memset(t->y, 0, (size_t)NGROUP * SC * t->vd * sizeof *t->y);
     for (int i = 0; i < NGROUP * SC; i++) {
         t->m[i] = -FLT_MAX;
         t->l[i] = 0.0f;
@@ -162,63 +168,61 @@ oom:
 }
 
 /* One band of keys kb (rows x kd) and values vb (rows x vd) into group g.
- * s: rows x SC and tmp: NUSED x vd of scratch. */
+ * s: rows x SC of scratch. */
 static void tq_band(const tq *t, const msnn__dec_kernels *dk, int g, const float *kb,
-                    ptrdiff_t ldk, const float *vb, ptrdiff_t ldv, int rows, float *s, float *tmp)
+                    ptrdiff_t ldk, const float *vb, ptrdiff_t ldv, int rows, float *s)
 {
-    float *m = t->m + g * SC, *l = t->l + g * SC, *y = t->y + (size_t)g * NUSED * t->vd;
+    float *m = t->m + g * SC, *l = t->l + g * SC, *y = t->y + (size_t)g * SC * t->vd;
     float mn[SC];
+    int nu = t->nu;
     if (t->cached) {
-        dk->bd_scores(kb, ldk, rows, t->qi, NTOK, s, SC);
+        dk->bd_scores(kb, ldk, rows, t->qi, t->nt, s, SC);
     } else {
         msnn_mat K = { kb, ldk, 1 };
         msnn_gemm_packed(rows, t->pk, K, s, SC, NULL, NULL);
     }
     memcpy(mn, m, sizeof mn);
-    dk->col_max(s, rows, SC, 0, NUSED, mn);
-    for (int c = 0; c < NUSED; c++)
+    dk->col_max(s, rows, SC, 0, nu, mn);
+    for (int c = 0; c < nu; c++)
         if (mn[c] > m[c]) {     /* rescale what the group holds to the new maximum */
             float f = expf(m[c] - mn[c]);
             l[c] *= f;
             if (t->cached)      /* column t*8 + h: y[t][j*8 + h] */
                 for (int j = 0; j < BD_CH; j++)
                     y[(size_t)(c / HEADS) * t->vd + j * HEADS + c % HEADS] *= f;
-            else
+            else                /* y[j][c] */
                 for (int j = 0; j < t->vd; j++)
-                    y[(size_t)c * t->vd + j] *= f;
+                    y[(size_t)j * SC + c] *= f;
             m[c] = mn[c];
         }
-    dk->exp_cols(s, rows, SC, 0, NUSED, m, l);
+    dk->exp_cols(s, rows, SC, 0, nu, m, l);
     if (t->cached) {
-        dk->bd_accum(s, SC, rows, vb, ldv, NTOK, y);
+        dk->bd_accum(s, SC, rows, vb, ldv, t->nt, y);
         return;
     }
-    msnn_mat Et = { s, 1, SC }, V = { vb, ldv, 1 };
-    msnn_gemm(NUSED, t->vd, rows, Et, V, tmp, t->vd, NULL, NULL);
-    for (size_t i = 0; i < (size_t)NUSED * t->vd; i++)
-        y[i] += tmp[i];
+    dk->accum_t(s, SC, rows, nu, vb, ldv, t->vd, y, SC);
 }
 
-/* Merge the groups in order: out (7 x 256) = out_proj(o) + res. */
+/* Merge the groups in order: out (nt x 256) = out_proj(o) + res. */
 static int tq_finish(tq *t, const float *res, float *out, msnn__run *r)
 {
     const msnn__attn *a = t->a;
-    int I = a->q.out, hd = I / HEADS, vd = t->vd;
+    int I = a->q.out, hd = I / HEADS, vd = t->vd, nt = t->nt, nu = t->nu;
     float *px, *o, mx[SC], sum[SC];
-    ALLOC(px, (size_t)NUSED * vd);
+    ALLOC(px, (size_t)SC * vd);
     ALLOC(o, (size_t)NTOK * I);
-    for (int c = 0; c < NUSED; c++) {
+    for (int c = 0; c < nu; c++) {
         mx[c] = -FLT_MAX;
         for (int g = 0; g < NGROUP; g++)
             mx[c] = t->m[g * SC + c] > mx[c] ? t->m[g * SC + c] : mx[c];
         sum[c] = 0.0f;
     }
-    memset(px, 0, (size_t)NUSED * vd * sizeof *px);
+    memset(px, 0, (size_t)SC * vd * sizeof *px);
     if (t->cached) {    /* o[t][h*hd + j] = sum_g f_g y_g[t][j*8 + h] / sum */
         memset(o, 0, (size_t)NTOK * I * sizeof *o);
         for (int g = 0; g < NGROUP; g++) {
-            const float *yg = t->y + (size_t)g * NUSED * vd;
-            for (int c = 0; c < NUSED; c++) {
+            const float *yg = t->y + (size_t)g * SC * vd;
+            for (int c = 0; c < nu; c++) {
                 int tk = c / HEADS, h = c % HEADS;
                 float f = expf(t->m[g * SC + c] - mx[c]);
                 sum[c] += f * t->l[g * SC + c];
@@ -226,35 +230,39 @@ static int tq_finish(tq *t, const float *res, float *out, msnn__run *r)
                     o[(size_t)tk * I + h * hd + j] += f * yg[(size_t)tk * vd + j * HEADS + h];
             }
         }
-        for (int c = 0; c < NUSED; c++) {
+        for (int c = 0; c < nu; c++) {
             float inv = 1.0f / sum[c];
             for (int j = 0; j < hd; j++)
                 o[(size_t)(c / HEADS) * I + (c % HEADS) * hd + j] *= inv;
         }
-    } else {
+    } else {            /* px[j][c] = sum_g f_g y_g[j][c] / sum (vd x SC) */
+        float f[NGROUP][SC], inv[SC];
         for (int g = 0; g < NGROUP; g++)
-            for (int c = 0; c < NUSED; c++) {
-                float f = expf(t->m[g * SC + c] - mx[c]);
-                const float *yg = t->y + ((size_t)g * NUSED + c) * vd;
-                sum[c] += f * t->l[g * SC + c];
-                for (int j = 0; j < vd; j++)
-                    px[(size_t)c * vd + j] += f * yg[j];
+            for (int c = 0; c < nu; c++) {
+                f[g][c] = expf(t->m[g * SC + c] - mx[c]);
+                sum[c] += f[g][c] * t->l[g * SC + c];
             }
-        for (int c = 0; c < NUSED; c++) {
-            float inv = 1.0f / sum[c];
+        for (int g = 0; g < NGROUP; g++) {
+            const float *yg = t->y + (size_t)g * SC * vd;
             for (int j = 0; j < vd; j++)
-                px[(size_t)c * vd + j] *= inv;
+                for (int c = 0; c < nu; c++)
+                    px[(size_t)j * SC + c] += f[g][c] * yg[(size_t)j * SC + c];
         }
-        /* o_h = px_h (7 x 256) . Wv_h^T (256 x hd) + bv_h */
+        for (int c = 0; c < nu; c++)
+            inv[c] = 1.0f / sum[c];
+        for (int j = 0; j < vd; j++)
+            for (int c = 0; c < nu; c++)
+                px[(size_t)j * SC + c] *= inv[c];
+        /* o_h = px_h (nt x 256, token t at column t*8 + h) . Wv_h^T (256 x hd) + bv_h */
         for (int h = 0; h < HEADS; h++) {
-            msnn_mat P = { px + (size_t)h * D, HEADS * D, 1 };
+            msnn_mat P = { px + h, HEADS, SC };
             msnn_mat Wt = { a->v.w + (size_t)h * hd * D, 1, D };
             msnn_epi e = { 0 };
             e.bias = a->v.b ? a->v.b + h * hd : NULL;
-            msnn_gemm(NTOK, hd, D, P, Wt, o + h * hd, I, &e, NULL);
+            msnn_gemm(nt, hd, D, P, Wt, o + h * hd, I, &e, NULL);
         }
     }
-    msnn__linear_fwd(&a->o, NTOK, o, I, out, D, res, D, MSNN_ACT_NONE, NULL);
+    msnn__linear_fwd(&a->o, nt, o, I, out, D, res, D, MSNN_ACT_NONE, NULL);
     msnn_gemm_packed_free(&t->pk);
     return MS_OK;
 oom:
@@ -376,13 +384,12 @@ typedef struct pass {
     float *buf;                  /* per thread: PASS_BUF floats */
 } pass;
 
-#define PASS_BUF ((size_t)BAND * (2 * D + SC) + (size_t)NUSED * D)
+#define PASS_BUF ((size_t)BAND * (2 * D + SC))
 
 static void pass_band(const pass *p, int b, float *buf)
 {
     size_t i0 = (size_t)b * BAND;
     float *kb = buf, *s = kb + (size_t)BAND * D, *ob = s + (size_t)BAND * SC;
-    float *tmp = ob + (size_t)BAND * D;
     const float *xn = NULL;
     if (p->img) {
         const float *qb = p->q ? p->q + i0 * p->img->kd : kb;
@@ -396,10 +403,10 @@ static void pass_band(const pass *p, int b, float *buf)
     if (p->tok) {
         if (xn) {
             add(xn, p->pe + i0 * D, kb, (size_t)BAND * D);
-            tq_band(p->tok, p->dk, b / BPG, kb, D, xn, D, BAND, s, tmp);
+            tq_band(p->tok, p->dk, b / BPG, kb, D, xn, D, BAND, s);
         } else {
             tq_band(p->tok, p->dk, b / BPG, p->tk + i0 * p->tok->kd, p->tok->kd,
-                    p->tv + i0 * p->tok->vd, p->tok->vd, BAND, s, tmp);
+                    p->tv + i0 * p->tok->vd, p->tok->vd, BAND, s);
         }
     }
     if (p->up0) {   /* + LayerNorm2d and GELU on its rows of 64 (see upscale_rest) */
@@ -628,7 +635,7 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
     if (tok_self(l0, 1, q, tok, r) < 0)
         goto oom;
     add(q, tok, qp, NTOK * D);
-    if (tq_setup(&ta, &l0->t2i, 1, qp, r) < 0)
+    if (tq_setup(&ta, &l0->t2i, 1, NTOK, qp, r) < 0)
         goto oom;
     ps.tok = &ta;
     ps.tk = cache->t2i_k;
@@ -642,7 +649,7 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
     if (i2t_setup(&ia, &l0->i2t, 1, qp, q, &l0->norm4, r) < 0 || tok_self(l1, 0, q, tok, r) < 0)
         goto oom;
     add(q, tok, qp, NTOK * D);
-    if (tq_setup(&tb, &l1->t2i, 0, qp, r) < 0)
+    if (tq_setup(&tb, &l1->t2i, 0, NTOK, qp, r) < 0)
         goto oom;
     memset(&ps, 0, offsetof(pass, buf));
     ps.pe = p->dense_pe;
@@ -659,7 +666,7 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
     /* pass B: layer 1 image->token -> kx2; final token->image; ConvT 1 */
     add(q, tok, qp, NTOK * D);
     if (i2t_setup(&ib, &l1->i2t, 0, qp, q, &l1->norm4, r) < 0 ||
-        tq_setup(&tc, &d->final_attn, 0, qp, r) < 0)
+        tq_setup(&tc, &d->final_attn, 0, NOUT, qp, r) < 0)
         goto oom;
     memset(&ps, 0, offsetof(pass, buf));
     ps.pe = p->dense_pe;
@@ -673,7 +680,7 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
     i2t_free(&ib);
     if (tq_finish(&tc, q, qn, r) < 0)
         goto oom;
-    norm(r, &d->norm_final, qn, q, NTOK);
+    norm(r, &d->norm_final, qn, q, NOUT);
 
     /* q[0]: iou token, q[1]: mask token 0 */
     float hyper[32], iou4[4];

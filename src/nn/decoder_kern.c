@@ -123,8 +123,21 @@ static void bd_accum_ref(const float *e, ptrdiff_t lde, int rows, const float *v
                     y[t * BD_C * L + c * L + h] += e[i * lde + t * L + h] * v[i * ldv + c * L + h];
 }
 
+static void accum_t_ref(const float *e, ptrdiff_t lde, int rows, int nc, const float *v,
+                        ptrdiff_t ldv, int nj, float *y, ptrdiff_t ldy)
+{
+    for (int j = 0; j < nj; j++)
+        for (int c = 0; c < nc; c++) {
+            float acc = 0.0f;
+            for (int i = 0; i < rows; i++)
+                acc += e[i * lde + c] * v[i * ldv + j];
+            y[j * ldy + c] += acc;
+        }
+}
+
 static const msnn__dec_kernels g_ref = {
-    "ref", softmax_lanes_ref, col_max_ref, exp_cols_ref, bd_scores_ref, bd_accum_ref, dot32_ref,
+    "ref", softmax_lanes_ref, col_max_ref, exp_cols_ref, bd_scores_ref, bd_accum_ref,
+    accum_t_ref, dot32_ref,
 };
 
 /* ------------------------------------------------------------ AVX2 + FMA */
@@ -301,9 +314,61 @@ static AVX2 void bd_accum_avx2(const float *e, ptrdiff_t lde, int rows, const fl
         }
 }
 
+/* accum_t on a tile of NCV vectors of columns (8 each) x NJ rows of y: NJ
+ * broadcasts of v and NCV loads of e per i, NCV*NJ accumulators. */
+static inline __attribute__((always_inline)) AVX2 void
+accum_t_tile(const float *e, ptrdiff_t lde, int rows, const float *v, ptrdiff_t ldv,
+             float *y, ptrdiff_t ldy, const int NCV, const int NJ)
+{
+    __m256 acc[12][2];
+#pragma GCC unroll 12
+    for (int j = 0; j < NJ; j++)
+#pragma GCC unroll 2
+        for (int k = 0; k < NCV; k++)
+            acc[j][k] = _mm256_setzero_ps();
+    for (int i = 0; i < rows; i++) {
+        const float *ei = e + i * lde, *vi = v + i * ldv;
+        __m256 e0 = _mm256_loadu_ps(ei), e1 = NCV > 1 ? _mm256_loadu_ps(ei + 8) : e0;
+#pragma GCC unroll 12
+        for (int j = 0; j < NJ; j++) {
+            __m256 b = _mm256_broadcast_ss(vi + j);
+            acc[j][0] = _mm256_fmadd_ps(e0, b, acc[j][0]);
+            if (NCV > 1)
+                acc[j][1] = _mm256_fmadd_ps(e1, b, acc[j][1]);
+        }
+    }
+#pragma GCC unroll 12
+    for (int j = 0; j < NJ; j++)
+#pragma GCC unroll 2
+        for (int k = 0; k < NCV; k++) {
+            float *yj = y + j * ldy + k * 8;
+            _mm256_storeu_ps(yj, _mm256_add_ps(_mm256_loadu_ps(yj), acc[j][k]));
+        }
+}
+
+static AVX2 void accum_t_avx2(const float *e, ptrdiff_t lde, int rows, int nc, const float *v,
+                              ptrdiff_t ldv, int nj, float *y, ptrdiff_t ldy)
+{
+    int c = 0;
+    for (; c + 16 <= nc; c += 16) {
+        int j = 0;
+        for (; j + 6 <= nj; j += 6)
+            accum_t_tile(e + c, lde, rows, v + j, ldv, y + j * ldy + c, ldy, 2, 6);
+        for (; j < nj; j++)
+            accum_t_tile(e + c, lde, rows, v + j, ldv, y + j * ldy + c, ldy, 2, 1);
+    }
+    for (; c < nc; c += 8) {
+        int j = 0;
+        for (; j + 12 <= nj; j += 12)
+            accum_t_tile(e + c, lde, rows, v + j, ldv, y + j * ldy + c, ldy, 1, 12);
+        for (; j < nj; j++)
+            accum_t_tile(e + c, lde, rows, v + j, ldv, y + j * ldy + c, ldy, 1, 1);
+    }
+}
+
 static const msnn__dec_kernels g_avx2 = {
     "avx2", softmax_lanes_avx2, col_max_avx2, exp_cols_avx2, bd_scores_avx2, bd_accum_avx2,
-    dot32_avx2,
+    accum_t_avx2, dot32_avx2,
 };
 #endif
 

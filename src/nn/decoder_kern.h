@@ -42,6 +42,13 @@ typedef struct msnn__dec_kernels {
     void (*bd_accum)(const float *e, ptrdiff_t lde, int rows, const float *v, ptrdiff_t ldv,
                      int nt, float *y);
 
+    /* Columns of e times rows of v, accumulated into y transposed:
+     * y[j*ldy + c] += sum_i e[i*lde + c] v[i*ldv + j] for c < nc (a multiple
+     * of 8), j < nj, i < rows; each sum formed in order of i from 0 (as a
+     * GEMM's) and then added to y.  No packing: v is read in place. */
+    void (*accum_t)(const float *e, ptrdiff_t lde, int rows, int nc, const float *v,
+                    ptrdiff_t ldv, int nj, float *y, ptrdiff_t ldy);
+
     /* y[i] = sum_c h[c] * x[i*ldx + c] over 32 floats, for i in [0, n):
      * 8 lanes summed over c in order, then the lanes in a fixed tree. */
     void (*dot32)(const float *x, ptrdiff_t ldx, int n, const float *h, float *y);

@@ -122,24 +122,40 @@ static void SFX(k_dwconv3x3)(const float *x, int x_row0, int x_rows, int H, int 
 static void SFX(k_layernorm)(const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy,
                              int rows, int C, const float *g, const float *b, float eps)
 {
-    int cv = C / VL * VL;
+    int cv = C / VL * VL, c4 = C / (4 * VL) * (4 * VL);
     for (int r = 0; r < rows; r++) {
         const float *xr = x + r * ldx;
         float *yr = y + r * ldy;
-        VEC s = VZERO();
-        for (int c = 0; c < cv; c += VL)
-            s = VADD(s, VLOADU(xr + c));
-        float sum = VHSUM(s);
+        /* four partial sums (vectors c, c+1, c+2, c+3 mod 4, the rest in
+         * the first): four dependency chains instead of one */
+        VEC s0 = VZERO(), s1 = VZERO(), s2 = VZERO(), s3 = VZERO();
+        for (int c = 0; c < c4; c += 4 * VL) {
+            s0 = VADD(s0, VLOADU(xr + c));
+            s1 = VADD(s1, VLOADU(xr + c + VL));
+            s2 = VADD(s2, VLOADU(xr + c + 2 * VL));
+            s3 = VADD(s3, VLOADU(xr + c + 3 * VL));
+        }
+        for (int c = c4; c < cv; c += VL)
+            s0 = VADD(s0, VLOADU(xr + c));
+        float sum = VHSUM(VADD(VADD(s0, s1), VADD(s2, s3)));
         for (int c = cv; c < C; c++)
             sum += xr[c];
         float mean = sum / (float)C;
         VEC vm = VSET1(mean);
-        VEC q = VZERO();
-        for (int c = 0; c < cv; c += VL) {
-            VEC d = VSUB(VLOADU(xr + c), vm);
-            q = VFMA(d, d, q);
+        VEC q0 = VZERO(), q1 = VZERO(), q2 = VZERO(), q3 = VZERO();
+        for (int c = 0; c < c4; c += 4 * VL) {
+            VEC d0 = VSUB(VLOADU(xr + c), vm), d1 = VSUB(VLOADU(xr + c + VL), vm);
+            VEC d2 = VSUB(VLOADU(xr + c + 2 * VL), vm), d3 = VSUB(VLOADU(xr + c + 3 * VL), vm);
+            q0 = VFMA(d0, d0, q0);
+            q1 = VFMA(d1, d1, q1);
+            q2 = VFMA(d2, d2, q2);
+            q3 = VFMA(d3, d3, q3);
         }
-        float var = VHSUM(q);
+        for (int c = c4; c < cv; c += VL) {
+            VEC d = VSUB(VLOADU(xr + c), vm);
+            q0 = VFMA(d, d, q0);
+        }
+        float var = VHSUM(VADD(VADD(q0, q1), VADD(q2, q3)));
         for (int c = cv; c < C; c++) {
             float d = xr[c] - mean;
             var = fmaf(d, d, var);

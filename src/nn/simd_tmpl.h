@@ -74,11 +74,37 @@ static inline VEC SFX(verf)(VEC x)
     return VSEL(VLT(ax, VSET1(0.921875f)), small, large);
 }
 
-/* x * 0.5 * (1 + erf(x / sqrt 2)), in the reference's operation order. */
+/* GELU(x) = x Phi(x), Phi(x) = 0.5 (1 + erf(x / sqrt 2)), through the
+ * normal tail Q(a) = 1 - Phi(a) = 0.5 erfc(a / sqrt 2) of a = |x|:
+ * Phi(x) = Q(a) for x < 0, 1 - Q(a) otherwise.  Q = N/D (degrees 6 and 7,
+ * D(0) = 1, N(0) = 0.5) is a weighted least-squares fit for absolute error
+ * on [0, 5.4] (7.6e-8 evaluated in float, against 7.2e-8 for Phi through
+ * verf's 2 ulp); Q = 0 beyond (Q(5.4) = 3.3e-8), so GELU(x) = -0 for
+ * x <= -5.4.  One branch, one division: 15 multiply-adds where
+ * 0.5 x (1 + verf(x / sqrt 2)) takes 23, for the same accuracy (measured:
+ * within 1.3 eps |x| of the exact GELU; 1.2 through verf). */
 static inline VEC SFX(vgelu)(VEC x)
 {
-    VEC e = SFX(verf)(VMUL(x, VSET1(0.70710678118654752f)));
-    return VMUL(VMUL(x, VSET1(0.5f)), VADD(VSET1(1.0f), e));
+    VEC a = VABS(x);
+    VEC c = VMIN(a, VSET1(5.4f));
+    VEC n = VSET1(0x1.d3a9dap-16f);
+    n = VFMA(n, c, VSET1(-0x1.b86478p-11f));
+    n = VFMA(n, c, VSET1(0x1.5be324p-7f));
+    n = VFMA(n, c, VSET1(-0x1.27433ep-4f));
+    n = VFMA(n, c, VSET1(0x1.1c2416p-2f));
+    n = VFMA(n, c, VSET1(-0x1.2621p-1f));
+    n = VFMA(n, c, VSET1(0.5f));
+    VEC d = VSET1(0x1.2ccee4p-13f);
+    d = VFMA(d, c, VSET1(0x1.14d02ap-13f));
+    d = VFMA(d, c, VSET1(-0x1.067118p-10f));
+    d = VFMA(d, c, VSET1(0x1.64cc86p-6f));
+    d = VFMA(d, c, VSET1(-0x1.d9c698p-5f));
+    d = VFMA(d, c, VSET1(0x1.197386p-2f));
+    d = VFMA(d, c, VSET1(-0x1.677b2ep-2f));
+    d = VFMA(d, c, VSET1(1.0f));
+    VEC q = VSEL(VLT(a, VSET1(5.4f)), VDIV(n, d), VZERO());
+    VEC phi = VSEL(VLT(x, VZERO()), q, VSUB(VSET1(1.0f), q));
+    return VMUL(x, phi);
 }
 
 /* y[i] = erf(x[i]) (exported for the accuracy test). */

@@ -355,6 +355,25 @@ static void test_erf(void)
         }
         CHECKF(gw <= 1.0, "%s gelu: error %.3g x (4 eps |x|)", k->name, gw);
         CHECK(g[N - 1] == x[N - 1]);    /* past n: untouched */
+
+        /* GELU past the sweep (its tail has its own clamp) and specials */
+        for (int i = 0; i < N; i++)
+            g[i] = -9.0f + 18.0f * (float)i / N;
+        g[0] = -1e10f, g[1] = 1e10f, g[2] = -0.0f, g[3] = 5.4f, g[4] = -5.4f;
+        memcpy(y, g, N * sizeof *y);
+        k->gelu(g, N);
+        gw = 0;
+        for (int i = 0; i < N; i++) {
+            float v = y[i];
+            float want = v * 0.5f * (1.0f + erff(v * 0.70710678118654752f));
+            double d = fabs((double)g[i] - want);
+            double tol = 4 * FLT_EPSILON * fabs(v) + 1e-37;
+            if (d / tol > gw)
+                gw = d / tol;
+        }
+        printf("%-6s gelu: max error %.3g x (4 eps |x|)\n", k->name, gw);
+        CHECKF(gw <= 1.0, "%s gelu on [-9, 9]: error %.3g x (4 eps |x|)", k->name, gw);
+        CHECK(g[0] == 0.0f && g[1] == 1e10f && g[2] == 0.0f && signbit(g[2]));
     }
     free(x), free(y), free(g);
 }

@@ -222,6 +222,66 @@ static void test_bd_variant(const msnn__dec_kernels *v, const msnn__dec_kernels 
         }
 }
 
+/* accum_t: the reference against double sums; a variant (v != NULL)
+ * against the reference; entries of y outside nc x nj untouched. */
+static void test_accum_t(const msnn__dec_kernels *v, const msnn__dec_kernels *ref)
+{
+    static const int ncs[] = { 8, 16, 24, 56 }, njs[] = { 1, 5, 6, 13, 256 };
+    static const int rowss[] = { 1, 37, 128 };
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 5; b++)
+            for (int r = 0; r < 3; r++) {
+                int nc = ncs[a], nj = njs[b], rows = rowss[r];
+                int lde = 64 + (r % 2) * 8, ldv = nj + 3, ldy = 64;
+                float *e = malloc(sizeof(float) * rows * lde);
+                float *x = malloc(sizeof(float) * rows * ldv);
+                float *y0 = malloc(sizeof(float) * (nj + 1) * ldy);
+                float *ya = malloc(sizeof(float) * (nj + 1) * ldy);
+                float *yb = malloc(sizeof(float) * (nj + 1) * ldy);
+                if (!e || !x || !y0 || !ya || !yb)
+                    exit(1);
+                fill(e, (size_t)rows * lde, 1.0f);
+                fill(x, (size_t)rows * ldv, 3.0f);
+                fill(y0, (size_t)(nj + 1) * ldy, 2.0f);
+                memcpy(ya, y0, sizeof(float) * (nj + 1) * ldy);
+                memcpy(yb, y0, sizeof(float) * (nj + 1) * ldy);
+                ref->accum_t(e, lde, rows, nc, x, ldv, nj, yb, ldy);
+                double worst = 0;
+                if (v) {
+                    v->accum_t(e, lde, rows, nc, x, ldv, nj, ya, ldy);
+                    for (int j = 0; j < nj; j++)
+                        for (int c = 0; c < nc; c++) {
+                            double mag = fabs((double)y0[j * ldy + c]);
+                            for (int i = 0; i < rows; i++)
+                                mag += fabs((double)e[i * lde + c] * x[i * ldv + j]);
+                            worst = worst_of(worst, fabs((double)ya[j * ldy + c] -
+                                                         yb[j * ldy + c]) / mag);
+                        }
+                } else {
+                    for (int j = 0; j < nj; j++)
+                        for (int c = 0; c < nc; c++) {
+                            double want = y0[j * ldy + c], mag = fabs(want);
+                            for (int i = 0; i < rows; i++) {
+                                want += (double)e[i * lde + c] * x[i * ldv + j];
+                                mag += fabs((double)e[i * lde + c] * x[i * ldv + j]);
+                            }
+                            worst = worst_of(worst, fabs(yb[j * ldy + c] - want) / mag);
+                        }
+                }
+                CHECKF(worst < (rows + 2) * 1.2e-7, "%s accum_t nc %d nj %d rows %d: %g",
+                       v ? v->name : "ref", nc, nj, rows, worst);
+                float *yc = v ? ya : yb;
+                int kept = 1;
+                for (int j = 0; j <= nj; j++)
+                    for (int c = 0; c < ldy; c++)
+                        if ((j >= nj || c >= nc) && yc[j * ldy + c] != y0[j * ldy + c])
+                            kept = 0;
+                CHECKF(kept, "%s accum_t nc %d nj %d: wrote outside nc x nj",
+                       v ? v->name : "ref", nc, nj);
+                free(e), free(x), free(y0), free(ya), free(yb);
+            }
+}
+
 /* a variant against the reference on the same inputs */
 static void test_variant(const msnn__dec_kernels *v, const msnn__dec_kernels *ref)
 {
@@ -292,6 +352,7 @@ int main(int argc, char **argv)
     test_cols_ref(ref);
     test_dot_ref(ref);
     test_bd_ref(ref);
+    test_accum_t(NULL, ref);
     int tested = 0;
     for (int level = MSNN_CPU_NEON; level <= MSNN_CPU_AVX512; level++) {
         const msnn__dec_kernels *v = msnn__dec_kernels_level(level);
@@ -300,6 +361,7 @@ int main(int argc, char **argv)
         printf("variant %s (level %s)\n", v->name, msnn_cpu_level_name(level));
         test_variant(v, ref);
         test_bd_variant(v, ref);
+        test_accum_t(v, ref);
         tested++;
     }
     printf("%d variant(s) besides ref\n", tested);
