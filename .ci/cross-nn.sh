@@ -1,5 +1,6 @@
 #!/bin/sh
-# Build the engine's kernel tests (test_checkasm, the decoder kernels, Winograd) for another
+# Build the engine's kernel tests (test_checkasm, the GEMM micro-kernels, the decoder
+# kernels, Winograd) for another
 # architecture from the nn sources alone (no I/O library, no libzip/libpng),
 # and run it under qemu-user.  Default: aarch64 with Debian's
 # gcc-aarch64-linux-gnu and qemu-user, which tests the NEON kernels.
@@ -45,6 +46,12 @@ cross_test() {
 # The GEMM and kernel tables, every level against the reference.
 # shellcheck disable=SC2086
 cross_test test_checkasm "$nn/pool.c" "$nn/cpu.c" "$nn/gemm.c" "$nn/kernels.c" \
+    "$nn/kernels_ref.c" $simd
+
+# The GEMM micro-kernels called directly: edge-row kernels against the full
+# tile and a C reference, msnn_gemm over several K blocks against the fmaf chain.
+# shellcheck disable=SC2086
+cross_test test_gemm_kernels "$nn/pool.c" "$nn/cpu.c" "$nn/gemm.c" "$nn/kernels.c" \
     "$nn/kernels_ref.c" $simd
 
 # The mask decoder's kernels (reference C on aarch64: there is no NEON
