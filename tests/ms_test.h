@@ -3,10 +3,42 @@
 #ifndef MS_TEST_H
 #define MS_TEST_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+
+/* Reproducible random numbers for kernel tests: one xorshift64 step of *s
+ * (s must not be 0). */
+static inline uint64_t ms_test_xorshift(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* A float in [-1, 1) from 24 bits (16..39) of the next state. */
+static inline float ms_test_frand(uint64_t *s)
+{
+    return (float)(((ms_test_xorshift(s) >> 16) & 0xffffff) / 16777216.0 * 2.0 - 1.0);
+}
+
+/* n such floats, 64-byte aligned (release with free()); exits when out of
+ * memory. */
+static inline float *ms_test_rand_buf(uint64_t *s, size_t n)
+{
+    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    float *p = aligned_alloc(64, bytes ? bytes : 64);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < n; i++)
+        p[i] = ms_test_frand(s);
+    return p;
+}
 
 static int ms_test_failures;
 static int ms_test_checks;

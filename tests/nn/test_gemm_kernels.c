@@ -26,24 +26,9 @@
 
 static uint64_t rng_state = 0x2545f4914f6cdd1dull;
 
-static float frand(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (float)(((rng_state >> 16) & 0xffffff) / 16777216.0 * 2.0 - 1.0);
-}
-
 static float *rand_buf(size_t n)
 {
-    float *p = aligned_alloc(64, ((n * sizeof *p + 63) / 64) * 64);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(1);
-    }
-    for (size_t i = 0; i < n; i++)
-        p[i] = frand();
-    return p;
+    return ms_test_rand_buf(&rng_state, n);
 }
 
 enum { EPI_NONE, EPI_BIAS_COL_RES, EPI_BIAS_ROW_RELU, EPI_RES_GELU, EPI_COUNT };
