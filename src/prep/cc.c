@@ -48,6 +48,19 @@ typedef struct cc_ctx {
 
 static const uint64_t ONES = 0x0101010101010101ull;
 
+/* Run n of a row is [s, e) of value c: stored when x0 is not NULL (the
+ * finders also only count).  Returns n + 1. */
+static inline uint32_t put_run(uint32_t n, uint32_t *x0, uint32_t *x1, uint8_t *v, size_t s,
+                               size_t e, uint8_t c)
+{
+    if (x0) {
+        x0[n] = (uint32_t)s;
+        x1[n] = (uint32_t)e;
+        v[n] = c;
+    }
+    return n + 1;
+}
+
 #if MS_CC_AVX2
 /* The runs of every non-zero value (row_runs with value -1) from the
  * places where a byte differs from the one before it (row[-1] = 0), found
@@ -60,19 +73,13 @@ __attribute__((target("avx2,bmi"))) static uint32_t row_runs_avx2(const uint8_t 
     uint32_t n = 0;
     size_t s = 0;
     uint8_t c = 0;   /* value of the open run; 0: none open */
-#define RUN_EDGE(X)                      \
-    do {                                 \
-        size_t e_ = (X);                 \
-        if (c) {                         \
-            if (x0) {                    \
-                x0[n] = (uint32_t)s;     \
-                x1[n] = (uint32_t)e_;    \
-                v[n] = c;                \
-            }                            \
-            n++;                         \
-        }                                \
-        c = row[e_];                     \
-        s = e_;                          \
+#define RUN_EDGE(X)                                \
+    do {                                           \
+        size_t e_ = (X);                           \
+        if (c)                                     \
+            n = put_run(n, x0, x1, v, s, e_, c);   \
+        c = row[e_];                               \
+        s = e_;                                    \
     } while (0)
     size_t b = 0;
     if (w >= 33) {
@@ -99,14 +106,8 @@ __attribute__((target("avx2,bmi"))) static uint32_t row_runs_avx2(const uint8_t 
         if (row[b] != (b ? row[b - 1] : 0))
             RUN_EDGE(b);
 #undef RUN_EDGE
-    if (c) {
-        if (x0) {
-            x0[n] = (uint32_t)s;
-            x1[n] = (uint32_t)w;
-            v[n] = c;
-        }
-        n++;
-    }
+    if (c)
+        n = put_run(n, x0, x1, v, s, w, c);
     return n;
 }
 
@@ -180,12 +181,7 @@ static uint32_t row_runs(const uint8_t *row, size_t w, int value,
         }
         while (x < w && row[x] == c)
             x++;
-        if (x0) {
-            x0[n] = (uint32_t)s;
-            x1[n] = (uint32_t)x;
-            v[n] = c;
-        }
-        n++;
+        n = put_run(n, x0, x1, v, s, x, c);
     }
     return n;
 }
