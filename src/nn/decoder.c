@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "decoder_kern.h"
+#include "gemm_kern.h"
 #include "net.h"
 
 #define NTOK 7
@@ -276,7 +278,10 @@ oom:
  * (256 wide), so a band costs two products: the scores and P VW.  The
  * scores are per-head products of the cached q_proj (channels interleaved)
  * and k (bd_scores), or (layer 1) x + PE times Wq_h^T k_h^T (256 x 64) plus
- * the bias bq_h . k_h, which saves the 4096-row q projection. */
+ * the bias bq_h . k_h, which saves the 4096-row q projection.
+ * With a SIMD GEMM kernel, P VW runs one register tile of rows at a time
+ * (the GEMM's micro-kernel on VW packed for it, so the same values), and
+ * norm4 and the PE add follow on those rows while they are in L1. */
 typedef struct i2t {
     const msnn__attn *a;
     const msnn__norm *n4;
@@ -284,7 +289,9 @@ typedef struct i2t {
     msnn_packed_b *pk_s;         /* kd x SC (not cached) */
     float *ki;                   /* cached: NTOK x 128, k interleaved */
     float *bias;                 /* SC, or NULL */
-    msnn_packed_b *pk_o;         /* NUSED x 256: VW */
+    const msnn__gemm_kernel *kn; /* the SIMD micro-kernel, or NULL (ref) */
+    float *vwp;                  /* with kn: VW packed for it */
+    msnn_packed_b *pk_o;         /* without kn: VW (NUSED x 256) */
 } i2t;
 
 static int i2t_setup(i2t *t, const msnn__attn *a, int cached, const float *kin,
@@ -327,9 +334,15 @@ static int i2t_setup(i2t *t, const msnn__attn *a, int cached, const float *kin,
         msnn_gemm(NTOK, D, hd, Vh, Wt, vw + (size_t)h * D, HEADS * D, NULL, NULL);
     }
     msnn_mat Bs = { bs, 1, D }, Bo = { vw, D, 1 };
-    if ((!cached && !(t->pk_s = msnn_gemm_pack_b(t->kd, SC, Bs))) ||
-        !(t->pk_o = msnn_gemm_pack_b(NUSED, D, Bo)))
+    if (!cached && !(t->pk_s = msnn_gemm_pack_b(t->kd, SC, Bs)))
         goto oom;
+    t->kn = msnn__gemm_kernel_get(msnn_cpu_level());
+    if (t->kn) {
+        ALLOC(t->vwp, msnn_gemm_packed_floats(NUSED, D));
+        t->kn->pack_b(Bo, 0, NUSED, 0, D, t->vwp);
+    } else if (!(t->pk_o = msnn_gemm_pack_b(NUSED, D, Bo))) {
+        goto oom;
+    }
     return MS_OK;
 oom:
     msnn_gemm_packed_free(&t->pk_s);
@@ -343,11 +356,38 @@ static void i2t_free(i2t *t)
     msnn_gemm_packed_free(&t->pk_o);
 }
 
+/* P VW + bo + x, then norm4, on rows [0, rows) with the micro-kernel, a
+ * register tile of rows at a time: xo = LN4(...) and, if kp, kp = xo + pe
+ * (all rows x 256). */
+static void i2t_rows_simd(const i2t *t, const msnn_kernels *k, const float *P, const float *x,
+                          int rows, float *xo, const float *pe, float *kp)
+{
+    const msnn__gemm_kernel *kn = t->kn;
+    const int mr = kn->mr, nr = kn->nr;
+    msnn__tile_epi te = { 0 };
+    te.ldr = D;
+    for (int i = 0; i < rows; i += mr) {
+        int m = rows - i < mr ? rows - i : mr;
+        float *y = xo + (size_t)i * D;
+        for (int j = 0; j < D; j += nr) {   /* as the GEMM's run_tile: K in one block */
+            te.bias_col = t->a->o.b ? t->a->o.b + j : NULL;
+            te.res = x + (size_t)i * D + j;
+            kn->ukr_rows_m[m](NUSED, P + (size_t)i * SC, SC, t->vwp + (size_t)j * NUSED, y + j,
+                              D, 0, &te);
+        }
+        k->layernorm(y, D, y, D, m, D, t->n4->g, t->n4->b, LN_EPS);
+        if (kp)
+            add(y, pe + (size_t)i * D, kp + (size_t)i * D, (size_t)m * D);
+    }
+    msnn__gemm_add_macs((unsigned long long)rows * D * NUSED);
+}
+
 /* One band: queries qb (rows x kd), image x (rows x 256) -> xo (rows x 256,
- * may be ob); s: rows x SC and ob: rows x 256 of scratch. */
+ * may be ob) and, if kp, kp = xo + pe (may be qb); s: rows x SC and ob:
+ * rows x 256 of scratch. */
 static void i2t_band(const i2t *t, const msnn_kernels *k, const msnn__dec_kernels *dk,
                      const float *qb, ptrdiff_t ldq, const float *x, int rows, float *s,
-                     float *ob, float *xo)
+                     float *ob, float *xo, const float *pe, float *kp)
 {
     if (t->ki) {
         dk->bd_scores(qb, ldq, rows, t->ki, NTOK, s, SC);
@@ -358,6 +398,10 @@ static void i2t_band(const i2t *t, const msnn_kernels *k, const msnn__dec_kernel
         msnn_gemm_packed(rows, t->pk_s, Q, s, SC, &es, NULL);
     }
     dk->softmax_lanes(s, rows, SC, NTOK);
+    if (t->kn) {
+        i2t_rows_simd(t, k, s, x, rows, xo, pe, kp);
+        return;
+    }
     msnn_mat P = { s, SC, 1 };
     msnn_epi eo = { 0 };
     eo.bias = t->a->o.b;
@@ -365,6 +409,8 @@ static void i2t_band(const i2t *t, const msnn_kernels *k, const msnn__dec_kernel
     eo.ldr = D;
     msnn_gemm_packed(rows, t->pk_o, P, ob, D, &eo, NULL);
     k->layernorm(ob, D, xo, D, rows, D, t->n4->g, t->n4->b, LN_EPS);
+    if (kp)
+        add(xo, pe, kp, (size_t)rows * D);
 }
 
 /* One pass over the image; the stages present run on every band. */
@@ -380,7 +426,7 @@ typedef struct pass {
     const float *tk, *tv;        /* without img: its keys, values (kd, vd wide) */
     const msnn__linear *up0;     /* first ConvT on the new image, or NULL */
     const msnn__norm *up1;       /* the LayerNorm2d after it */
-    float *t0;                   /* its output, 4096 x 256 */
+    float *t0;                   /* its output, 4096 x 256 (may be x: see pass_band) */
     float *buf;                  /* per thread: PASS_BUF floats */
 } pass;
 
@@ -396,13 +442,13 @@ static void pass_band(const pass *p, int b, float *buf)
         if (!p->q)
             add(p->x + i0 * D, p->pe + i0 * D, kb, (size_t)BAND * D);
         float *xo = p->xo ? p->xo + i0 * D : ob;
+        /* kb: the queries (x + pe) until the scores are taken, then xo + pe */
         i2t_band(p->img, p->k, p->dk, qb, p->q ? p->img->kd : D, p->x + i0 * D, BAND, s, ob,
-                 xo);
+                 xo, p->pe + i0 * D, p->tok ? kb : NULL);
         xn = xo;
     }
     if (p->tok) {
         if (xn) {
-            add(xn, p->pe + i0 * D, kb, (size_t)BAND * D);
             tq_band(p->tok, p->dk, b / BPG, kb, D, xn, D, BAND, s);
         } else {
             tq_band(p->tok, p->dk, b / BPG, p->tk + i0 * p->tok->kd, p->tok->kd,
@@ -612,7 +658,7 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
 {
     const msnn__twoway *l0 = &d->layer[0], *l1 = &d->layer[1];
     int nth = msnn_pool_size(r->pool), rc = MS_ENOMEM;
-    float *tok, *q, *qp, *qn, *kx1, *t0;
+    float *tok, *q, *qp, *qn, *kx1;
     tq ta = { 0 }, tb = { 0 }, tc = { 0 };
     i2t ia = { 0 }, ib = { 0 };
     pass ps = { 0 };
@@ -623,7 +669,6 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
     ALLOC(qp, NTOK * D);
     ALLOC(qn, NTOK * D);
     ALLOC(kx1, (size_t)HW * D);
-    ALLOC(t0, (size_t)HW * 4 * 64);
     ALLOC(ps.buf, (size_t)nth * PASS_BUF);
     memcpy(tok, d->iou_token, D * sizeof(float));
     memcpy(tok + D, d->mask_tokens, 4 * D * sizeof(float));
@@ -663,7 +708,9 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
     if (tq_finish(&tb, q, qn, r) < 0 || tok_mlp(l1, q, qn, r) < 0)
         goto oom;
 
-    /* pass B: layer 1 image->token -> kx2; final token->image; ConvT 1 */
+    /* pass B: layer 1 image->token -> kx2; final token->image; ConvT 1
+     * into kx1's memory (a band of kx1 is read only before its band of the
+     * ConvT is written, both rows [i0, i0 + BAND) of 256 floats) */
     add(q, tok, qp, NTOK * D);
     if (i2t_setup(&ib, &l1->i2t, 0, qp, q, &l1->norm4, r) < 0 ||
         tq_setup(&tc, &d->final_attn, 0, NOUT, qp, r) < 0)
@@ -675,7 +722,7 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
     ps.tok = &tc;
     ps.up0 = &d->up0;
     ps.up1 = &d->up1;
-    ps.t0 = t0;
+    ps.t0 = kx1;
     run_pass(&ps, r);
     i2t_free(&ib);
     if (tq_finish(&tc, q, qn, r) < 0)
@@ -685,7 +732,7 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
     /* q[0]: iou token, q[1]: mask token 0 */
     float hyper[32], iou4[4];
     mlp3(d->hyper[0], q + D, hyper, r);
-    if (upscale_rest(d, t0, hyper, logits, r) < 0)
+    if (upscale_rest(d, kx1, hyper, logits, r) < 0)
         goto oom;
     mlp3(d->iou_head, q, iou4, r);
     *iou = iou4[0];
