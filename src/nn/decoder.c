@@ -185,18 +185,31 @@ static void tq_band(const tq *t, const msnn__dec_kernels *dk, int g, const float
     }
     memcpy(mn, m, sizeof mn);
     dk->col_max(s, rows, SC, 0, nu, mn);
-    for (int c = 0; c < nu; c++)
-        if (mn[c] > m[c]) {     /* rescale what the group holds to the new maximum */
-            float f = expf(m[c] - mn[c]);
-            l[c] *= f;
-            if (t->cached)      /* column t*8 + h: y[t][j*8 + h] */
-                for (int j = 0; j < BD_CH; j++)
-                    y[(size_t)(c / HEADS) * t->vd + j * HEADS + c % HEADS] *= f;
-            else                /* y[j][c] */
-                for (int j = 0; j < t->vd; j++)
-                    y[(size_t)j * SC + c] *= f;
+    /* rescale what the group holds to the new maxima (nothing while its sum
+     * is 0: the column of y is still all zeros), row by row of y */
+    float f[SC];
+    int any = 0;
+    for (int c = 0; c < nu; c++) {
+        f[c] = 1.0f;
+        if (mn[c] > m[c]) {
+            if (l[c] > 0.0f) {
+                f[c] = expf(m[c] - mn[c]);
+                l[c] *= f[c];
+                any = 1;
+            }
             m[c] = mn[c];
         }
+    }
+    if (any && t->cached) {     /* column t*8 + h: y[t][j*8 + h] */
+        for (int tk = 0; tk < t->nt; tk++)
+            for (int j = 0; j < BD_CH; j++)
+                for (int h = 0; h < HEADS; h++)
+                    y[(size_t)tk * t->vd + j * HEADS + h] *= f[tk * HEADS + h];
+    } else if (any) {           /* y[j][c] */
+        for (int j = 0; j < t->vd; j++)
+            for (int c = 0; c < nu; c++)
+                y[(size_t)j * SC + c] *= f[c];
+    }
     dk->exp_cols(s, rows, SC, 0, nu, m, l);
     if (t->cached) {
         dk->bd_accum(s, SC, rows, vb, ldv, t->nt, y);
