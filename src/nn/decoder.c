@@ -369,11 +369,23 @@ static void i2t_free(i2t *t)
     msnn_gemm_packed_free(&t->pk_o);
 }
 
+/* The first ConvT of the upscaling, its LayerNorm2d and GELU (see
+ * upscale_rest), on a band's new image rows in i2t_rows_simd. */
+typedef struct up_rows {
+    const msnn__linear *up0;
+    const float *w;              /* up0's packed panels for the micro-kernel */
+    const msnn__norm *up1;
+    float *u;                    /* the band's rows x 256 of output */
+} up_rows;
+
 /* P VW + bo + x, then norm4, on rows [0, rows) with the micro-kernel, a
  * register tile of rows at a time: xo = LN4(...) and, if kp, kp = xo + pe
- * (all rows x 256). */
+ * (all rows x 256), and, if up, the first ConvT on xo with LayerNorm2d and
+ * GELU, while the tile's rows are in L1.  Each step's values are those of
+ * the GEMM (the same micro-kernel and epilogue: K in one block) and of the
+ * kernels on whole bands. */
 static void i2t_rows_simd(const i2t *t, const msnn_kernels *k, const float *P, const float *x,
-                          int rows, float *xo, const float *pe, float *kp)
+                          int rows, float *xo, const float *pe, float *kp, const up_rows *up)
 {
     const msnn__gemm_kernel *kn = t->kn;
     const int mr = kn->mr, nr = kn->nr;
@@ -382,7 +394,7 @@ static void i2t_rows_simd(const i2t *t, const msnn_kernels *k, const float *P, c
     for (int i = 0; i < rows; i += mr) {
         int m = rows - i < mr ? rows - i : mr;
         float *y = xo + (size_t)i * D;
-        for (int j = 0; j < D; j += nr) {   /* as the GEMM's run_tile: K in one block */
+        for (int j = 0; j < D; j += nr) {
             te.bias_col = t->a->o.b ? t->a->o.b + j : NULL;
             te.res = x + (size_t)i * D + j;
             kn->ukr_rows_m[m](NUSED, P + (size_t)i * SC, SC, t->vwp + (size_t)j * NUSED, y + j,
@@ -391,16 +403,27 @@ static void i2t_rows_simd(const i2t *t, const msnn_kernels *k, const float *P, c
         k->layernorm(y, D, y, D, m, D, t->n4->g, t->n4->b, LN_EPS);
         if (kp)
             add(y, pe + (size_t)i * D, kp + (size_t)i * D, (size_t)m * D);
+        if (up) {   /* rows of 4 x 64: one 128x128 pixel each */
+            msnn__tile_epi tu = { 0 };
+            float *u = up->u + (size_t)i * 4 * 64;
+            for (int j = 0; j < 4 * 64; j += nr) {
+                tu.bias_col = up->up0->b ? up->up0->b + j : NULL;
+                kn->ukr_rows_m[m](D, y, D, up->w + (size_t)j * D, u + j, 4 * 64, 0,
+                                  tu.bias_col ? &tu : NULL);
+            }
+            k->layernorm(u, 64, u, 64, m * 4, 64, up->up1->g, up->up1->b, LN2D_EPS);
+            k->gelu(u, (size_t)m * 4 * 64);
+        }
     }
-    msnn__gemm_add_macs((unsigned long long)rows * D * NUSED);
+    msnn__gemm_add_macs((unsigned long long)rows * D * (NUSED + (up ? 4 * 64 : 0)));
 }
 
 /* One band: queries qb (rows x kd), image x (rows x 256) -> xo (rows x 256,
- * may be ob) and, if kp, kp = xo + pe (may be qb); s: rows x SC and ob:
- * rows x 256 of scratch. */
+ * may be ob) and, if kp, kp = xo + pe (may be qb), and, with up (only with
+ * t->kn), the first ConvT; s: rows x SC and ob: rows x 256 of scratch. */
 static void i2t_band(const i2t *t, const msnn_kernels *k, const msnn__dec_kernels *dk,
                      const float *qb, ptrdiff_t ldq, const float *x, int rows, float *s,
-                     float *ob, float *xo, const float *pe, float *kp)
+                     float *ob, float *xo, const float *pe, float *kp, const up_rows *up)
 {
     if (t->ki) {
         dk->bd_scores(qb, ldq, rows, t->ki, NTOK, s, SC);
@@ -412,7 +435,7 @@ static void i2t_band(const i2t *t, const msnn_kernels *k, const msnn__dec_kernel
     }
     dk->softmax_lanes(s, rows, SC, NTOK);
     if (t->kn) {
-        i2t_rows_simd(t, k, s, x, rows, xo, pe, kp);
+        i2t_rows_simd(t, k, s, x, rows, xo, pe, kp, up);
         return;
     }
     msnn_mat P = { s, SC, 1 };
@@ -438,6 +461,8 @@ typedef struct pass {
     tq *tok;                     /* token->image stage over the (new) image, or NULL */
     const float *tk, *tv;        /* without img: its keys, values (kd, vd wide) */
     const msnn__linear *up0;     /* first ConvT on the new image, or NULL */
+    const float *up0w;           /* its packed panels for the image stage's micro-kernel
+                                    (then it runs in i2t_rows_simd), or NULL */
     const msnn__norm *up1;       /* the LayerNorm2d after it */
     float *t0;                   /* its output, 4096 x 256 (may be x: see pass_band) */
     float *buf;                  /* per thread: PASS_BUF floats */
@@ -456,8 +481,9 @@ static void pass_band(const pass *p, int b, float *buf)
             add(p->x + i0 * D, p->pe + i0 * D, kb, (size_t)BAND * D);
         float *xo = p->xo ? p->xo + i0 * D : ob;
         /* kb: the queries (x + pe) until the scores are taken, then xo + pe */
+        up_rows up = { p->up0, p->up0w, p->up1, p->t0 + i0 * 4 * 64 };
         i2t_band(p->img, p->k, p->dk, qb, p->q ? p->img->kd : D, p->x + i0 * D, BAND, s, ob,
-                 xo, p->pe + i0 * D, p->tok ? kb : NULL);
+                 xo, p->pe + i0 * D, p->tok ? kb : NULL, p->up0w ? &up : NULL);
         xn = xo;
     }
     if (p->tok) {
@@ -468,7 +494,7 @@ static void pass_band(const pass *p, int b, float *buf)
                     p->tv + i0 * p->tok->vd, p->tok->vd, BAND, s);
         }
     }
-    if (p->up0) {   /* + LayerNorm2d and GELU on its rows of 64 (see upscale_rest) */
+    if (p->up0 && !p->up0w) {   /* + LayerNorm2d and GELU on its rows of 64 (upscale_rest) */
         float *u = p->t0 + i0 * 4 * 64;
         msnn__linear_fwd(p->up0, BAND, xn, D, u, 4 * 64, NULL, 0, MSNN_ACT_NONE, NULL);
         p->k->layernorm(u, 64, u, 64, BAND * 4, 64, p->up1->g, p->up1->b, LN2D_EPS);
@@ -734,6 +760,7 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
     ps.x = kx1;
     ps.tok = &tc;
     ps.up0 = &d->up0;
+    ps.up0w = ib.kn ? msnn__gemm_packed_panels(d->up0.pk, ib.kn) : NULL;
     ps.up1 = &d->up1;
     ps.t0 = kx1;
     run_pass(&ps, r);
