@@ -31,6 +31,25 @@
 
 #define ALLOC(p, n) do { if (!((p) = msnn__arena_alloc(r->arena, (n)))) goto oom; } while (0)
 
+static void add(const float *a, const float *b, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = a[i] + b[i];
+}
+
+/* y (M x l->out) = l(x) + res: the residual added after the GEMM, as its
+ * epilogue adds it (after the bias), so that a few rows against the raw
+ * weight take the GEMM's path that reads it in place instead of packing
+ * it on every call (gemm.c: the epilogue of a residual excludes that path). */
+static void linear_res(const msnn__linear *l, int M, const float *x, ptrdiff_t ldx, float *y,
+                       ptrdiff_t ldy, const float *res, ptrdiff_t ldr)
+{
+    msnn__linear_fwd(l, M, x, ldx, y, ldy, NULL, 0, MSNN_ACT_NONE, NULL);
+    for (int i = 0; res && i < M; i++)
+        for (int j = 0; j < l->out; j++)
+            y[(size_t)i * ldy + j] += res[(size_t)i * ldr + j];
+}
+
 /* Self attention of the tokens: out (7 x 256) =
  * out_proj(MHA(q_proj(qin), k_proj(qin), v_proj(vin))) + res (if any).
  * The 1/sqrt(head dim) scale is folded into q_proj at load. */
@@ -55,17 +74,11 @@ static int self_attention(const msnn__attn *a, const float *qin, const float *vi
         msnn_mat S = { s, NTOK, 1 }, V = { v + h * hd, I, 1 };
         msnn_gemm(NTOK, hd, NTOK, S, V, o + h * hd, I, NULL, NULL);  /* o_h: 7 x hd */
     }
-    msnn__linear_fwd(&a->o, NTOK, o, I, out, D, res, D, MSNN_ACT_NONE, NULL);
+    linear_res(&a->o, NTOK, o, I, out, D, res, D);
     msnn__arena_release(r->arena, mark);
     return MS_OK;
 oom:
     return MS_ENOMEM;
-}
-
-static void add(const float *a, const float *b, float *y, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        y[i] = a[i] + b[i];
 }
 
 static void norm(msnn__run *r, const msnn__norm *n, const float *x, float *y, int rows)
@@ -121,8 +134,9 @@ typedef struct tq {
     int nt, nu;                  /* tokens computed (the first nt), columns used: nt*8 */
     msnn_packed_b *pk;           /* kd x nu: the score columns (not cached) */
     float *qi;                   /* cached: NTOK x 128, q interleaved */
-    float *y;                    /* [NGROUP][vd][SC] (cached: [NTOK][128] interleaved):
-                                    sum exp(s - m) v */
+    float *y;                    /* [NGROUP][ny]: per group [vd][nu] (cached: [nt][128]
+                                    interleaved), sum exp(s - m) v */
+    size_t ny;
     float *m, *l;                /* [NGROUP][SC]: running max, sum */
 } tq;
 
@@ -140,7 +154,8 @@ static int tq_setup(tq *t, const msnn__attn *a, int cached, int nt, const float 
     t->vd = cached ? I : D;
     ALLOC(q, (size_t)NTOK * I);
     ALLOC(b, (size_t)SC * t->kd);
-    ALLOC(t->y, (size_t)NGROUP * SC * t->vd);      /* cached: more than needed */
+    t->ny = (size_t)t->vd * (cached ? nt : t->nu);
+    ALLOC(t->y, NGROUP * t->ny);
     ALLOC(t->m, (size_t)NGROUP * SC);
     ALLOC(t->l, (size_t)NGROUP * SC);
     msnn__linear_fwd(&a->q, nt, qin, D, q, I, NULL, 0, MSNN_ACT_NONE, NULL);
@@ -159,7 +174,7 @@ static int tq_setup(tq *t, const msnn__attn *a, int cached, int nt, const float 
         if (!(t->pk = msnn_gemm_pack_b(t->kd, t->nu, B)))
             goto oom;
     }
-    memset(t->y, 0, (size_t)NGROUP * SC * t->vd * sizeof *t->y);
+    memset(t->y, 0, NGROUP * t->ny * sizeof *t->y);
     for (int i = 0; i < NGROUP * SC; i++) {
         t->m[i] = -FLT_MAX;
         t->l[i] = 0.0f;
@@ -174,7 +189,7 @@ oom:
 static void tq_band(const tq *t, const msnn__dec_kernels *dk, int g, const float *kb,
                     ptrdiff_t ldk, const float *vb, ptrdiff_t ldv, int rows, float *s)
 {
-    float *m = t->m + g * SC, *l = t->l + g * SC, *y = t->y + (size_t)g * SC * t->vd;
+    float *m = t->m + g * SC, *l = t->l + g * SC, *y = t->y + g * t->ny;
     float mn[SC];
     int nu = t->nu;
     if (t->cached) {
@@ -208,14 +223,14 @@ static void tq_band(const tq *t, const msnn__dec_kernels *dk, int g, const float
     } else if (any) {           /* y[j][c] */
         for (int j = 0; j < t->vd; j++)
             for (int c = 0; c < nu; c++)
-                y[(size_t)j * SC + c] *= f[c];
+                y[(size_t)j * nu + c] *= f[c];
     }
     dk->exp_cols(s, rows, SC, 0, nu, m, l);
     if (t->cached) {
         dk->bd_accum(s, SC, rows, vb, ldv, t->nt, y);
         return;
     }
-    dk->accum_t(s, SC, rows, nu, vb, ldv, t->vd, y, SC);
+    dk->accum_t(s, SC, rows, nu, vb, ldv, t->vd, y, nu);
 }
 
 /* Merge the groups in order: out (nt x 256) = out_proj(o) + res. */
@@ -236,7 +251,7 @@ static int tq_finish(tq *t, const float *res, float *out, msnn__run *r)
     if (t->cached) {    /* o[t][h*hd + j] = sum_g f_g y_g[t][j*8 + h] / sum */
         memset(o, 0, (size_t)NTOK * I * sizeof *o);
         for (int g = 0; g < NGROUP; g++) {
-            const float *yg = t->y + (size_t)g * SC * vd;
+            const float *yg = t->y + g * t->ny;
             for (int c = 0; c < nu; c++) {
                 int tk = c / HEADS, h = c % HEADS;
                 float f = expf(t->m[g * SC + c] - mx[c]);
@@ -258,10 +273,10 @@ static int tq_finish(tq *t, const float *res, float *out, msnn__run *r)
                 sum[c] += f[g][c] * t->l[g * SC + c];
             }
         for (int g = 0; g < NGROUP; g++) {
-            const float *yg = t->y + (size_t)g * SC * vd;
+            const float *yg = t->y + g * t->ny;
             for (int j = 0; j < vd; j++)
                 for (int c = 0; c < nu; c++)
-                    px[(size_t)j * SC + c] += f[g][c] * yg[(size_t)j * SC + c];
+                    px[(size_t)j * SC + c] += f[g][c] * yg[(size_t)j * nu + c];
         }
         for (int c = 0; c < nu; c++)
             inv[c] = 1.0f / sum[c];
@@ -277,7 +292,7 @@ static int tq_finish(tq *t, const float *res, float *out, msnn__run *r)
             msnn_gemm(nt, hd, D, P, Wt, o + h * hd, I, &e, NULL);
         }
     }
-    msnn__linear_fwd(&a->o, nt, o, I, out, D, res, D, MSNN_ACT_NONE, NULL);
+    linear_res(&a->o, nt, o, I, out, D, res, D);
     msnn_gemm_packed_free(&t->pk);
     return MS_OK;
 oom:
