@@ -393,6 +393,18 @@ typedef struct up_rows {
     float *u;                    /* the band's rows x 256 of output */
 } up_rows;
 
+/* Height of the register tile of rows starting where `left` rows remain:
+ * full tiles, but a short remainder (under mr/2 rows: few accumulators, a
+ * latency-bound kernel) shares the last full tile's rows in two halves. */
+static int tile_rows(int left, int mr)
+{
+    if (left <= mr)
+        return left;
+    if (left < 2 * mr && left - mr < mr / 2)
+        return left / 2;
+    return mr;
+}
+
 /* P VW + bo + x, then norm4, on rows [0, rows) with the micro-kernel, a
  * register tile of rows at a time: xo = LN4(...) and, if kp, kp = xo + pe
  * (all rows x 256), and, if up, the first ConvT on xo with LayerNorm2d and
@@ -406,8 +418,8 @@ static void i2t_rows_simd(const i2t *t, const msnn_kernels *k, const float *P, c
     const int mr = kn->mr, nr = kn->nr;
     msnn__tile_epi te = { 0 };
     te.ldr = D;
-    for (int i = 0; i < rows; i += mr) {
-        int m = rows - i < mr ? rows - i : mr;
+    for (int i = 0, m; i < rows; i += m) {
+        m = tile_rows(rows - i, mr);
         float *y = xo + (size_t)i * D;
         for (int j = 0; j < D; j += nr) {
             te.bias_col = t->a->o.b ? t->a->o.b + j : NULL;
