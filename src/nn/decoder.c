@@ -663,6 +663,37 @@ static int mlp3(const msnn__linear l[3], const float *x, float *out, msnn__run *
     return MS_OK;
 }
 
+#define TR 16       /* pixels per tile of the embedding's transpose */
+_Static_assert(HW % TR == 0, "whole tiles");
+
+/* y (4096 x 128) = x (4096 x 256) l^T + b with the output channels
+ * interleaved (head h channel j at j*8 + h, for bd_scores / bd_accum): the
+ * GEMM on the weight's rows (and bias) in that order, so each value is the
+ * plain projection's. */
+static int proj_interleaved(const msnn__linear *l, const float *x, float *y, msnn__run *r)
+{
+    size_t mark = msnn__arena_mark(r->arena);
+    float *w, *b = NULL;
+    if (l->in != D || l->out != HEADS * BD_CH || !l->w)
+        return MS_EINVAL;
+    ALLOC(w, (size_t)l->out * D);
+    if (l->b)
+        ALLOC(b, l->out);
+    for (int h = 0; h < HEADS; h++)
+        for (int j = 0; j < BD_CH; j++) {
+            memcpy(w + (size_t)(j * HEADS + h) * D, l->w + (size_t)(h * BD_CH + j) * D,
+                   D * sizeof *w);
+            if (b)
+                b[j * HEADS + h] = l->b[h * BD_CH + j];
+        }
+    msnn__linear li = { l->in, l->out, w, b, NULL };
+    msnn__linear_fwd(&li, HW, x, D, y, l->out, NULL, 0, MSNN_ACT_NONE, r->pool);
+    msnn__arena_release(r->arena, mark);
+    return MS_OK;
+oom:
+    return MS_ENOMEM;
+}
+
 void msnn__dec_cache_free(msnn__dec_cache *c)
 {
     free(c->block);
@@ -694,22 +725,21 @@ static int cache_prepare(msnn__dec_cache *c, const msnn__decoder *d, const msnn_
         c->i2t_q = c->t2i_v + nh;
     }
     memcpy(c->emb, emb, ne * sizeof(float));
-    for (int ch = 0; ch < D; ch++)
-        for (int i = 0; i < HW; i++)
-            c->kx[(size_t)i * D + ch] = emb[(size_t)ch * HW + i] + p->no_mask[ch];
-    add(c->kx, p->dense_pe, c->kp, ne);
-    const msnn__twoway *l = &d->layer[0];
-    msnn__linear_fwd(&l->t2i.k, HW, c->kp, D, c->t2i_k, 128, NULL, 0, MSNN_ACT_NONE, r->pool);
-    msnn__linear_fwd(&l->t2i.v, HW, c->kx, D, c->t2i_v, 128, NULL, 0, MSNN_ACT_NONE, r->pool);
-    msnn__linear_fwd(&l->i2t.q, HW, c->kp, D, c->i2t_q, 128, NULL, 0, MSNN_ACT_NONE, r->pool);
-    /* channels interleaved (head h channel j at j*8 + h) for bd_scores/bd_accum */
-    float tmp[128];
-    float *proj[3] = { c->t2i_k, c->t2i_v, c->i2t_q };
-    for (int k = 0; k < 3; k++)
-        for (int i = 0; i < HW; i++) {
-            memcpy(tmp, proj[k] + (size_t)i * 128, sizeof tmp);
-            interleave(tmp, 128, 1, proj[k] + (size_t)i * 128);
+    /* kx = emb^T + no_mask and kp = kx + PE, TR pixels (rows of kx) at a time */
+    for (size_t i0 = 0; i0 < HW; i0 += TR) {
+        for (int ch = 0; ch < D; ch++) {
+            const float *e = emb + (size_t)ch * HW + i0;
+            for (int i = 0; i < TR; i++)
+                c->kx[(i0 + i) * D + ch] = e[i] + p->no_mask[ch];
         }
+        add(c->kx + i0 * D, p->dense_pe + i0 * D, c->kp + i0 * D, (size_t)TR * D);
+    }
+    const msnn__twoway *l = &d->layer[0];
+    int rc;
+    if ((rc = proj_interleaved(&l->t2i.k, c->kp, c->t2i_k, r)) < 0 ||
+        (rc = proj_interleaved(&l->t2i.v, c->kx, c->t2i_v, r)) < 0 ||
+        (rc = proj_interleaved(&l->i2t.q, c->kp, c->i2t_q, r)) < 0)
+        return rc;
     c->valid = 1;
     return MS_OK;
 }
@@ -728,8 +758,12 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
     tq ta = { 0 }, tb = { 0 }, tc = { 0 };
     i2t ia = { 0 }, ib = { 0 };
     pass ps = { 0 };
-    if (cache_prepare(cache, d, p, emb, r) < 0)
+    if ((rc = cache_prepare(cache, d, p, emb, r)) < 0) {
+        if (rc == MS_EINVAL)
+            return ms_seterr(err, rc, "mask decoder: layer 0 projections are not 256 -> 8x16");
         goto oom;
+    }
+    rc = MS_ENOMEM;
     ALLOC(tok, NTOK * D);
     ALLOC(q, NTOK * D);
     ALLOC(qp, NTOK * D);
