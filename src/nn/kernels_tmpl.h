@@ -268,15 +268,133 @@ static void SFX(window_attn_gemm)(const float *qkv, ptrdiff_t ldqkv, int N, int 
     }
 }
 
+/* Softmax of the MR full rows of a score panel (row r at x + r*ld, bias row
+ * br[r] or none), each row's steps those of softmax_row in the same order,
+ * so bitwise its result; the rows go through each pass side by side, so the
+ * exp chains of different rows overlap instead of one row's waiting on the
+ * last. */
+static inline void SFX(softmax_panel)(float *x, ptrdiff_t ld, const float *const br[MR], int n)
+{
+    const int nv = n / VL * VL;
+    float mx[MR], sum[MR];
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++)
+        mx[r] = -FLT_MAX;
+    if (nv) {
+        VEC m[MR];
+        if (br[0]) {
+#pragma GCC unroll 16
+            for (int r = 0; r < MR; r++) {
+                m[r] = VADD(VLOADU(x + r * ld), VLOADU(br[r]));
+                VSTOREU(x + r * ld, m[r]);
+            }
+            for (int i = VL; i < nv; i += VL)
+#pragma GCC unroll 16
+                for (int r = 0; r < MR; r++) {
+                    VEC v = VADD(VLOADU(x + r * ld + i), VLOADU(br[r] + i));
+                    VSTOREU(x + r * ld + i, v);
+                    m[r] = VMAX(m[r], v);
+                }
+        } else {
+#pragma GCC unroll 16
+            for (int r = 0; r < MR; r++)
+                m[r] = VLOADU(x + r * ld);
+            for (int i = VL; i < nv; i += VL)
+#pragma GCC unroll 16
+                for (int r = 0; r < MR; r++)
+                    m[r] = VMAX(m[r], VLOADU(x + r * ld + i));
+        }
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; r++)
+            mx[r] = VHMAX(m[r]);
+    }
+    for (int r = 0; r < MR; r++) {
+        float *xr = x + r * ld;
+        for (int i = nv; i < n; i++) {
+            if (br[r])
+                xr[i] = xr[i] + br[r][i];
+            mx[r] = xr[i] > mx[r] ? xr[i] : mx[r];
+        }
+    }
+    {
+        VEC vm[MR], sv[MR];
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; r++) {
+            vm[r] = VSET1(mx[r]);
+            sv[r] = VZERO();
+        }
+        for (int i = 0; i < nv; i += VL)
+#pragma GCC unroll 16
+            for (int r = 0; r < MR; r++) {
+                VEC e = SFX(vexp_le0)(VSUB(VLOADU(x + r * ld + i), vm[r]));
+                VSTOREU(x + r * ld + i, e);
+                sv[r] = VADD(sv[r], e);
+            }
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; r++)
+            sum[r] = VHSUM(sv[r]);
+    }
+    if (nv < n) {   /* the tails through one padded vector each */
+        for (int r = 0; r < MR; r++) {
+            float *xr = x + r * ld, tl[VL];
+            for (int i = 0; i < VL; i++)
+                tl[i] = nv + i < n ? xr[nv + i] : mx[r];
+            VSTOREU(tl, SFX(vexp_le0)(VSUB(VLOADU(tl), VSET1(mx[r]))));
+            for (int i = nv; i < n; i++) {
+                xr[i] = tl[i - nv];
+                sum[r] += xr[i];
+            }
+        }
+    }
+    VEC vi[MR];
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++)
+        vi[r] = VSET1(1.0f / sum[r]);
+    for (int i = 0; i < nv; i += VL)
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; r++)
+            VSTOREU(x + r * ld + i, VMUL(VLOADU(x + r * ld + i), vi[r]));
+    for (int r = 0; r < MR; r++) {
+        float inv = 1.0f / sum[r];
+        for (int i = nv; i < n; i++)
+            x[r * ld + i] *= inv;
+    }
+}
+
+/* ukr_rows on the first m rows (1 <= m <= MR): the edge kernels of
+ * simd_tmpl.h, each row's values those of a full tile. */
+static inline void SFX(attn_rows)(int m, int kc, const float *a, ptrdiff_t lda, const float *b,
+                                  float *c, ptrdiff_t ldc)
+{
+    switch (m) {
+    case 1: SFX(ukr_rows_1)(kc, a, lda, b, c, ldc, 0, NULL); return;
+    case 2: SFX(ukr_rows_2)(kc, a, lda, b, c, ldc, 0, NULL); return;
+    case 3: SFX(ukr_rows_3)(kc, a, lda, b, c, ldc, 0, NULL); return;
+    case 4: SFX(ukr_rows_4)(kc, a, lda, b, c, ldc, 0, NULL); return;
+    case 5: SFX(ukr_rows_5)(kc, a, lda, b, c, ldc, 0, NULL); return;
+#if MR > 6
+    case 6: SFX(ukr_rows_6)(kc, a, lda, b, c, ldc, 0, NULL); return;
+    case 7: SFX(ukr_rows_7)(kc, a, lda, b, c, ldc, 0, NULL); return;
+#endif
+#if MR > 8
+    case 8: SFX(ukr_rows_8)(kc, a, lda, b, c, ldc, 0, NULL); return;
+    case 9: SFX(ukr_rows_9)(kc, a, lda, b, c, ldc, 0, NULL); return;
+    case 10: SFX(ukr_rows_10)(kc, a, lda, b, c, ldc, 0, NULL); return;
+    case 11: SFX(ukr_rows_11)(kc, a, lda, b, c, ldc, 0, NULL); return;
+    case 12: SFX(ukr_rows_12)(kc, a, lda, b, c, ldc, 0, NULL); return;
+    case 13: SFX(ukr_rows_13)(kc, a, lda, b, c, ldc, 0, NULL); return;
+#endif
+    default: SFX(ukr_rows)(kc, a, lda, b, c, ldc, 0, NULL); return;
+    }
+}
+
 /* Floats of working memory of attn_core for N keys (M <= N queries). */
 static size_t SFX(attn_core_scratch)(int N, int kd, int d)
 {
-    size_t Mp = (size_t)(N + MR - 1) / MR * MR, Np = (size_t)(N + NR - 1) / NR * NR;
-    size_t Dp = (size_t)(d + NR - 1) / NR * NR;
+    size_t Np = (size_t)(N + NR - 1) / NR * NR, Dp = (size_t)(d + NR - 1) / NR * NR;
     /* each part rounded up to 16 floats */
-    return ((Mp * Np + 15) & ~(size_t)15) + ((Np * kd + 15) & ~(size_t)15) +
-           ((Dp * N + 15) & ~(size_t)15) + (((size_t)MR * kd + 15) & ~(size_t)15) +
-           (size_t)MR * NR;
+    return ((Np * kd + 15) & ~(size_t)15) + ((Dp * N + 15) & ~(size_t)15) +
+           (((size_t)MR * Np + 15) & ~(size_t)15) + (size_t)MR * NR;
 }
 
 /* The qkv row of key token j: all N rows (ws == 0), or the window layout of
@@ -289,31 +407,30 @@ static inline int SFX(attn_kv_row)(int j, int ws, int hy, int wx)
     return ty < hy && tx < wx ? ty * wx + tx : hy * wx;
 }
 
-/* Window attention with the micro-kernel called directly on a padded score
- * matrix: no per-product set-up, no edge tiles through a copy for the
- * scores, K^T and V packed once per head.  Queries are the first M qkv rows
- * (M = N, or the real tokens of a partial window: ws != 0), keys the N
- * tokens through attn_kv_row.  Every score is the fused multiply-add chain
- * over k in increasing k from 0, then + bias, and every output the chain
- * over keys in increasing order from 0, as msnn_gemm computes them on this
- * path, so the result is bitwise that of window_attn_gemm (on the rows
- * computed).  W: attn_core_scratch(N, kd, d) floats. */
+/* Window attention with the micro-kernel called directly, one panel of MR
+ * queries at a time through scores, softmax and values, so the panel's
+ * scores (MR x N, padded) stay in L1; K^T and V packed once per head, the
+ * queries and the output read and written in place (edge panels by the
+ * kernels of their height).  Queries are the first M qkv rows (M = N, or
+ * the real tokens of a partial window: ws != 0), keys the N tokens through
+ * attn_kv_row.  Every score is the fused multiply-add chain over k in
+ * increasing k from 0, then + bias, and every output the chain over keys in
+ * increasing order from 0, as msnn_gemm computes them on this path, so the
+ * result is bitwise that of window_attn_gemm (on the rows computed).
+ * W: attn_core_scratch(N, kd, d) floats. */
 static void SFX(attn_core)(const float *qkv, ptrdiff_t ldqkv, int N, int ws, int hy, int wx,
                            int heads, int kd, int d, const float *bias, float *out,
                            ptrdiff_t ldo, float *W)
 {
     const int M = ws ? hy * wx : N;
-    const int Mp = (M + MR - 1) / MR * MR;            /* score rows, padded */
     const int Np = (N + NR - 1) / NR * NR;            /* score columns, padded */
     const int Dp = (d + NR - 1) / NR * NR;            /* output columns, padded */
-    size_t n_s = (size_t)((N + MR - 1) / MR * MR) * Np, n_kt = (size_t)Np * kd;
-    size_t n_v = (size_t)Dp * N, n_q = (size_t)MR * kd;
-    float *S = W;
-    float *KT = S + ((n_s + 15) & ~(size_t)15);
+    size_t n_kt = (size_t)Np * kd, n_v = (size_t)Dp * N, n_s = (size_t)MR * Np;
+    float *KT = W;
     float *VP = KT + ((n_kt + 15) & ~(size_t)15);
-    float *QE = VP + ((n_v + 15) & ~(size_t)15);
-    float *OE = QE + ((n_q + 15) & ~(size_t)15);
-    const int hs = 2 * kd + d, mfull = M / MR * MR, me = M - mfull;
+    float *SP = VP + ((n_v + 15) & ~(size_t)15);
+    float *OE = SP + ((n_s + 15) & ~(size_t)15);
+    const int hs = 2 * kd + d;
     for (int h = 0; h < heads; h++) {
         const float *q = qkv + h * hs, *k = q + kd, *v = q + 2 * kd;
         /* K^T in NR-column panels: KT[p][c * NR + j] = k(p NR + j, c), zero padded */
@@ -340,39 +457,34 @@ static void SFX(attn_core)(const float *qkv, ptrdiff_t ldqkv, int N, int ws, int
                     dst[c] = 0.0f;
             }
         }
-        /* the last, partial row panel of q, zero padded */
-        if (me) {
-            memset(QE, 0, n_q * sizeof *QE);
-            for (int r = 0; r < me; r++)
-                memcpy(QE + (size_t)r * kd, q + (ptrdiff_t)(mfull + r) * ldqkv,
-                       (size_t)kd * sizeof *QE);
-        }
-        /* S = q k^T (Mp x Np; padded rows and columns are finite) */
-        for (int i = 0; i < Mp; i += MR) {
-            const float *a = i < mfull ? q + (ptrdiff_t)i * ldqkv : QE;
-            ptrdiff_t lda = i < mfull ? ldqkv : kd;
-            for (int p = 0; p < Np / NR; p++)
-                SFX(ukr_rows)(kd, a, lda, KT + (size_t)p * kd * NR, S + (size_t)i * Np + p * NR,
-                              Np, 0, NULL);
-        }
-        /* softmax(S + bias) over the N real columns of the M real rows */
         const float *bh = bias ? bias + (size_t)h * N * N : NULL;
-        for (int i = 0; i < M; i++) {
-            int ti = ws ? i / wx * ws + i % wx : i;
-            SFX(softmax_row)(S + (size_t)i * Np, bh ? bh + (size_t)ti * N : NULL, N);
-        }
-        /* out_h = S v: rows of S read in place (its padded rows exist) */
-        for (int i = 0; i < Mp; i += MR) {
+        for (int i = 0; i < M; i += MR) {
+            const int m = M - i < MR ? M - i : MR;
+            /* scores of queries [i, i + m): SP = q k^T (m x Np) */
+            for (int p = 0; p < Np / NR; p++)
+                SFX(attn_rows)(m, kd, q + (ptrdiff_t)i * ldqkv, ldqkv, KT + (size_t)p * kd * NR,
+                               SP + p * NR, Np);
+            /* softmax(S + bias) over the N real columns */
+            const float *br[MR];
+            for (int r = 0; r < m; r++) {
+                int ti = ws ? (i + r) / wx * ws + (i + r) % wx : i + r;
+                br[r] = bh ? bh + (size_t)ti * N : NULL;
+            }
+            if (m == MR)
+                SFX(softmax_panel)(SP, Np, br, N);
+            else
+                for (int r = 0; r < m; r++)
+                    SFX(softmax_row)(SP + (size_t)r * Np, br[r], N);
+            /* out rows [i, i + m), head h: S v */
             for (int p = 0; p < Dp / NR; p++) {
                 int w = d - p * NR < NR ? d - p * NR : NR;
                 float *o = out + (ptrdiff_t)i * ldo + h * d + p * NR;
                 const float *bp = VP + (size_t)p * N * NR;
-                if (i < mfull && w == NR) {
-                    SFX(ukr_rows)(N, S + (size_t)i * Np, Np, bp, o, ldo, 0, NULL);
+                if (w == NR) {
+                    SFX(attn_rows)(m, N, SP, Np, bp, o, ldo);
                     continue;
                 }
-                SFX(ukr_rows)(N, S + (size_t)i * Np, Np, bp, OE, NR, 0, NULL);
-                int m = M - i < MR ? M - i : MR;
+                SFX(attn_rows)(m, N, SP, Np, bp, OE, NR);
                 for (int r = 0; r < m; r++)
                     memcpy(o + (ptrdiff_t)r * ldo, OE + (size_t)r * NR, (size_t)w * sizeof *o);
             }
