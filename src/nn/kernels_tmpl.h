@@ -269,95 +269,73 @@ static void SFX(window_attn_gemm)(const float *qkv, ptrdiff_t ldqkv, int N, int 
 }
 
 /* Softmax of the MR full rows of a score panel (row r at x + r*ld, bias row
- * br[r] or none), each row's steps those of softmax_row in the same order,
- * so bitwise its result; the rows go through each pass side by side, so the
- * exp chains of different rows overlap instead of one row's waiting on the
- * last. */
+ * br[r] or none; ld >= n rounded up to VL), each row's steps those of
+ * softmax_row in the same order, so bitwise its result.  The rows' tails
+ * (the n % VL last columns) go through the exp together, packed into
+ * vectors, instead of one padded vector per row. */
 static inline void SFX(softmax_panel)(float *x, ptrdiff_t ld, const float *const br[MR], int n)
 {
-    const int nv = n / VL * VL;
+    const int nv = n / VL * VL, nt = n - nv;
     float mx[MR], sum[MR];
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; r++)
-        mx[r] = -FLT_MAX;
-    if (nv) {
-        VEC m[MR];
-        if (br[0]) {
-#pragma GCC unroll 16
-            for (int r = 0; r < MR; r++) {
-                m[r] = VADD(VLOADU(x + r * ld), VLOADU(br[r]));
-                VSTOREU(x + r * ld, m[r]);
-            }
-            for (int i = VL; i < nv; i += VL)
-#pragma GCC unroll 16
-                for (int r = 0; r < MR; r++) {
-                    VEC v = VADD(VLOADU(x + r * ld + i), VLOADU(br[r] + i));
-                    VSTOREU(x + r * ld + i, v);
-                    m[r] = VMAX(m[r], v);
+    float tt[(MR * (VL - 1) + VL - 1) / VL * VL];   /* tails, x - max, row after row */
+    for (int r = 0; r < MR; r++) {
+        float *xr = x + r * ld;
+        float m1 = -FLT_MAX;
+        if (nv) {
+            VEC m;
+            if (br[r]) {
+                m = VADD(VLOADU(xr), VLOADU(br[r]));
+                VSTOREU(xr, m);
+                for (int i = VL; i < nv; i += VL) {
+                    VEC v = VADD(VLOADU(xr + i), VLOADU(br[r] + i));
+                    VSTOREU(xr + i, v);
+                    m = VMAX(m, v);
                 }
-        } else {
-#pragma GCC unroll 16
-            for (int r = 0; r < MR; r++)
-                m[r] = VLOADU(x + r * ld);
-            for (int i = VL; i < nv; i += VL)
-#pragma GCC unroll 16
-                for (int r = 0; r < MR; r++)
-                    m[r] = VMAX(m[r], VLOADU(x + r * ld + i));
+            } else {
+                m = VLOADU(xr);
+                for (int i = VL; i < nv; i += VL)
+                    m = VMAX(m, VLOADU(xr + i));
+            }
+            m1 = VHMAX(m);
         }
-#pragma GCC unroll 16
-        for (int r = 0; r < MR; r++)
-            mx[r] = VHMAX(m[r]);
+        float t[VL];
+        for (int i = 0; i < nt; i++) {
+            t[i] = br[r] ? xr[nv + i] + br[r][nv + i] : xr[nv + i];
+            m1 = t[i] > m1 ? t[i] : m1;
+        }
+        for (int i = 0; i < nt; i++)
+            tt[r * nt + i] = t[i] - m1;
+        mx[r] = m1;
     }
     for (int r = 0; r < MR; r++) {
         float *xr = x + r * ld;
-        for (int i = nv; i < n; i++) {
-            if (br[r])
-                xr[i] = xr[i] + br[r][i];
-            mx[r] = xr[i] > mx[r] ? xr[i] : mx[r];
+        VEC vm = VSET1(mx[r]), sv = VZERO();
+        for (int i = 0; i < nv; i += VL) {
+            VEC e = SFX(vexp_le0)(VSUB(VLOADU(xr + i), vm));
+            VSTOREU(xr + i, e);
+            sv = VADD(sv, e);
         }
+        sum[r] = VHSUM(sv);
     }
-    {
-        VEC vm[MR], sv[MR];
-#pragma GCC unroll 16
-        for (int r = 0; r < MR; r++) {
-            vm[r] = VSET1(mx[r]);
-            sv[r] = VZERO();
-        }
-        for (int i = 0; i < nv; i += VL)
-#pragma GCC unroll 16
-            for (int r = 0; r < MR; r++) {
-                VEC e = SFX(vexp_le0)(VSUB(VLOADU(x + r * ld + i), vm[r]));
-                VSTOREU(x + r * ld + i, e);
-                sv[r] = VADD(sv[r], e);
-            }
-#pragma GCC unroll 16
+    if (nt) {
+        const int ntt = MR * nt;
+        for (int i = ntt; i < (ntt + VL - 1) / VL * VL; i++)
+            tt[i] = 0.0f;
+        for (int i = 0; i < ntt; i += VL)
+            VSTOREU(tt + i, SFX(vexp_le0)(VLOADU(tt + i)));
         for (int r = 0; r < MR; r++)
-            sum[r] = VHSUM(sv[r]);
-    }
-    if (nv < n) {   /* the tails through one padded vector each */
-        for (int r = 0; r < MR; r++) {
-            float *xr = x + r * ld, tl[VL];
-            for (int i = 0; i < VL; i++)
-                tl[i] = nv + i < n ? xr[nv + i] : mx[r];
-            VSTOREU(tl, SFX(vexp_le0)(VSUB(VLOADU(tl), VSET1(mx[r]))));
-            for (int i = nv; i < n; i++) {
-                xr[i] = tl[i - nv];
-                sum[r] += xr[i];
+            for (int i = 0; i < nt; i++) {
+                x[r * ld + nv + i] = tt[r * nt + i];
+                sum[r] += tt[r * nt + i];
             }
-        }
     }
-    VEC vi[MR];
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; r++)
-        vi[r] = VSET1(1.0f / sum[r]);
-    for (int i = 0; i < nv; i += VL)
-#pragma GCC unroll 16
-        for (int r = 0; r < MR; r++)
-            VSTOREU(x + r * ld + i, VMUL(VLOADU(x + r * ld + i), vi[r]));
     for (int r = 0; r < MR; r++) {
-        float inv = 1.0f / sum[r];
+        float *xr = x + r * ld, inv = 1.0f / sum[r];
+        VEC vi = VSET1(inv);
+        for (int i = 0; i < nv; i += VL)
+            VSTOREU(xr + i, VMUL(VLOADU(xr + i), vi));
         for (int i = nv; i < n; i++)
-            x[r * ld + i] *= inv;
+            xr[i] *= inv;
     }
 }
 
