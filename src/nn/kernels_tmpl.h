@@ -339,40 +339,121 @@ static inline void SFX(softmax_panel)(float *x, ptrdiff_t ld, const float *const
     }
 }
 
-/* ukr_rows on the first m rows (1 <= m <= MR): the edge kernels of
- * simd_tmpl.h, each row's values those of a full tile. */
-static inline void SFX(attn_rows)(int m, int kc, const float *a, ptrdiff_t lda, const float *b,
-                                  float *c, ptrdiff_t ldc)
+/* The M x (NVV*VL) tile c (leading dim ldc) = A x B, M <= MR and NVV <= NV
+ * compile-time constants: A's element (r, k) at a[r*lda + k], B's row k at
+ * b + k*ldb; one fused multiply-add per k in increasing k from 0, the
+ * chain of the GEMM micro-kernel (simd_tmpl.h ukr_body), so bitwise its
+ * values, without its prefetches and epilogue. */
+static inline __attribute__((always_inline)) void
+SFX(attn_tile)(const int M, const int NVV, int kc, const float *a, ptrdiff_t lda, const float *b,
+               ptrdiff_t ldb, float *c, ptrdiff_t ldc)
 {
-    switch (m) {
-    case 1: SFX(ukr_rows_1)(kc, a, lda, b, c, ldc, 0, NULL); return;
-    case 2: SFX(ukr_rows_2)(kc, a, lda, b, c, ldc, 0, NULL); return;
-    case 3: SFX(ukr_rows_3)(kc, a, lda, b, c, ldc, 0, NULL); return;
-    case 4: SFX(ukr_rows_4)(kc, a, lda, b, c, ldc, 0, NULL); return;
-    case 5: SFX(ukr_rows_5)(kc, a, lda, b, c, ldc, 0, NULL); return;
+    VEC acc[MR][NV];
+#pragma GCC unroll 16
+    for (int r = 0; r < M; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NVV; v++)
+            acc[r][v] = VZERO();
+    for (int k = 0; k < kc; k++) {
+        VEC bv[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NVV; v++)
+            bv[v] = VLOADU(b + v * VL);
+#pragma GCC unroll 16
+        for (int r = 0; r < M; r++) {
+            VEC av = VSET1(a[r * lda]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NVV; v++)
+                acc[r][v] = VFMA(av, bv[v], acc[r][v]);
+        }
+        a += 1;
+        b += ldb;
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < M; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NVV; v++)
+            VSTOREU(c + r * ldc + v * VL, acc[r][v]);
+}
+
+/* attn_tile on m rows (1 <= m <= MR), NVV = NV (wide) or 1 (narrow). */
+#define ATTN_TILE_M(mm)                                                                      \
+    static void SFX(attn_tile_w##mm)(int kc, const float *a, ptrdiff_t lda, const float *b,  \
+                                     ptrdiff_t ldb, float *c, ptrdiff_t ldc)                 \
+    {                                                                                        \
+        SFX(attn_tile)((mm), NV, kc, a, lda, b, ldb, c, ldc);                                 \
+    }                                                                                        \
+    static void SFX(attn_tile_n##mm)(int kc, const float *a, ptrdiff_t lda, const float *b,  \
+                                     ptrdiff_t ldb, float *c, ptrdiff_t ldc)                 \
+    {                                                                                        \
+        SFX(attn_tile)((mm), 1, kc, a, lda, b, ldb, c, ldc);                                  \
+    }
+ATTN_TILE_M(1)
+ATTN_TILE_M(2)
+ATTN_TILE_M(3)
+ATTN_TILE_M(4)
+ATTN_TILE_M(5)
+ATTN_TILE_M(6)
 #if MR > 6
-    case 6: SFX(ukr_rows_6)(kc, a, lda, b, c, ldc, 0, NULL); return;
-    case 7: SFX(ukr_rows_7)(kc, a, lda, b, c, ldc, 0, NULL); return;
+ATTN_TILE_M(7)
+ATTN_TILE_M(8)
 #endif
 #if MR > 8
-    case 8: SFX(ukr_rows_8)(kc, a, lda, b, c, ldc, 0, NULL); return;
-    case 9: SFX(ukr_rows_9)(kc, a, lda, b, c, ldc, 0, NULL); return;
-    case 10: SFX(ukr_rows_10)(kc, a, lda, b, c, ldc, 0, NULL); return;
-    case 11: SFX(ukr_rows_11)(kc, a, lda, b, c, ldc, 0, NULL); return;
-    case 12: SFX(ukr_rows_12)(kc, a, lda, b, c, ldc, 0, NULL); return;
-    case 13: SFX(ukr_rows_13)(kc, a, lda, b, c, ldc, 0, NULL); return;
+ATTN_TILE_M(9)
+ATTN_TILE_M(10)
+ATTN_TILE_M(11)
+ATTN_TILE_M(12)
+ATTN_TILE_M(13)
+ATTN_TILE_M(14)
 #endif
-    default: SFX(ukr_rows)(kc, a, lda, b, c, ldc, 0, NULL); return;
-    }
+#undef ATTN_TILE_M
+
+typedef void (*SFX(attn_tile_fn))(int kc, const float *a, ptrdiff_t lda, const float *b,
+                                  ptrdiff_t ldb, float *c, ptrdiff_t ldc);
+
+/* The tile kernel for m rows, wide (NR columns) or narrow (VL). */
+static SFX(attn_tile_fn) SFX(attn_tile_get)(int m, int wide)
+{
+    static const SFX(attn_tile_fn) w[] = {
+        NULL, SFX(attn_tile_w1), SFX(attn_tile_w2), SFX(attn_tile_w3), SFX(attn_tile_w4),
+        SFX(attn_tile_w5), SFX(attn_tile_w6),
+#if MR > 6
+        SFX(attn_tile_w7), SFX(attn_tile_w8),
+#endif
+#if MR > 8
+        SFX(attn_tile_w9), SFX(attn_tile_w10), SFX(attn_tile_w11), SFX(attn_tile_w12),
+        SFX(attn_tile_w13), SFX(attn_tile_w14),
+#endif
+    };
+    static const SFX(attn_tile_fn) n[] = {
+        NULL, SFX(attn_tile_n1), SFX(attn_tile_n2), SFX(attn_tile_n3), SFX(attn_tile_n4),
+        SFX(attn_tile_n5), SFX(attn_tile_n6),
+#if MR > 6
+        SFX(attn_tile_n7), SFX(attn_tile_n8),
+#endif
+#if MR > 8
+        SFX(attn_tile_n9), SFX(attn_tile_n10), SFX(attn_tile_n11), SFX(attn_tile_n12),
+        SFX(attn_tile_n13), SFX(attn_tile_n14),
+#endif
+    };
+    return wide ? w[m] : n[m];
+}
+
+/* Score columns computed for N keys: NR-wide panels, the last one VL wide
+ * when at most VL keys are left. */
+static inline int SFX(attn_cols)(int N)
+{
+    int full = N / NR * NR, rem = N - full;
+    return full + (rem == 0 ? 0 : rem <= VL ? VL : NR);
 }
 
 /* Floats of working memory of attn_core for N keys (M <= N queries). */
 static size_t SFX(attn_core_scratch)(int N, int kd, int d)
 {
-    size_t Np = (size_t)(N + NR - 1) / NR * NR, Dp = (size_t)(d + NR - 1) / NR * NR;
-    /* each part rounded up to 16 floats */
-    return ((Np * kd + 15) & ~(size_t)15) + ((Dp * N + 15) & ~(size_t)15) +
-           (((size_t)MR * Np + 15) & ~(size_t)15) + (size_t)MR * NR;
+    size_t Ns = (size_t)SFX(attn_cols)(N), Dp = (size_t)(d + NR - 1) / NR * NR;
+    /* each part rounded up to 16 floats: K^T, V, scores, edge output, zero row */
+    return ((Ns * kd + 15) & ~(size_t)15) + ((Dp * N + 15) & ~(size_t)15) +
+           (((size_t)MR * Ns + 15) & ~(size_t)15) + (size_t)MR * NR + (((size_t)kd + 15) & ~(size_t)15);
 }
 
 /* The qkv row of key token j: all N rows (ws == 0), or the window layout of
@@ -385,63 +466,87 @@ static inline int SFX(attn_kv_row)(int j, int ws, int hy, int wx)
     return ty < hy && tx < wx ? ty * wx + tx : hy * wx;
 }
 
-/* Window attention with the micro-kernel called directly, one panel of MR
- * queries at a time through scores, softmax and values, so the panel's
- * scores (MR x N, padded) stay in L1; K^T and V packed once per head, the
- * queries and the output read and written in place (edge panels by the
- * kernels of their height).  Queries are the first M qkv rows (M = N, or
- * the real tokens of a partial window: ws != 0), keys the N tokens through
- * attn_kv_row.  Every score is the fused multiply-add chain over k in
- * increasing k from 0, then + bias, and every output the chain over keys in
- * increasing order from 0, as msnn_gemm computes them on this path, so the
- * result is bitwise that of window_attn_gemm (on the rows computed).
- * W: attn_core_scratch(N, kd, d) floats. */
+/* K^T of one head in key panels: panel p (keys [p NR, p NR + w), w = NR or
+ * the last panel's width) at KT + p NR kd, KT[c w + j] = k(p NR + j, c);
+ * key rows past N are the zero row z.  Groups of VL keys by VL channels go
+ * through the ISA's register transpose when it has one. */
+static void SFX(attn_pack_kt)(const float *k, ptrdiff_t ldqkv, int N, int Ns, int ws, int hy,
+                              int wx, int kd, const float *z, float *KT)
+{
+    for (int j0 = 0; j0 < Ns; j0 += VL) {
+        int p = j0 / NR, w = Ns - p * NR < NR ? Ns - p * NR : NR;
+        float *dst = KT + (size_t)p * NR * kd + (j0 - p * NR);
+        const float *rows[VL];
+        for (int j = 0; j < VL; j++)
+            rows[j] = j0 + j < N ? k + (ptrdiff_t)SFX(attn_kv_row)(j0 + j, ws, hy, wx) * ldqkv
+                                 : z;
+        int c = 0;
+#ifdef VTRANSPOSE_VL
+        for (; c + VL <= kd; c += VL)
+            VTRANSPOSE_VL(rows, c, dst + (size_t)c * w, w);
+#endif
+        for (; c < kd; c++)
+            for (int j = 0; j < VL; j++)
+                dst[(size_t)c * w + j] = rows[j][c];
+    }
+}
+
+/* Window attention with register-tile kernels called directly, one panel
+ * of MR queries at a time through scores, softmax and values, so the
+ * panel's scores (MR x N, padded) stay in L1; K^T (and V of a partial
+ * window) packed once per head, the queries, a full window's V and the
+ * output read and written in place.  Queries are the first M qkv rows
+ * (M = N, or the real tokens of a partial window: ws != 0), keys the N
+ * tokens through attn_kv_row.  Every score is the fused multiply-add chain
+ * over k in increasing k from 0, then + bias, and every output the chain
+ * over keys in increasing order from 0, as msnn_gemm computes them on this
+ * path, so the result is bitwise that of window_attn_gemm (on the rows
+ * computed).  W: attn_core_scratch(N, kd, d) floats. */
 static void SFX(attn_core)(const float *qkv, ptrdiff_t ldqkv, int N, int ws, int hy, int wx,
                            int heads, int kd, int d, const float *bias, float *out,
                            ptrdiff_t ldo, float *W)
 {
     const int M = ws ? hy * wx : N;
-    const int Np = (N + NR - 1) / NR * NR;            /* score columns, padded */
+    const int Ns = SFX(attn_cols)(N);                 /* score columns computed */
     const int Dp = (d + NR - 1) / NR * NR;            /* output columns, padded */
-    size_t n_kt = (size_t)Np * kd, n_v = (size_t)Dp * N, n_s = (size_t)MR * Np;
+    const int direct_v = !ws || M == N;               /* V rows at stride ldqkv */
+    size_t n_kt = (size_t)Ns * kd, n_v = (size_t)Dp * N, n_s = (size_t)MR * Ns;
     float *KT = W;
     float *VP = KT + ((n_kt + 15) & ~(size_t)15);
     float *SP = VP + ((n_v + 15) & ~(size_t)15);
     float *OE = SP + ((n_s + 15) & ~(size_t)15);
+    float *Z = OE + (size_t)MR * NR;
     const int hs = 2 * kd + d;
+    memset(Z, 0, (size_t)kd * sizeof *Z);
     for (int h = 0; h < heads; h++) {
         const float *q = qkv + h * hs, *k = q + kd, *v = q + 2 * kd;
-        /* K^T in NR-column panels: KT[p][c * NR + j] = k(p NR + j, c), zero padded */
-        for (int p = 0; p < Np / NR; p++) {
-            float *dst = KT + (size_t)p * kd * NR;
-            int w = N - p * NR < NR ? N - p * NR : NR;
-            for (int j = 0; j < w; j++) {
-                const float *kr = k + (ptrdiff_t)SFX(attn_kv_row)(p * NR + j, ws, hy, wx) * ldqkv;
-                for (int c = 0; c < kd; c++)
-                    dst[(size_t)c * NR + j] = kr[c];
+        SFX(attn_pack_kt)(k, ldqkv, N, Ns, ws, hy, wx, kd, Z, KT);
+        /* V in NR-column panels when not read in place: VP[p][j * NR + c] =
+         * v(j, p NR + c), zero padded */
+        if (!direct_v || d % NR)
+            for (int j = 0; j < N; j++) {
+                const float *vr = v + (ptrdiff_t)SFX(attn_kv_row)(j, ws, hy, wx) * ldqkv;
+                for (int p = 0; p < Dp / NR; p++) {
+                    float *dst = VP + (size_t)p * N * NR + (size_t)j * NR;
+                    int w = d - p * NR < NR ? d - p * NR : NR;
+                    memcpy(dst, vr + p * NR, (size_t)w * sizeof *dst);
+                    for (int c = w; c < NR; c++)
+                        dst[c] = 0.0f;
+                }
             }
-            for (int j = w; j < NR; j++)
-                for (int c = 0; c < kd; c++)
-                    dst[(size_t)c * NR + j] = 0.0f;
-        }
-        /* V in NR-column panels: VP[p][j * NR + c] = v(j, p NR + c), zero padded */
-        for (int j = 0; j < N; j++) {
-            const float *vr = v + (ptrdiff_t)SFX(attn_kv_row)(j, ws, hy, wx) * ldqkv;
-            for (int p = 0; p < Dp / NR; p++) {
-                float *dst = VP + (size_t)p * N * NR + (size_t)j * NR;
-                int w = d - p * NR < NR ? d - p * NR : NR;
-                memcpy(dst, vr + p * NR, (size_t)w * sizeof *dst);
-                for (int c = w; c < NR; c++)
-                    dst[c] = 0.0f;
-            }
-        }
+        const int vin = direct_v && d % NR == 0;
         const float *bh = bias ? bias + (size_t)h * N * N : NULL;
         for (int i = 0; i < M; i += MR) {
             const int m = M - i < MR ? M - i : MR;
-            /* scores of queries [i, i + m): SP = q k^T (m x Np) */
-            for (int p = 0; p < Np / NR; p++)
-                SFX(attn_rows)(m, kd, q + (ptrdiff_t)i * ldqkv, ldqkv, KT + (size_t)p * kd * NR,
-                               SP + p * NR, Np);
+            const float *qi = q + (ptrdiff_t)i * ldqkv;
+            /* scores of queries [i, i + m): SP = q k^T (m x Ns) */
+            SFX(attn_tile_fn) tw = SFX(attn_tile_get)(m, 1), tn = SFX(attn_tile_get)(m, 0);
+            for (int j0 = 0; j0 < Ns; j0 += NR) {
+                if (Ns - j0 >= NR)
+                    tw(kd, qi, ldqkv, KT + (size_t)j0 * kd, NR, SP + j0, Ns);
+                else
+                    tn(kd, qi, ldqkv, KT + (size_t)j0 * kd, VL, SP + j0, Ns);
+            }
             /* softmax(S + bias) over the N real columns */
             const float *br[MR];
             for (int r = 0; r < m; r++) {
@@ -449,20 +554,24 @@ static void SFX(attn_core)(const float *qkv, ptrdiff_t ldqkv, int N, int ws, int
                 br[r] = bh ? bh + (size_t)ti * N : NULL;
             }
             if (m == MR)
-                SFX(softmax_panel)(SP, Np, br, N);
+                SFX(softmax_panel)(SP, Ns, br, N);
             else
                 for (int r = 0; r < m; r++)
-                    SFX(softmax_row)(SP + (size_t)r * Np, br[r], N);
+                    SFX(softmax_row)(SP + (size_t)r * Ns, br[r], N);
             /* out rows [i, i + m), head h: S v */
             for (int p = 0; p < Dp / NR; p++) {
                 int w = d - p * NR < NR ? d - p * NR : NR;
                 float *o = out + (ptrdiff_t)i * ldo + h * d + p * NR;
-                const float *bp = VP + (size_t)p * N * NR;
-                if (w == NR) {
-                    SFX(attn_rows)(m, N, SP, Np, bp, o, ldo);
+                if (vin) {
+                    tw(N, SP, Ns, v + p * NR, ldqkv, o, ldo);
                     continue;
                 }
-                SFX(attn_rows)(m, N, SP, Np, bp, OE, NR);
+                const float *bp = VP + (size_t)p * N * NR;
+                if (w == NR) {
+                    tw(N, SP, Ns, bp, NR, o, ldo);
+                    continue;
+                }
+                tw(N, SP, Ns, bp, NR, OE, NR);
                 for (int r = 0; r < m; r++)
                     memcpy(o + (ptrdiff_t)r * ldo, OE + (size_t)r * NR, (size_t)w * sizeof *o);
             }
