@@ -33,31 +33,6 @@ const int msnn__res[MSNN_STAGES] = { 256, 128, 64, 64 };
 
 /* ------------------------------------------------------------ threaded kernels */
 
-typedef struct dw_task {
-    const msnn_kernels *k;
-    const msnn__dw3 *d;
-    const float *x;
-    int x_row0, x_rows, H, W, stride, act, oy0;
-    float *y;
-} dw_task;
-
-static void dw_rows(void *arg, int lo, int hi)
-{
-    const dw_task *t = arg;
-    int Wo = (t->W - 1) / t->stride + 1;
-    t->k->dwconv3x3(t->x, t->x_row0, t->x_rows, t->H, t->W, t->d->c, t->stride, t->d->w,
-                    t->d->b, t->act, t->y + (size_t)lo * Wo * t->d->c, t->oy0 + lo,
-                    t->oy0 + hi);
-}
-
-/* Output rows [oy0, oy1) of a depthwise conv, written from y (row oy0). */
-static void dwconv(msnn__run *r, const msnn__dw3 *d, const float *x, int x_row0, int x_rows,
-                   int H, int W, int stride, int act, float *y, int oy0, int oy1)
-{
-    dw_task t = { r->k, d, x, x_row0, x_rows, H, W, stride, act, oy0, y };
-    msnn__parallel_rows(r->pool, oy1 - oy0, dw_rows, &t);
-}
-
 static void probe(msnn__run *r, const char *name, const float *x, size_t tokens, size_t C)
 {
     if (r->o && r->o->probe) {
@@ -329,35 +304,85 @@ oom:
     return MS_ENOMEM;
 }
 
-/* x = y + fc2(GELU(fc1(LN(y)))) for tokens [0, L): each thread takes a
- * contiguous range of tokens and runs the three steps on chunks of them, so
- * a chunk's 4C-wide hidden rows stay in the core's cache.  Per token the
- * same kernels on the same inputs, whatever the chunk or thread count. */
+/* The local conv and the MLP in one pass over the image:
+ *   y = local_conv(x);  x = y + fc2(GELU(fc1(LN(y)))),  x: H*W x C.
+ * Each thread takes a contiguous range of image rows [ya, yb) and runs it in
+ * chunks of `rows` image rows; a chunk's y exists only in this thread's
+ * buffers (two, alternating), so the whole y image is never written nor read
+ * back.  The depthwise conv of a chunk reads the x rows on either side, so
+ * x rows are overwritten only after the conv that needs them: the conv of
+ * chunk k+1 runs between fc1 and fc2 of chunk k, and fc2 writes chunk k's
+ * rows after it.  The x rows next to a thread's range belong to the
+ * neighbouring threads, which may have written them already: the caller
+ * copies them (halo rows ya-1 and yb of every thread) before the run.  Per
+ * token the same kernels on the same inputs, whatever the chunk or thread
+ * count. */
 typedef struct mlp_task {
     const msnn__vitblock *b;
     const msnn_kernels *k;
-    const float *y;
     float *x;
-    int L, C, chunk;
-    float *bufs;           /* per thread: LN rows (chunk x C), hidden (chunk x 4C) */
+    int H, W, C, rows;     /* image rows per chunk */
+    const float *halo;     /* per thread: row ya-1, then row yb (W*C floats each) */
+    float *bufs;           /* per thread: y (2 chunks), LN rows (chunk), hidden (4x chunk),
+                            * conv input ((rows+2) image rows) */
     size_t buf_stride;
 } mlp_task;
+
+/* y = local_conv(x) for image rows [r0, r1) of thread ith's range [ya, yb):
+ * x rows inside the range are read in place, those outside from the halo
+ * copies (through the conv input buffer xin). */
+static void mlp_local(const mlp_task *t, int ith, int ya, int yb, int r0, int r1, float *xin,
+                      float *y)
+{
+    const int H = t->H, W = t->W, C = t->C;
+    const size_t row = (size_t)W * C;
+    int n0 = r0 > 0 ? r0 - 1 : 0, n1 = r1 < H ? r1 + 1 : H;   /* input rows needed */
+    const float *src = t->x;
+    int src0 = 0, nsrc = H;
+    if (n0 < ya || n1 > yb) {
+        for (int iy = n0; iy < n1; iy++) {
+            const float *from = iy < ya ? t->halo + (size_t)ith * 2 * row
+                              : iy >= yb ? t->halo + ((size_t)ith * 2 + 1) * row
+                              : t->x + (size_t)iy * row;
+            memcpy(xin + (size_t)(iy - n0) * row, from, row * sizeof *xin);
+        }
+        src = xin;
+        src0 = n0;
+        nsrc = n1 - n0;
+    }
+    t->k->dwconv3x3(src, src0, nsrc, H, W, C, 1, t->b->local.w, t->b->local.b,
+                    MSNN_ACT_NONE, y, r0, r1);
+}
 
 static void mlp_task_fn(void *arg, int ith, int nth)
 {
     const mlp_task *t = arg;
     const msnn__vitblock *b = t->b;
-    const int C = t->C;
-    float *tn = t->bufs + (size_t)ith * t->buf_stride, *h = tn + (size_t)t->chunk * C;
-    int lo, hi;
-    msnn_split(t->L, ith, nth, &lo, &hi);
-    for (int r0 = lo; r0 < hi; r0 += t->chunk) {
-        int n = hi - r0 < t->chunk ? hi - r0 : t->chunk;
-        const float *yc = t->y + (size_t)r0 * C;
+    const int W = t->W, C = t->C, R = t->rows;
+    const size_t chunk = (size_t)R * W;
+    float *yb_[2], *tn, *h, *xin;
+    yb_[0] = t->bufs + (size_t)ith * t->buf_stride;
+    yb_[1] = yb_[0] + chunk * C;
+    tn = yb_[1] + chunk * C;
+    h = tn + chunk * C;
+    xin = h + chunk * 4 * C;
+    int ya, yb;
+    msnn_split(t->H, ith, nth, &ya, &yb);
+    if (ya >= yb)
+        return;
+    int cur = 0;
+    mlp_local(t, ith, ya, yb, ya, ya + R < yb ? ya + R : yb, xin, yb_[cur]);
+    for (int r0 = ya; r0 < yb; r0 += R) {
+        int r1 = r0 + R < yb ? r0 + R : yb, n = (r1 - r0) * W;
+        const float *yc = yb_[cur];
         t->k->layernorm(yc, C, tn, C, n, C, b->mlp_norm.g, b->mlp_norm.b, LN_EPS);
         msnn__linear_fwd(&b->fc1, n, tn, C, h, 4 * C, NULL, 0, MSNN_ACT_GELU, NULL);
-        msnn__linear_fwd(&b->fc2, n, h, 4 * C, t->x + (size_t)r0 * C, C, yc, C, MSNN_ACT_NONE,
-                         NULL);
+        /* the next chunk's conv, while x rows [r0, r1) still hold their input */
+        if (r1 < yb)
+            mlp_local(t, ith, ya, yb, r1, r1 + R < yb ? r1 + R : yb, xin, yb_[cur ^ 1]);
+        msnn__linear_fwd(&b->fc2, n, h, 4 * C, t->x + (size_t)r0 * W * C, C, yc, C,
+                         MSNN_ACT_NONE, NULL);
+        cur ^= 1;
     }
 }
 
@@ -365,19 +390,30 @@ static void mlp_task_fn(void *arg, int ith, int nth)
 static int vit_block(const msnn__vitblock *b, float *x, int H, int W, int C, int heads,
                      int ws, msnn__run *r)
 {
-    int L = H * W, nth = msnn_pool_size(r->pool);
+    int nth = msnn_pool_size(r->pool);
     if (vit_attention(b, x, H, W, C, heads, ws, r) < 0)
         return MS_ENOMEM;
-    /* tokens per chunk: hidden rows of about MLP_HID_FLOATS, whole row tiles */
-    int chunk = MLP_HID_FLOATS / (4 * C) / 6 * 6;
-    chunk = chunk < 6 ? 6 : chunk;
-    size_t per = ((size_t)chunk * 5 * C + 15) & ~(size_t)15;
+    /* image rows per chunk: hidden rows of about MLP_HID_FLOATS */
+    int rows = (MLP_HID_FLOATS / (4 * C) + W / 2) / W;
+    rows = rows < 1 ? 1 : rows;
+    const size_t row = (size_t)W * C, chunk = (size_t)rows * W;
+    size_t per = (chunk * 7 * C + (size_t)(rows + 2) * row + 15) & ~(size_t)15;
     size_t mark = msnn__arena_mark(r->arena);
-    float *y, *bufs;
-    ALLOC(y, (size_t)L * C);
+    float *halo, *bufs;
+    ALLOC(halo, 2 * row * (size_t)nth);
     ALLOC(bufs, per * (size_t)nth);
-    dwconv(r, &b->local, x, 0, H, H, W, 1, MSNN_ACT_NONE, y, 0, H);
-    mlp_task t = { b, r->k, y, x, L, C, chunk, bufs, per };
+    /* halo rows of every thread: x row ya-1 and row yb, before anyone writes */
+    for (int i = 0; i < nth; i++) {
+        int ya, yb;
+        msnn_split(H, i, nth, &ya, &yb);
+        if (ya >= yb)
+            continue;
+        if (ya > 0)
+            memcpy(halo + (size_t)i * 2 * row, x + (size_t)(ya - 1) * row, row * sizeof *x);
+        if (yb < H)
+            memcpy(halo + ((size_t)i * 2 + 1) * row, x + (size_t)yb * row, row * sizeof *x);
+    }
+    mlp_task t = { b, r->k, x, H, W, C, rows, halo, bufs, per };
     msnn_pool_run(r->pool, mlp_task_fn, &t);
     msnn__arena_release(r->arena, mark);
     return MS_OK;
