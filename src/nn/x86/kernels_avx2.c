@@ -35,6 +35,10 @@
 #define VROUND(v) _mm256_round_ps((v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 #define VPOW2I(n) _mm256_castsi256_ps(_mm256_slli_epi32( \
     _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23))
+/* 2^n from s = n + 1.5 * 2^23 (float, |n| <= 126): (bits(s) + 127) << 23,
+ * the high bits of s shifted out (kernels_tmpl.h vexp_le0) */
+#define VPOW2I_SHIFTED(s) _mm256_castsi256_ps(_mm256_slli_epi32( \
+    _mm256_add_epi32(_mm256_castps_si256(s), _mm256_set1_epi32(127)), 23))
 #define VHSUM(v) hsum_avx2(v)
 #define VHMAX(v) hmax_avx2(v)
 
