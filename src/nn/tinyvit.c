@@ -162,8 +162,8 @@ static int merge(const msnn__merge *m, const float *x, float *y, int H, int W, m
 /* Window attention part: x += proj(attn(LN(windows(x)))), x: H*W x C.
  *
  * Windows are disjoint sets of pixels, so each thread takes a contiguous
- * range of windows and runs every step on chunks of them (copy out,
- * LayerNorm, qkv, attention, proj, add back), with the chunk's qkv in this
+ * range of windows and runs every step on chunks of them (LayerNorm out
+ * of x, qkv, attention, proj, add back), with the chunk's qkv in this
  * core's cache.  Upstream pads the image with zeros to whole windows before
  * the LayerNorm: a padding token becomes LN(0) and attends and is attended
  * to, but its output is cropped.  All padding tokens of a window thus have
@@ -190,19 +190,22 @@ static void window_extent(int H, int W, int ws, int w, int *hy, int *wx)
     *wx = W - x0 < ws ? W - x0 : ws;
 }
 
-/* Window w of x (H x W x C, windows of ws x ws) -> its hy*wx real pixels
- * at wb (row ty*wx + tx <- pixel (wy*ws+ty, wx*ws+tx)), then one zero row
- * if it is partial.  Returns the rows written. */
-static int window_copy(const float *x, int H, int W, int C, int ws, int w, float *wb)
+/* LN of window w of x (H x W x C, windows of ws x ws) -> its hy*wx real
+ * pixels at wb (row ty*wx + tx <- pixel (wy*ws+ty, wx*ws+tx)), then, if it
+ * is partial, LN of one zero row (the padding).  Returns the rows written. */
+static int window_ln(const msnn_kernels *k, const msnn__norm *n, const float *x, int H, int W,
+                     int C, int ws, int w, float *wb)
 {
     int nWw = (W + ws - 1) / ws, y0 = w / nWw * ws, x0 = w % nWw * ws, hy, wx;
     window_extent(H, W, ws, w, &hy, &wx);
     for (int ty = 0; ty < hy; ty++)
-        memcpy(wb + (size_t)ty * wx * C, x + ((size_t)(y0 + ty) * W + x0) * C,
-               (size_t)wx * C * sizeof(float));
+        k->layernorm(x + ((size_t)(y0 + ty) * W + x0) * C, C, wb + (size_t)ty * wx * C, C, wx, C,
+                     n->g, n->b, LN_EPS);
     if (hy * wx == ws * ws)
         return hy * wx;
-    memset(wb + (size_t)hy * wx * C, 0, (size_t)C * sizeof(float));
+    float *pad = wb + (size_t)hy * wx * C;
+    memset(pad, 0, (size_t)C * sizeof(float));
+    k->layernorm(pad, C, pad, C, 1, C, n->g, n->b, LN_EPS);
     return hy * wx + 1;
 }
 
@@ -256,8 +259,8 @@ static void attn_task_fn(void *arg, int ith, int nth)
     for (int w0 = lo; w0 < hi; w0 += t->chunk) {
         int nw = hi - w0 < t->chunk ? hi - w0 : t->chunk, rows = 0, orows = 0;
         for (int i = 0; i < nw; i++)
-            rows += window_copy(t->x, t->H, t->W, C, t->ws, w0 + i, wb + (size_t)rows * C);
-        t->k->layernorm(wb, C, wb, C, rows, C, b->attn_norm.g, b->attn_norm.b, LN_EPS);
+            rows += window_ln(t->k, &b->attn_norm, t->x, t->H, t->W, C, t->ws, w0 + i,
+                              wb + (size_t)rows * C);
         msnn__linear_fwd(&b->qkv, rows, wb, C, qkv, 3 * C, NULL, 0, MSNN_ACT_NONE, NULL);
         /* attention of the real queries into wb (its LN rows are used up) */
         rows = 0;
