@@ -309,31 +309,32 @@ oom:
 
 /* The local conv and the MLP in one pass over the image:
  *   y = local_conv(x);  x = y + fc2(GELU(fc1(LN(y)))),  x: H*W x C.
- * Each thread takes a contiguous range of image rows [ya, yb) and runs it in
- * chunks of `rows` image rows; a chunk's y exists only in this thread's
- * buffers (two, alternating), so the whole y image is never written nor read
- * back.  The depthwise conv of a chunk reads the x rows on either side, so
- * x rows are overwritten only after the conv that needs them: the conv of
- * chunk k+1 runs between fc1 and fc2 of chunk k, and fc2 writes chunk k's
- * rows after it.  The x rows next to a thread's range belong to the
- * neighbouring threads, which may have written them already: the caller
- * copies them (halo rows ya-1 and yb of every thread) before the run.  Per
- * token the same kernels on the same inputs, whatever the chunk or thread
- * count. */
+ * Each thread takes a contiguous range of image rows [ya, yb) and runs the
+ * MLP on its tokens in chunks of `chunk` tokens (whole row tiles, so no
+ * chunk ends in a short tile), their 4C-wide hidden rows in the core's
+ * cache.  y exists only as the few image rows around the current chunk, in
+ * this thread's buffer: the whole y image is never written nor read back.
+ * The depthwise conv of row r reads x rows r-1..r+1, so a chunk's fc2
+ * writes its x rows only after the conv of the row below its last one has
+ * run.  The x rows next to a thread's range belong to the neighbouring
+ * threads, which may have written them already: the caller copies them
+ * (halo rows ya-1 and yb of every thread) before the run.  Per token the
+ * same kernels on the same inputs, whatever the chunk or thread count. */
 typedef struct mlp_task {
     const msnn__vitblock *b;
     const msnn_kernels *k;
     float *x;
-    int H, W, C, rows;     /* image rows per chunk */
+    int H, W, C, chunk;    /* tokens per chunk */
+    int yrows;             /* y rows the buffer holds */
     const float *halo;     /* per thread: row ya-1, then row yb (W*C floats each) */
-    float *bufs;           /* per thread: y (2 chunks), LN rows (chunk), hidden (4x chunk),
-                            * conv input ((rows+2) image rows) */
+    float *bufs;           /* per thread: y (yrows image rows), LN rows (chunk), hidden
+                            * (4x chunk), conv input (3 image rows) */
     size_t buf_stride;
 } mlp_task;
 
 /* y = local_conv(x) for image rows [r0, r1) of thread ith's range [ya, yb):
  * x rows inside the range are read in place, those outside from the halo
- * copies (through the conv input buffer xin). */
+ * copies (through the conv input buffer xin, when r1 - r0 == 1). */
 static void mlp_local(const mlp_task *t, int ith, int ya, int yb, int r0, int r1, float *xin,
                       float *y)
 {
@@ -361,31 +362,34 @@ static void mlp_task_fn(void *arg, int ith, int nth)
 {
     const mlp_task *t = arg;
     const msnn__vitblock *b = t->b;
-    const int W = t->W, C = t->C, R = t->rows;
-    const size_t chunk = (size_t)R * W;
-    float *yb_[2], *tn, *h, *xin;
-    yb_[0] = t->bufs + (size_t)ith * t->buf_stride;
-    yb_[1] = yb_[0] + chunk * C;
-    tn = yb_[1] + chunk * C;
-    h = tn + chunk * C;
-    xin = h + chunk * 4 * C;
+    const int W = t->W, C = t->C;
+    const size_t row = (size_t)W * C;
+    float *y = t->bufs + (size_t)ith * t->buf_stride;
+    float *tn = y + (size_t)t->yrows * row, *h = tn + (size_t)t->chunk * C;
+    float *xin = h + (size_t)t->chunk * 4 * C;
     int ya, yb;
     msnn_split(t->H, ith, nth, &ya, &yb);
-    if (ya >= yb)
-        return;
-    int cur = 0;
-    mlp_local(t, ith, ya, yb, ya, ya + R < yb ? ya + R : yb, xin, yb_[cur]);
-    for (int r0 = ya; r0 < yb; r0 += R) {
-        int r1 = r0 + R < yb ? r0 + R : yb, n = (r1 - r0) * W;
-        const float *yc = yb_[cur];
+    int h0 = ya, h1 = ya;                  /* y rows held: [h0, h1) at y */
+    for (int t0 = ya * W; t0 < yb * W; t0 += t->chunk) {
+        int t1 = t0 + t->chunk < yb * W ? t0 + t->chunk : yb * W, n = t1 - t0;
+        int first = t0 / W, last = (t1 - 1) / W;
+        if (first > h0) {                  /* drop the rows before this chunk */
+            int keep = h1 > first ? h1 - first : 0;
+            if (keep > 0)
+                memmove(y, y + (size_t)(first - h0) * row, (size_t)keep * row * sizeof *y);
+            h0 = first;
+            h1 = first + keep;
+        }
+        /* y rows up to the one below the chunk's last, one at a time (rows
+         * inside the range are always safe to read then) */
+        int need = last + 2 < yb ? last + 2 : yb;
+        for (; h1 < need; h1++)
+            mlp_local(t, ith, ya, yb, h1, h1 + 1, xin, y + (size_t)(h1 - h0) * row);
+        const float *yc = y + (size_t)(t0 - h0 * W) * C;
         t->k->layernorm(yc, C, tn, C, n, C, b->mlp_norm.g, b->mlp_norm.b, LN_EPS);
         msnn__linear_fwd(&b->fc1, n, tn, C, h, 4 * C, NULL, 0, MSNN_ACT_GELU, NULL);
-        /* the next chunk's conv, while x rows [r0, r1) still hold their input */
-        if (r1 < yb)
-            mlp_local(t, ith, ya, yb, r1, r1 + R < yb ? r1 + R : yb, xin, yb_[cur ^ 1]);
-        msnn__linear_fwd(&b->fc2, n, h, 4 * C, t->x + (size_t)r0 * W * C, C, yc, C,
-                         MSNN_ACT_NONE, NULL);
-        cur ^= 1;
+        msnn__linear_fwd(&b->fc2, n, h, 4 * C, t->x + (size_t)t0 * C, C, yc, C, MSNN_ACT_NONE,
+                         NULL);
     }
 }
 
@@ -396,11 +400,14 @@ static int vit_block(const msnn__vitblock *b, float *x, int H, int W, int C, int
     int nth = msnn_pool_size(r->pool);
     if (vit_attention(b, x, H, W, C, heads, ws, r) < 0)
         return MS_ENOMEM;
-    /* image rows per chunk: hidden rows of about MLP_HID_FLOATS */
-    int rows = (MLP_HID_FLOATS / (4 * C) + W / 2) / W;
-    rows = rows < 1 ? 1 : rows;
-    const size_t row = (size_t)W * C, chunk = (size_t)rows * W;
-    size_t per = (chunk * 7 * C + (size_t)(rows + 2) * row + 15) & ~(size_t)15;
+    /* tokens per chunk: hidden rows of about MLP_HID_FLOATS, whole row tiles */
+    int chunk = MLP_HID_FLOATS / (4 * C) / 6 * 6;
+    chunk = chunk < 6 ? 6 : chunk;
+    /* y rows around a chunk: those it spans (at most (chunk - 1) / W + 2)
+     * and the one below */
+    int yrows = (chunk - 1) / W + 3;
+    const size_t row = (size_t)W * C;
+    size_t per = ((size_t)yrows * row + (size_t)chunk * 5 * C + 3 * row + 15) & ~(size_t)15;
     size_t mark = msnn__arena_mark(r->arena);
     float *halo, *bufs;
     ALLOC(halo, 2 * row * (size_t)nth);
@@ -416,7 +423,7 @@ static int vit_block(const msnn__vitblock *b, float *x, int H, int W, int C, int
         if (yb < H)
             memcpy(halo + ((size_t)i * 2 + 1) * row, x + (size_t)yb * row, row * sizeof *x);
     }
-    mlp_task t = { b, r->k, x, H, W, C, rows, halo, bufs, per };
+    mlp_task t = { b, r->k, x, H, W, C, chunk, yrows, halo, bufs, per };
     msnn_pool_run(r->pool, mlp_task_fn, &t);
     msnn__arena_release(r->arena, mark);
     return MS_OK;
