@@ -313,7 +313,8 @@ oom:
  * MLP on its tokens in chunks of `chunk` tokens (whole row tiles, so no
  * chunk ends in a short tile), their 4C-wide hidden rows in the core's
  * cache.  y exists only as the few image rows around the current chunk, in
- * this thread's buffer: the whole y image is never written nor read back.
+ * a ring of rows in this thread's buffer: the whole y image is never
+ * written nor read back.
  * The depthwise conv of row r reads x rows r-1..r+1, so a chunk's fc2
  * writes its x rows only after the conv of the row below its last one has
  * run.  The x rows next to a thread's range belong to the neighbouring
@@ -327,20 +328,20 @@ typedef struct mlp_task {
     int H, W, C, chunk;    /* tokens per chunk */
     int yrows;             /* y rows the buffer holds */
     const float *halo;     /* per thread: row ya-1, then row yb (W*C floats each) */
-    float *bufs;           /* per thread: y (yrows image rows), LN rows (chunk), hidden
+    float *bufs;           /* per thread: y (ring of yrows image rows), LN rows (chunk), hidden
                             * (4x chunk), conv input (3 image rows) */
     size_t buf_stride;
 } mlp_task;
 
-/* y = local_conv(x) for image rows [r0, r1) of thread ith's range [ya, yb):
- * x rows inside the range are read in place, those outside from the halo
- * copies (through the conv input buffer xin, when r1 - r0 == 1). */
-static void mlp_local(const mlp_task *t, int ith, int ya, int yb, int r0, int r1, float *xin,
-                      float *y)
+/* y = local_conv(x) for image row r of thread ith's range [ya, yb): x rows
+ * inside the range are read in place, those outside from the halo copies
+ * (through the conv input buffer xin, 3 image rows). */
+static void mlp_local_row(const mlp_task *t, int ith, int ya, int yb, int r, float *xin,
+                          float *y)
 {
     const int H = t->H, W = t->W, C = t->C;
     const size_t row = (size_t)W * C;
-    int n0 = r0 > 0 ? r0 - 1 : 0, n1 = r1 < H ? r1 + 1 : H;   /* input rows needed */
+    int n0 = r > 0 ? r - 1 : 0, n1 = r + 1 < H ? r + 2 : H;   /* input rows needed */
     const float *src = t->x;
     int src0 = 0, nsrc = H;
     if (n0 < ya || n1 > yb) {
@@ -355,41 +356,47 @@ static void mlp_local(const mlp_task *t, int ith, int ya, int yb, int r0, int r1
         nsrc = n1 - n0;
     }
     t->k->dwconv3x3(src, src0, nsrc, H, W, C, 1, t->b->local.w, t->b->local.b,
-                    MSNN_ACT_NONE, y, r0, r1);
+                    MSNN_ACT_NONE, y, r, r + 1);
 }
 
 static void mlp_task_fn(void *arg, int ith, int nth)
 {
     const mlp_task *t = arg;
     const msnn__vitblock *b = t->b;
-    const int W = t->W, C = t->C;
+    const int W = t->W, C = t->C, KW = t->yrows * W;
     const size_t row = (size_t)W * C;
-    float *y = t->bufs + (size_t)ith * t->buf_stride;
-    float *tn = y + (size_t)t->yrows * row, *h = tn + (size_t)t->chunk * C;
+    float *y = t->bufs + (size_t)ith * t->buf_stride;   /* token p at y + (p % KW) * C */
+    float *tn = y + (size_t)KW * C, *h = tn + (size_t)t->chunk * C;
     float *xin = h + (size_t)t->chunk * 4 * C;
     int ya, yb;
     msnn_split(t->H, ith, nth, &ya, &yb);
-    int h0 = ya, h1 = ya;                  /* y rows held: [h0, h1) at y */
+    int h1 = ya;                           /* next y row to compute */
     for (int t0 = ya * W; t0 < yb * W; t0 += t->chunk) {
         int t1 = t0 + t->chunk < yb * W ? t0 + t->chunk : yb * W, n = t1 - t0;
-        int first = t0 / W, last = (t1 - 1) / W;
-        if (first > h0) {                  /* drop the rows before this chunk */
-            int keep = h1 > first ? h1 - first : 0;
-            if (keep > 0)
-                memmove(y, y + (size_t)(first - h0) * row, (size_t)keep * row * sizeof *y);
-            h0 = first;
-            h1 = first + keep;
-        }
-        /* y rows up to the one below the chunk's last, one at a time (rows
-         * inside the range are always safe to read then) */
-        int need = last + 2 < yb ? last + 2 : yb;
+        /* y rows up to the one below the chunk's last (the ring's slot of a
+         * new row held a row before this chunk's first) */
+        int last = (t1 - 1) / W, need = last + 2 < yb ? last + 2 : yb;
         for (; h1 < need; h1++)
-            mlp_local(t, ith, ya, yb, h1, h1 + 1, xin, y + (size_t)(h1 - h0) * row);
-        const float *yc = y + (size_t)(t0 - h0 * W) * C;
-        t->k->layernorm(yc, C, tn, C, n, C, b->mlp_norm.g, b->mlp_norm.b, LN_EPS);
+            mlp_local_row(t, ith, ya, yb, h1, xin, y + (size_t)(h1 % t->yrows) * row);
+        const float *yc = y + (size_t)(t0 % KW) * C;
+        float *xc = t->x + (size_t)t0 * C;
+        int n1 = KW - t0 % KW < n ? KW - t0 % KW : n;   /* tokens before the ring wraps */
+        t->k->layernorm(yc, C, tn, C, n1, C, b->mlp_norm.g, b->mlp_norm.b, LN_EPS);
+        if (n1 < n)
+            t->k->layernorm(y, C, tn + (size_t)n1 * C, C, n - n1, C, b->mlp_norm.g,
+                            b->mlp_norm.b, LN_EPS);
         msnn__linear_fwd(&b->fc1, n, tn, C, h, 4 * C, NULL, 0, MSNN_ACT_GELU, NULL);
-        msnn__linear_fwd(&b->fc2, n, h, 4 * C, t->x + (size_t)t0 * C, C, yc, C, MSNN_ACT_NONE,
-                         NULL);
+        if (n1 == n) {
+            msnn__linear_fwd(&b->fc2, n, h, 4 * C, xc, C, yc, C, MSNN_ACT_NONE, NULL);
+            continue;
+        }
+        /* wrapped: the residual added after the GEMM, the same single
+         * rounding as in its epilogue (after the bias) */
+        msnn__linear_fwd(&b->fc2, n, h, 4 * C, xc, C, NULL, 0, MSNN_ACT_NONE, NULL);
+        for (size_t i = 0; i < (size_t)n1 * C; i++)
+            xc[i] = xc[i] + yc[i];
+        for (size_t i = 0; i < (size_t)(n - n1) * C; i++)
+            xc[(size_t)n1 * C + i] = xc[(size_t)n1 * C + i] + y[i];
     }
 }
 
