@@ -290,8 +290,8 @@ static void SFX(window_attn_gemm)(const float *qkv, ptrdiff_t ldqkv, int N, int 
 }
 
 /* Softmax of the MR full rows of a score panel (row r at x + r*ld, bias row
- * br[r] or none; ld >= n rounded up to VL), each row's steps those of
- * softmax_row in the same order, so bitwise its result.  The rows' tails
+ * br[r] or none), each row's steps those of softmax_row in the same order,
+ * so bitwise its result.  The rows' tails
  * (the n % VL last columns) go through the exp together, packed into
  * vectors, instead of one padded vector per row. */
 static inline void SFX(softmax_panel)(float *x, ptrdiff_t ld, const float *const br[MR], int n)
@@ -474,7 +474,8 @@ static size_t SFX(attn_core_scratch)(int N, int kd, int d)
     size_t Ns = (size_t)SFX(attn_cols)(N), Dp = (size_t)(d + NR - 1) / NR * NR;
     /* each part rounded up to 16 floats: K^T, V, scores, edge output, zero row */
     return ((Ns * kd + 15) & ~(size_t)15) + ((Dp * N + 15) & ~(size_t)15) +
-           (((size_t)MR * Ns + 15) & ~(size_t)15) + (size_t)MR * NR + (((size_t)kd + 15) & ~(size_t)15);
+           (((size_t)MR * Ns + 15) & ~(size_t)15) + (size_t)MR * NR +
+           (((size_t)kd + 15) & ~(size_t)15);
 }
 
 /* The qkv row of key token j: all N rows (ws == 0), or the window layout of
