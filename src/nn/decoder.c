@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "decoder_kern.h"
+#include "gemm_kern.h"
 #include "net.h"
 
 #define NTOK 7
@@ -28,6 +30,25 @@
 #define HW (MSNN_EMB * MSNN_EMB)
 
 #define ALLOC(p, n) do { if (!((p) = msnn__arena_alloc(r->arena, (n)))) goto oom; } while (0)
+
+static void add(const float *a, const float *b, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = a[i] + b[i];
+}
+
+/* y (M x l->out) = l(x) + res: the residual added after the GEMM, as its
+ * epilogue adds it (after the bias), so that a few rows against the raw
+ * weight take the GEMM's path that reads it in place instead of packing
+ * it on every call (gemm.c: the epilogue of a residual excludes that path). */
+static void linear_res(const msnn__linear *l, int M, const float *x, ptrdiff_t ldx, float *y,
+                       ptrdiff_t ldy, const float *res, ptrdiff_t ldr)
+{
+    msnn__linear_fwd(l, M, x, ldx, y, ldy, NULL, 0, MSNN_ACT_NONE, NULL);
+    for (int i = 0; res && i < M; i++)
+        for (int j = 0; j < l->out; j++)
+            y[(size_t)i * ldy + j] += res[(size_t)i * ldr + j];
+}
 
 /* Self attention of the tokens: out (7 x 256) =
  * out_proj(MHA(q_proj(qin), k_proj(qin), v_proj(vin))) + res (if any).
@@ -53,17 +74,11 @@ static int self_attention(const msnn__attn *a, const float *qin, const float *vi
         msnn_mat S = { s, NTOK, 1 }, V = { v + h * hd, I, 1 };
         msnn_gemm(NTOK, hd, NTOK, S, V, o + h * hd, I, NULL, NULL);  /* o_h: 7 x hd */
     }
-    msnn__linear_fwd(&a->o, NTOK, o, I, out, D, res, D, MSNN_ACT_NONE, NULL);
+    linear_res(&a->o, NTOK, o, I, out, D, res, D);
     msnn__arena_release(r->arena, mark);
     return MS_OK;
 oom:
     return MS_ENOMEM;
-}
-
-static void add(const float *a, const float *b, float *y, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        y[i] = a[i] + b[i];
 }
 
 static void norm(msnn__run *r, const msnn__norm *n, const float *x, float *y, int rows)
@@ -119,8 +134,9 @@ typedef struct tq {
     int nt, nu;                  /* tokens computed (the first nt), columns used: nt*8 */
     msnn_packed_b *pk;           /* kd x nu: the score columns (not cached) */
     float *qi;                   /* cached: NTOK x 128, q interleaved */
-    float *y;                    /* [NGROUP][vd][SC] (cached: [NTOK][128] interleaved):
-                                    sum exp(s - m) v */
+    float *y;                    /* [NGROUP][ny]: per group [vd][nu] (cached: [nt][128]
+                                    interleaved), sum exp(s - m) v */
+    size_t ny;
     float *m, *l;                /* [NGROUP][SC]: running max, sum */
 } tq;
 
@@ -138,7 +154,8 @@ static int tq_setup(tq *t, const msnn__attn *a, int cached, int nt, const float 
     t->vd = cached ? I : D;
     ALLOC(q, (size_t)NTOK * I);
     ALLOC(b, (size_t)SC * t->kd);
-    ALLOC(t->y, (size_t)NGROUP * SC * t->vd);      /* cached: more than needed */
+    t->ny = (size_t)t->vd * (cached ? nt : t->nu);
+    ALLOC(t->y, NGROUP * t->ny);
     ALLOC(t->m, (size_t)NGROUP * SC);
     ALLOC(t->l, (size_t)NGROUP * SC);
     msnn__linear_fwd(&a->q, nt, qin, D, q, I, NULL, 0, MSNN_ACT_NONE, NULL);
@@ -157,7 +174,7 @@ static int tq_setup(tq *t, const msnn__attn *a, int cached, int nt, const float 
         if (!(t->pk = msnn_gemm_pack_b(t->kd, t->nu, B)))
             goto oom;
     }
-    memset(t->y, 0, (size_t)NGROUP * SC * t->vd * sizeof *t->y);
+    memset(t->y, 0, NGROUP * t->ny * sizeof *t->y);
     for (int i = 0; i < NGROUP * SC; i++) {
         t->m[i] = -FLT_MAX;
         t->l[i] = 0.0f;
@@ -172,7 +189,7 @@ oom:
 static void tq_band(const tq *t, const msnn__dec_kernels *dk, int g, const float *kb,
                     ptrdiff_t ldk, const float *vb, ptrdiff_t ldv, int rows, float *s)
 {
-    float *m = t->m + g * SC, *l = t->l + g * SC, *y = t->y + (size_t)g * SC * t->vd;
+    float *m = t->m + g * SC, *l = t->l + g * SC, *y = t->y + g * t->ny;
     float mn[SC];
     int nu = t->nu;
     if (t->cached) {
@@ -183,24 +200,37 @@ static void tq_band(const tq *t, const msnn__dec_kernels *dk, int g, const float
     }
     memcpy(mn, m, sizeof mn);
     dk->col_max(s, rows, SC, 0, nu, mn);
-    for (int c = 0; c < nu; c++)
-        if (mn[c] > m[c]) {     /* rescale what the group holds to the new maximum */
-            float f = expf(m[c] - mn[c]);
-            l[c] *= f;
-            if (t->cached)      /* column t*8 + h: y[t][j*8 + h] */
-                for (int j = 0; j < BD_CH; j++)
-                    y[(size_t)(c / HEADS) * t->vd + j * HEADS + c % HEADS] *= f;
-            else                /* y[j][c] */
-                for (int j = 0; j < t->vd; j++)
-                    y[(size_t)j * SC + c] *= f;
+    /* rescale what the group holds to the new maxima (nothing while its sum
+     * is 0: the column of y is still all zeros), row by row of y */
+    float f[SC];
+    int any = 0;
+    for (int c = 0; c < nu; c++) {
+        f[c] = 1.0f;
+        if (mn[c] > m[c]) {
+            if (l[c] > 0.0f) {
+                f[c] = expf(m[c] - mn[c]);
+                l[c] *= f[c];
+                any = 1;
+            }
             m[c] = mn[c];
         }
+    }
+    if (any && t->cached) {     /* column t*8 + h: y[t][j*8 + h] */
+        for (int tk = 0; tk < t->nt; tk++)
+            for (int j = 0; j < BD_CH; j++)
+                for (int h = 0; h < HEADS; h++)
+                    y[(size_t)tk * t->vd + j * HEADS + h] *= f[tk * HEADS + h];
+    } else if (any) {           /* y[j][c] */
+        for (int j = 0; j < t->vd; j++)
+            for (int c = 0; c < nu; c++)
+                y[(size_t)j * nu + c] *= f[c];
+    }
     dk->exp_cols(s, rows, SC, 0, nu, m, l);
     if (t->cached) {
         dk->bd_accum(s, SC, rows, vb, ldv, t->nt, y);
         return;
     }
-    dk->accum_t(s, SC, rows, nu, vb, ldv, t->vd, y, SC);
+    dk->accum_t(s, SC, rows, nu, vb, ldv, t->vd, y, nu);
 }
 
 /* Merge the groups in order: out (nt x 256) = out_proj(o) + res. */
@@ -221,7 +251,7 @@ static int tq_finish(tq *t, const float *res, float *out, msnn__run *r)
     if (t->cached) {    /* o[t][h*hd + j] = sum_g f_g y_g[t][j*8 + h] / sum */
         memset(o, 0, (size_t)NTOK * I * sizeof *o);
         for (int g = 0; g < NGROUP; g++) {
-            const float *yg = t->y + (size_t)g * SC * vd;
+            const float *yg = t->y + g * t->ny;
             for (int c = 0; c < nu; c++) {
                 int tk = c / HEADS, h = c % HEADS;
                 float f = expf(t->m[g * SC + c] - mx[c]);
@@ -243,10 +273,10 @@ static int tq_finish(tq *t, const float *res, float *out, msnn__run *r)
                 sum[c] += f[g][c] * t->l[g * SC + c];
             }
         for (int g = 0; g < NGROUP; g++) {
-            const float *yg = t->y + (size_t)g * SC * vd;
+            const float *yg = t->y + g * t->ny;
             for (int j = 0; j < vd; j++)
                 for (int c = 0; c < nu; c++)
-                    px[(size_t)j * SC + c] += f[g][c] * yg[(size_t)j * SC + c];
+                    px[(size_t)j * SC + c] += f[g][c] * yg[(size_t)j * nu + c];
         }
         for (int c = 0; c < nu; c++)
             inv[c] = 1.0f / sum[c];
@@ -262,7 +292,7 @@ static int tq_finish(tq *t, const float *res, float *out, msnn__run *r)
             msnn_gemm(nt, hd, D, P, Wt, o + h * hd, I, &e, NULL);
         }
     }
-    msnn__linear_fwd(&a->o, nt, o, I, out, D, res, D, MSNN_ACT_NONE, NULL);
+    linear_res(&a->o, nt, o, I, out, D, res, D);
     msnn_gemm_packed_free(&t->pk);
     return MS_OK;
 oom:
@@ -276,7 +306,10 @@ oom:
  * (256 wide), so a band costs two products: the scores and P VW.  The
  * scores are per-head products of the cached q_proj (channels interleaved)
  * and k (bd_scores), or (layer 1) x + PE times Wq_h^T k_h^T (256 x 64) plus
- * the bias bq_h . k_h, which saves the 4096-row q projection. */
+ * the bias bq_h . k_h, which saves the 4096-row q projection.
+ * With a SIMD GEMM kernel, P VW runs one register tile of rows at a time
+ * (the GEMM's micro-kernel on VW packed for it, so the same values), and
+ * norm4 and the PE add follow on those rows while they are in L1. */
 typedef struct i2t {
     const msnn__attn *a;
     const msnn__norm *n4;
@@ -284,7 +317,9 @@ typedef struct i2t {
     msnn_packed_b *pk_s;         /* kd x SC (not cached) */
     float *ki;                   /* cached: NTOK x 128, k interleaved */
     float *bias;                 /* SC, or NULL */
-    msnn_packed_b *pk_o;         /* NUSED x 256: VW */
+    const msnn__gemm_kernel *kn; /* the SIMD micro-kernel, or NULL (ref) */
+    float *vwp;                  /* with kn: VW packed for it */
+    msnn_packed_b *pk_o;         /* without kn: VW (NUSED x 256) */
 } i2t;
 
 static int i2t_setup(i2t *t, const msnn__attn *a, int cached, const float *kin,
@@ -327,9 +362,15 @@ static int i2t_setup(i2t *t, const msnn__attn *a, int cached, const float *kin,
         msnn_gemm(NTOK, D, hd, Vh, Wt, vw + (size_t)h * D, HEADS * D, NULL, NULL);
     }
     msnn_mat Bs = { bs, 1, D }, Bo = { vw, D, 1 };
-    if ((!cached && !(t->pk_s = msnn_gemm_pack_b(t->kd, SC, Bs))) ||
-        !(t->pk_o = msnn_gemm_pack_b(NUSED, D, Bo)))
+    if (!cached && !(t->pk_s = msnn_gemm_pack_b(t->kd, SC, Bs)))
         goto oom;
+    t->kn = msnn__gemm_kernel_get(msnn_cpu_level());
+    if (t->kn) {
+        ALLOC(t->vwp, msnn_gemm_packed_floats(NUSED, D));
+        t->kn->pack_b(Bo, 0, NUSED, 0, D, t->vwp);
+    } else if (!(t->pk_o = msnn_gemm_pack_b(NUSED, D, Bo))) {
+        goto oom;
+    }
     return MS_OK;
 oom:
     msnn_gemm_packed_free(&t->pk_s);
@@ -343,11 +384,73 @@ static void i2t_free(i2t *t)
     msnn_gemm_packed_free(&t->pk_o);
 }
 
+/* The first ConvT of the upscaling, its LayerNorm2d and GELU (see
+ * upscale_rest), on a band's new image rows in i2t_rows_simd. */
+typedef struct up_rows {
+    const msnn__linear *up0;
+    const float *w;              /* up0's packed panels for the micro-kernel */
+    const msnn__norm *up1;
+    float *u;                    /* the band's rows x 256 of output */
+} up_rows;
+
+/* Height of the register tile of rows starting where `left` rows remain:
+ * full tiles, but a short remainder (under mr/2 rows: few accumulators, a
+ * latency-bound kernel) shares the last full tile's rows in two halves. */
+static int tile_rows(int left, int mr)
+{
+    if (left <= mr)
+        return left;
+    if (left < 2 * mr && left - mr < mr / 2)
+        return left / 2;
+    return mr;
+}
+
+/* P VW + bo + x, then norm4, on rows [0, rows) with the micro-kernel, a
+ * register tile of rows at a time: xo = LN4(...) and, if kp, kp = xo + pe
+ * (all rows x 256), and, if up, the first ConvT on xo with LayerNorm2d and
+ * GELU, while the tile's rows are in L1.  Each step's values are those of
+ * the GEMM (the same micro-kernel and epilogue: K in one block) and of the
+ * kernels on whole bands. */
+static void i2t_rows_simd(const i2t *t, const msnn_kernels *k, const float *P, const float *x,
+                          int rows, float *xo, const float *pe, float *kp, const up_rows *up)
+{
+    const msnn__gemm_kernel *kn = t->kn;
+    const int mr = kn->mr, nr = kn->nr;
+    msnn__tile_epi te = { 0 };
+    te.ldr = D;
+    for (int i = 0, m; i < rows; i += m) {
+        m = tile_rows(rows - i, mr);
+        float *y = xo + (size_t)i * D;
+        for (int j = 0; j < D; j += nr) {
+            te.bias_col = t->a->o.b ? t->a->o.b + j : NULL;
+            te.res = x + (size_t)i * D + j;
+            kn->ukr_rows_m[m](NUSED, P + (size_t)i * SC, SC, t->vwp + (size_t)j * NUSED, y + j,
+                              D, 0, &te);
+        }
+        k->layernorm(y, D, y, D, m, D, t->n4->g, t->n4->b, LN_EPS);
+        if (kp)
+            add(y, pe + (size_t)i * D, kp + (size_t)i * D, (size_t)m * D);
+        if (up) {   /* rows of 4 x 64: one 128x128 pixel each */
+            msnn__tile_epi tu = { 0 };
+            float *u = up->u + (size_t)i * 4 * 64;
+            for (int j = 0; j < 4 * 64; j += nr) {
+                tu.bias_col = up->up0->b ? up->up0->b + j : NULL;
+                kn->ukr_rows_m[m](D, y, D, up->w + (size_t)j * D, u + j, 4 * 64, 0,
+                                  tu.bias_col ? &tu : NULL);
+            }
+            k->layernorm(u, 64, u, 64, m * 4, 64, up->up1->g, up->up1->b, LN2D_EPS);
+            k->gelu(u, (size_t)m * 4 * 64);
+        }
+    }
+    msnn__gemm_add_macs((unsigned long long)rows * D * (NUSED + (up ? 4 * 64 : 0)));
+}
+
 /* One band: queries qb (rows x kd), image x (rows x 256) -> xo (rows x 256,
- * may be ob); s: rows x SC and ob: rows x 256 of scratch. */
+ * may be ob) and, if kp, kp = xo + pe (may be qb), and, with up (only with
+ * t->kn), the first ConvT; s: rows x SC and ob: rows x 256 of scratch. */
 static void i2t_band(const i2t *t, const msnn_kernels *k, const msnn__dec_kernels *dk,
                      const float *qb, ptrdiff_t ldq, const float *x, int rows, float *s,
-                     float *ob, float *xo)
+                     float *ob, float *xo, const float *pe, float *kp, const up_rows *up)
 {
     if (t->ki) {
         dk->bd_scores(qb, ldq, rows, t->ki, NTOK, s, SC);
@@ -358,6 +461,10 @@ static void i2t_band(const i2t *t, const msnn_kernels *k, const msnn__dec_kernel
         msnn_gemm_packed(rows, t->pk_s, Q, s, SC, &es, NULL);
     }
     dk->softmax_lanes(s, rows, SC, NTOK);
+    if (t->kn) {
+        i2t_rows_simd(t, k, s, x, rows, xo, pe, kp, up);
+        return;
+    }
     msnn_mat P = { s, SC, 1 };
     msnn_epi eo = { 0 };
     eo.bias = t->a->o.b;
@@ -365,6 +472,8 @@ static void i2t_band(const i2t *t, const msnn_kernels *k, const msnn__dec_kernel
     eo.ldr = D;
     msnn_gemm_packed(rows, t->pk_o, P, ob, D, &eo, NULL);
     k->layernorm(ob, D, xo, D, rows, D, t->n4->g, t->n4->b, LN_EPS);
+    if (kp)
+        add(xo, pe, kp, (size_t)rows * D);
 }
 
 /* One pass over the image; the stages present run on every band. */
@@ -379,8 +488,10 @@ typedef struct pass {
     tq *tok;                     /* token->image stage over the (new) image, or NULL */
     const float *tk, *tv;        /* without img: its keys, values (kd, vd wide) */
     const msnn__linear *up0;     /* first ConvT on the new image, or NULL */
+    const float *up0w;           /* its packed panels for the image stage's micro-kernel
+                                    (then it runs in i2t_rows_simd), or NULL */
     const msnn__norm *up1;       /* the LayerNorm2d after it */
-    float *t0;                   /* its output, 4096 x 256 */
+    float *t0;                   /* its output, 4096 x 256 (may be x: see pass_band) */
     float *buf;                  /* per thread: PASS_BUF floats */
 } pass;
 
@@ -396,20 +507,21 @@ static void pass_band(const pass *p, int b, float *buf)
         if (!p->q)
             add(p->x + i0 * D, p->pe + i0 * D, kb, (size_t)BAND * D);
         float *xo = p->xo ? p->xo + i0 * D : ob;
+        /* kb: the queries (x + pe) until the scores are taken, then xo + pe */
+        up_rows up = { p->up0, p->up0w, p->up1, p->t0 + i0 * 4 * 64 };
         i2t_band(p->img, p->k, p->dk, qb, p->q ? p->img->kd : D, p->x + i0 * D, BAND, s, ob,
-                 xo);
+                 xo, p->pe + i0 * D, p->tok ? kb : NULL, p->up0w ? &up : NULL);
         xn = xo;
     }
     if (p->tok) {
         if (xn) {
-            add(xn, p->pe + i0 * D, kb, (size_t)BAND * D);
             tq_band(p->tok, p->dk, b / BPG, kb, D, xn, D, BAND, s);
         } else {
             tq_band(p->tok, p->dk, b / BPG, p->tk + i0 * p->tok->kd, p->tok->kd,
                     p->tv + i0 * p->tok->vd, p->tok->vd, BAND, s);
         }
     }
-    if (p->up0) {   /* + LayerNorm2d and GELU on its rows of 64 (see upscale_rest) */
+    if (p->up0 && !p->up0w) {   /* + LayerNorm2d and GELU on its rows of 64 (upscale_rest) */
         float *u = p->t0 + i0 * 4 * 64;
         msnn__linear_fwd(p->up0, BAND, xn, D, u, 4 * 64, NULL, 0, MSNN_ACT_NONE, NULL);
         p->k->layernorm(u, 64, u, 64, BAND * 4, 64, p->up1->g, p->up1->b, LN2D_EPS);
@@ -551,6 +663,37 @@ static int mlp3(const msnn__linear l[3], const float *x, float *out, msnn__run *
     return MS_OK;
 }
 
+#define TR 16       /* pixels per tile of the embedding's transpose */
+_Static_assert(HW % TR == 0, "whole tiles");
+
+/* y (4096 x 128) = x (4096 x 256) l^T + b with the output channels
+ * interleaved (head h channel j at j*8 + h, for bd_scores / bd_accum): the
+ * GEMM on the weight's rows (and bias) in that order, so each value is the
+ * plain projection's. */
+static int proj_interleaved(const msnn__linear *l, const float *x, float *y, msnn__run *r)
+{
+    size_t mark = msnn__arena_mark(r->arena);
+    float *w, *b = NULL;
+    if (l->in != D || l->out != HEADS * BD_CH || !l->w)
+        return MS_EINVAL;
+    ALLOC(w, (size_t)l->out * D);
+    if (l->b)
+        ALLOC(b, l->out);
+    for (int h = 0; h < HEADS; h++)
+        for (int j = 0; j < BD_CH; j++) {
+            memcpy(w + (size_t)(j * HEADS + h) * D, l->w + (size_t)(h * BD_CH + j) * D,
+                   D * sizeof *w);
+            if (b)
+                b[j * HEADS + h] = l->b[h * BD_CH + j];
+        }
+    msnn__linear li = { l->in, l->out, w, b, NULL };
+    msnn__linear_fwd(&li, HW, x, D, y, l->out, NULL, 0, MSNN_ACT_NONE, r->pool);
+    msnn__arena_release(r->arena, mark);
+    return MS_OK;
+oom:
+    return MS_ENOMEM;
+}
+
 void msnn__dec_cache_free(msnn__dec_cache *c)
 {
     free(c->block);
@@ -582,22 +725,21 @@ static int cache_prepare(msnn__dec_cache *c, const msnn__decoder *d, const msnn_
         c->i2t_q = c->t2i_v + nh;
     }
     memcpy(c->emb, emb, ne * sizeof(float));
-    for (int ch = 0; ch < D; ch++)
-        for (int i = 0; i < HW; i++)
-            c->kx[(size_t)i * D + ch] = emb[(size_t)ch * HW + i] + p->no_mask[ch];
-    add(c->kx, p->dense_pe, c->kp, ne);
-    const msnn__twoway *l = &d->layer[0];
-    msnn__linear_fwd(&l->t2i.k, HW, c->kp, D, c->t2i_k, 128, NULL, 0, MSNN_ACT_NONE, r->pool);
-    msnn__linear_fwd(&l->t2i.v, HW, c->kx, D, c->t2i_v, 128, NULL, 0, MSNN_ACT_NONE, r->pool);
-    msnn__linear_fwd(&l->i2t.q, HW, c->kp, D, c->i2t_q, 128, NULL, 0, MSNN_ACT_NONE, r->pool);
-    /* channels interleaved (head h channel j at j*8 + h) for bd_scores/bd_accum */
-    float tmp[128];
-    float *proj[3] = { c->t2i_k, c->t2i_v, c->i2t_q };
-    for (int k = 0; k < 3; k++)
-        for (int i = 0; i < HW; i++) {
-            memcpy(tmp, proj[k] + (size_t)i * 128, sizeof tmp);
-            interleave(tmp, 128, 1, proj[k] + (size_t)i * 128);
+    /* kx = emb^T + no_mask and kp = kx + PE, TR pixels (rows of kx) at a time */
+    for (size_t i0 = 0; i0 < HW; i0 += TR) {
+        for (int ch = 0; ch < D; ch++) {
+            const float *e = emb + (size_t)ch * HW + i0;
+            for (int i = 0; i < TR; i++)
+                c->kx[(i0 + i) * D + ch] = e[i] + p->no_mask[ch];
         }
+        add(c->kx + i0 * D, p->dense_pe + i0 * D, c->kp + i0 * D, (size_t)TR * D);
+    }
+    const msnn__twoway *l = &d->layer[0];
+    int rc;
+    if ((rc = proj_interleaved(&l->t2i.k, c->kp, c->t2i_k, r)) < 0 ||
+        (rc = proj_interleaved(&l->t2i.v, c->kx, c->t2i_v, r)) < 0 ||
+        (rc = proj_interleaved(&l->i2t.q, c->kp, c->i2t_q, r)) < 0)
+        return rc;
     c->valid = 1;
     return MS_OK;
 }
@@ -612,18 +754,21 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
 {
     const msnn__twoway *l0 = &d->layer[0], *l1 = &d->layer[1];
     int nth = msnn_pool_size(r->pool), rc = MS_ENOMEM;
-    float *tok, *q, *qp, *qn, *kx1, *t0;
+    float *tok, *q, *qp, *qn, *kx1;
     tq ta = { 0 }, tb = { 0 }, tc = { 0 };
     i2t ia = { 0 }, ib = { 0 };
     pass ps = { 0 };
-    if (cache_prepare(cache, d, p, emb, r) < 0)
+    if ((rc = cache_prepare(cache, d, p, emb, r)) < 0) {
+        if (rc == MS_EINVAL)
+            return ms_seterr(err, rc, "mask decoder: layer 0 projections are not 256 -> 8x16");
         goto oom;
+    }
+    rc = MS_ENOMEM;
     ALLOC(tok, NTOK * D);
     ALLOC(q, NTOK * D);
     ALLOC(qp, NTOK * D);
     ALLOC(qn, NTOK * D);
     ALLOC(kx1, (size_t)HW * D);
-    ALLOC(t0, (size_t)HW * 4 * 64);
     ALLOC(ps.buf, (size_t)nth * PASS_BUF);
     memcpy(tok, d->iou_token, D * sizeof(float));
     memcpy(tok + D, d->mask_tokens, 4 * D * sizeof(float));
@@ -663,7 +808,9 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
     if (tq_finish(&tb, q, qn, r) < 0 || tok_mlp(l1, q, qn, r) < 0)
         goto oom;
 
-    /* pass B: layer 1 image->token -> kx2; final token->image; ConvT 1 */
+    /* pass B: layer 1 image->token -> kx2; final token->image; ConvT 1
+     * into kx1's memory (a band of kx1 is read only before its band of the
+     * ConvT is written, both rows [i0, i0 + BAND) of 256 floats) */
     add(q, tok, qp, NTOK * D);
     if (i2t_setup(&ib, &l1->i2t, 0, qp, q, &l1->norm4, r) < 0 ||
         tq_setup(&tc, &d->final_attn, 0, NOUT, qp, r) < 0)
@@ -674,8 +821,9 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
     ps.x = kx1;
     ps.tok = &tc;
     ps.up0 = &d->up0;
+    ps.up0w = ib.kn ? msnn__gemm_packed_panels(d->up0.pk, ib.kn) : NULL;
     ps.up1 = &d->up1;
-    ps.t0 = t0;
+    ps.t0 = kx1;
     run_pass(&ps, r);
     i2t_free(&ib);
     if (tq_finish(&tc, q, qn, r) < 0)
@@ -685,7 +833,7 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
     /* q[0]: iou token, q[1]: mask token 0 */
     float hyper[32], iou4[4];
     mlp3(d->hyper[0], q + D, hyper, r);
-    if (upscale_rest(d, t0, hyper, logits, r) < 0)
+    if (upscale_rest(d, kx1, hyper, logits, r) < 0)
         goto oom;
     mlp3(d->iou_head, q, iou4, r);
     *iou = iou4[0];

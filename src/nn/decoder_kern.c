@@ -349,11 +349,15 @@ accum_t_tile(const float *e, ptrdiff_t lde, int rows, const float *v, ptrdiff_t 
 static AVX2 void accum_t_avx2(const float *e, ptrdiff_t lde, int rows, int nc, const float *v,
                               ptrdiff_t ldv, int nj, float *y, ptrdiff_t ldy)
 {
+    /* the rows of y left after the widest tiles go 4 at a time where they
+     * can (one at a time has 1-2 accumulators: latency-bound) */
     int c = 0;
     for (; c + 16 <= nc; c += 16) {
         int j = 0;
         for (; j + 6 <= nj; j += 6)
             accum_t_tile(e + c, lde, rows, v + j, ldv, y + j * ldy + c, ldy, 2, 6);
+        for (; j + 4 <= nj; j += 4)
+            accum_t_tile(e + c, lde, rows, v + j, ldv, y + j * ldy + c, ldy, 2, 4);
         for (; j < nj; j++)
             accum_t_tile(e + c, lde, rows, v + j, ldv, y + j * ldy + c, ldy, 2, 1);
     }
@@ -361,6 +365,8 @@ static AVX2 void accum_t_avx2(const float *e, ptrdiff_t lde, int rows, int nc, c
         int j = 0;
         for (; j + 12 <= nj; j += 12)
             accum_t_tile(e + c, lde, rows, v + j, ldv, y + j * ldy + c, ldy, 1, 12);
+        for (; j + 4 <= nj; j += 4)
+            accum_t_tile(e + c, lde, rows, v + j, ldv, y + j * ldy + c, ldy, 1, 4);
         for (; j < nj; j++)
             accum_t_tile(e + c, lde, rows, v + j, ldv, y + j * ldy + c, ldy, 1, 1);
     }

@@ -576,6 +576,11 @@ void msnn_gemm_packed_free(msnn_packed_b **bp)
     *bp = NULL;
 }
 
+const float *msnn__gemm_packed_panels(const msnn_packed_b *bp, const msnn__gemm_kernel *kn)
+{
+    return bp && kn && bp->level == kn->level ? bp->data : NULL;
+}
+
 void msnn_gemm_packed(int M, const msnn_packed_b *bp, msnn_mat A, float *C, ptrdiff_t ldc,
                       const msnn_epi *e, msnn_pool *pool)
 {

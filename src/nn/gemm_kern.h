@@ -64,6 +64,11 @@ void msnn__gemm_kernel_neon(msnn__gemm_kernel *k);
 /* The kernel of a dispatch level, or NULL (ref, or not supported here). */
 const msnn__gemm_kernel *msnn__gemm_kernel_get(int level);
 
+/* The panels of a packed B (the layout above: ceil(N/NR) panels of K x NR,
+ * panel p at p*K*NR) when it was packed for kernel kn, else NULL: for
+ * callers that run kn's micro-kernels on a model's packed weights. */
+const float *msnn__gemm_packed_panels(const msnn_packed_b *bp, const msnn__gemm_kernel *kn);
+
 /* Multiply-adds done by msnn_gemm / msnn_gemm_packed since start (all
  * threads); kernels that run micro-kernels themselves add theirs. */
 unsigned long long msnn__gemm_macs(void);

@@ -185,7 +185,28 @@ static void SFX(k_relu)(float *x, size_t n)
  * would continue into subnormals: immaterial next to a softmax sum >= 1). */
 static inline VEC SFX(vexp_le0)(VEC t)
 {
+#ifdef VPOW2I_SHIFTED
+    /* vexp_neg's steps with n = rint(t log2e) rounded by adding and taking
+     * away 1.5 * 2^23 (exact for |t log2e| < 2^22, ties to even as VROUND),
+     * and 2^n from the low bits of the sum instead of a conversion: the same
+     * n, r, polynomial and scale, so bitwise vexp_neg's result. */
+    t = VMAX(t, VSET1(-87.0f));
+    VEC sh = VADD(VMUL(t, VSET1(0x1.715476p+0f)), VSET1(0x1.8p23f));
+    VEC n = VSUB(sh, VSET1(0x1.8p23f));
+    VEC r = VFMA(n, VSET1(-0x1.62e430p-1f), t);
+    r = VFMA(n, VSET1(0x1.05c610p-29f), r);
+    VEC p = VSET1(0x1.a01a02p-13f);
+    p = VFMA(p, r, VSET1(0x1.6c16c2p-10f));
+    p = VFMA(p, r, VSET1(0x1.111112p-7f));
+    p = VFMA(p, r, VSET1(0x1.555556p-5f));
+    p = VFMA(p, r, VSET1(0x1.555556p-3f));
+    p = VFMA(p, r, VSET1(0x1.000000p-1f));
+    p = VFMA(p, r, VSET1(1.0f));
+    p = VFMA(p, r, VSET1(1.0f));
+    return VMUL(p, VPOW2I_SHIFTED(sh));
+#else
     return SFX(vexp_neg)(VMAX(t, VSET1(-87.0f)));
+#endif
 }
 
 /* Softmax of one row of n floats, with bias row br (NULL: none) added
@@ -268,15 +289,193 @@ static void SFX(window_attn_gemm)(const float *qkv, ptrdiff_t ldqkv, int N, int 
     }
 }
 
+/* Softmax of the MR full rows of a score panel (row r at x + r*ld, bias row
+ * br[r] or none), each row's steps those of softmax_row in the same order,
+ * so bitwise its result.  The rows' tails
+ * (the n % VL last columns) go through the exp together, packed into
+ * vectors, instead of one padded vector per row. */
+static inline void SFX(softmax_panel)(float *x, ptrdiff_t ld, const float *const br[MR], int n)
+{
+    const int nv = n / VL * VL, nt = n - nv;
+    float mx[MR], sum[MR];
+    float tt[(MR * (VL - 1) + VL - 1) / VL * VL];   /* tails, x - max, row after row */
+    for (int r = 0; r < MR; r++) {
+        float *xr = x + r * ld;
+        float m1 = -FLT_MAX;
+        if (nv) {
+            VEC m;
+            if (br[r]) {
+                m = VADD(VLOADU(xr), VLOADU(br[r]));
+                VSTOREU(xr, m);
+                for (int i = VL; i < nv; i += VL) {
+                    VEC v = VADD(VLOADU(xr + i), VLOADU(br[r] + i));
+                    VSTOREU(xr + i, v);
+                    m = VMAX(m, v);
+                }
+            } else {
+                m = VLOADU(xr);
+                for (int i = VL; i < nv; i += VL)
+                    m = VMAX(m, VLOADU(xr + i));
+            }
+            m1 = VHMAX(m);
+        }
+        float t[VL];
+        for (int i = 0; i < nt; i++) {
+            t[i] = br[r] ? xr[nv + i] + br[r][nv + i] : xr[nv + i];
+            m1 = t[i] > m1 ? t[i] : m1;
+        }
+        for (int i = 0; i < nt; i++)
+            tt[r * nt + i] = t[i] - m1;
+        mx[r] = m1;
+    }
+    for (int r = 0; r < MR; r++) {
+        float *xr = x + r * ld;
+        VEC vm = VSET1(mx[r]), sv = VZERO();
+        for (int i = 0; i < nv; i += VL) {
+            VEC e = SFX(vexp_le0)(VSUB(VLOADU(xr + i), vm));
+            VSTOREU(xr + i, e);
+            sv = VADD(sv, e);
+        }
+        sum[r] = VHSUM(sv);
+    }
+    if (nt) {
+        const int ntt = MR * nt;
+        for (int i = ntt; i < (ntt + VL - 1) / VL * VL; i++)
+            tt[i] = 0.0f;
+        for (int i = 0; i < ntt; i += VL)
+            VSTOREU(tt + i, SFX(vexp_le0)(VLOADU(tt + i)));
+        for (int r = 0; r < MR; r++)
+            for (int i = 0; i < nt; i++) {
+                x[r * ld + nv + i] = tt[r * nt + i];
+                sum[r] += tt[r * nt + i];
+            }
+    }
+    for (int r = 0; r < MR; r++) {
+        float *xr = x + r * ld, inv = 1.0f / sum[r];
+        VEC vi = VSET1(inv);
+        for (int i = 0; i < nv; i += VL)
+            VSTOREU(xr + i, VMUL(VLOADU(xr + i), vi));
+        for (int i = nv; i < n; i++)
+            xr[i] *= inv;
+    }
+}
+
+/* The M x (NVV*VL) tile c (leading dim ldc) = A x B, M <= MR and NVV <= NV
+ * compile-time constants: A's element (r, k) at a[r*lda + k], B's row k at
+ * b + k*ldb; one fused multiply-add per k in increasing k from 0, the
+ * chain of the GEMM micro-kernel (simd_tmpl.h ukr_body), so bitwise its
+ * values, without its prefetches and epilogue. */
+static inline __attribute__((always_inline)) void
+SFX(attn_tile)(const int M, const int NVV, int kc, const float *a, ptrdiff_t lda, const float *b,
+               ptrdiff_t ldb, float *c, ptrdiff_t ldc)
+{
+    VEC acc[MR][NV];
+#pragma GCC unroll 16
+    for (int r = 0; r < M; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NVV; v++)
+            acc[r][v] = VZERO();
+    for (int k = 0; k < kc; k++) {
+        VEC bv[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NVV; v++)
+            bv[v] = VLOADU(b + v * VL);
+#pragma GCC unroll 16
+        for (int r = 0; r < M; r++) {
+            VEC av = VSET1(a[r * lda]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NVV; v++)
+                acc[r][v] = VFMA(av, bv[v], acc[r][v]);
+        }
+        a += 1;
+        b += ldb;
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < M; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NVV; v++)
+            VSTOREU(c + r * ldc + v * VL, acc[r][v]);
+}
+
+/* attn_tile on m rows (1 <= m <= MR), NVV = NV (wide) or 1 (narrow). */
+#define ATTN_TILE_M(mm)                                                                      \
+    static void SFX(attn_tile_w##mm)(int kc, const float *a, ptrdiff_t lda, const float *b,  \
+                                     ptrdiff_t ldb, float *c, ptrdiff_t ldc)                 \
+    {                                                                                        \
+        SFX(attn_tile)((mm), NV, kc, a, lda, b, ldb, c, ldc);                                 \
+    }                                                                                        \
+    static void SFX(attn_tile_n##mm)(int kc, const float *a, ptrdiff_t lda, const float *b,  \
+                                     ptrdiff_t ldb, float *c, ptrdiff_t ldc)                 \
+    {                                                                                        \
+        SFX(attn_tile)((mm), 1, kc, a, lda, b, ldb, c, ldc);                                  \
+    }
+ATTN_TILE_M(1)
+ATTN_TILE_M(2)
+ATTN_TILE_M(3)
+ATTN_TILE_M(4)
+ATTN_TILE_M(5)
+ATTN_TILE_M(6)
+#if MR > 6
+ATTN_TILE_M(7)
+ATTN_TILE_M(8)
+#endif
+#if MR > 8
+ATTN_TILE_M(9)
+ATTN_TILE_M(10)
+ATTN_TILE_M(11)
+ATTN_TILE_M(12)
+ATTN_TILE_M(13)
+ATTN_TILE_M(14)
+#endif
+#undef ATTN_TILE_M
+
+typedef void (*SFX(attn_tile_fn))(int kc, const float *a, ptrdiff_t lda, const float *b,
+                                  ptrdiff_t ldb, float *c, ptrdiff_t ldc);
+
+/* The tile kernel for m rows, wide (NR columns) or narrow (VL). */
+static SFX(attn_tile_fn) SFX(attn_tile_get)(int m, int wide)
+{
+    static const SFX(attn_tile_fn) w[] = {
+        NULL, SFX(attn_tile_w1), SFX(attn_tile_w2), SFX(attn_tile_w3), SFX(attn_tile_w4),
+        SFX(attn_tile_w5), SFX(attn_tile_w6),
+#if MR > 6
+        SFX(attn_tile_w7), SFX(attn_tile_w8),
+#endif
+#if MR > 8
+        SFX(attn_tile_w9), SFX(attn_tile_w10), SFX(attn_tile_w11), SFX(attn_tile_w12),
+        SFX(attn_tile_w13), SFX(attn_tile_w14),
+#endif
+    };
+    static const SFX(attn_tile_fn) n[] = {
+        NULL, SFX(attn_tile_n1), SFX(attn_tile_n2), SFX(attn_tile_n3), SFX(attn_tile_n4),
+        SFX(attn_tile_n5), SFX(attn_tile_n6),
+#if MR > 6
+        SFX(attn_tile_n7), SFX(attn_tile_n8),
+#endif
+#if MR > 8
+        SFX(attn_tile_n9), SFX(attn_tile_n10), SFX(attn_tile_n11), SFX(attn_tile_n12),
+        SFX(attn_tile_n13), SFX(attn_tile_n14),
+#endif
+    };
+    return wide ? w[m] : n[m];
+}
+
+/* Score columns computed for N keys: NR-wide panels, the last one VL wide
+ * when at most VL keys are left. */
+static inline int SFX(attn_cols)(int N)
+{
+    int full = N / NR * NR, rem = N - full;
+    return full + (rem == 0 ? 0 : rem <= VL ? VL : NR);
+}
+
 /* Floats of working memory of attn_core for N keys (M <= N queries). */
 static size_t SFX(attn_core_scratch)(int N, int kd, int d)
 {
-    size_t Mp = (size_t)(N + MR - 1) / MR * MR, Np = (size_t)(N + NR - 1) / NR * NR;
-    size_t Dp = (size_t)(d + NR - 1) / NR * NR;
-    /* each part rounded up to 16 floats */
-    return ((Mp * Np + 15) & ~(size_t)15) + ((Np * kd + 15) & ~(size_t)15) +
-           ((Dp * N + 15) & ~(size_t)15) + (((size_t)MR * kd + 15) & ~(size_t)15) +
-           (size_t)MR * NR;
+    size_t Ns = (size_t)SFX(attn_cols)(N), Dp = (size_t)(d + NR - 1) / NR * NR;
+    /* each part rounded up to 16 floats: K^T, V, scores, edge output, zero row */
+    return ((Ns * kd + 15) & ~(size_t)15) + ((Dp * N + 15) & ~(size_t)15) +
+           (((size_t)MR * Ns + 15) & ~(size_t)15) + (size_t)MR * NR +
+           (((size_t)kd + 15) & ~(size_t)15);
 }
 
 /* The qkv row of key token j: all N rows (ws == 0), or the window layout of
@@ -289,9 +488,36 @@ static inline int SFX(attn_kv_row)(int j, int ws, int hy, int wx)
     return ty < hy && tx < wx ? ty * wx + tx : hy * wx;
 }
 
-/* Window attention with the micro-kernel called directly on a padded score
- * matrix: no per-product set-up, no edge tiles through a copy for the
- * scores, K^T and V packed once per head.  Queries are the first M qkv rows
+/* K^T of one head in key panels: panel p (keys [p NR, p NR + w), w = NR or
+ * the last panel's width) at KT + p NR kd, KT[c w + j] = k(p NR + j, c);
+ * key rows past N are the zero row z.  Groups of VL keys by VL channels go
+ * through the ISA's register transpose when it has one. */
+static void SFX(attn_pack_kt)(const float *k, ptrdiff_t ldqkv, int N, int Ns, int ws, int hy,
+                              int wx, int kd, const float *z, float *KT)
+{
+    for (int j0 = 0; j0 < Ns; j0 += VL) {
+        int p = j0 / NR, w = Ns - p * NR < NR ? Ns - p * NR : NR;
+        float *dst = KT + (size_t)p * NR * kd + (j0 - p * NR);
+        const float *rows[VL];
+        for (int j = 0; j < VL; j++)
+            rows[j] = j0 + j < N ? k + (ptrdiff_t)SFX(attn_kv_row)(j0 + j, ws, hy, wx) * ldqkv
+                                 : z;
+        int c = 0;
+#ifdef VTRANSPOSE_VL
+        for (; c + VL <= kd; c += VL)
+            VTRANSPOSE_VL(rows, c, dst + (size_t)c * w, w);
+#endif
+        for (; c < kd; c++)
+            for (int j = 0; j < VL; j++)
+                dst[(size_t)c * w + j] = rows[j][c];
+    }
+}
+
+/* Window attention with register-tile kernels called directly, one panel
+ * of MR queries at a time through scores, softmax and values, so the
+ * panel's scores (MR x N, padded) stay in L1; K^T (and V of a partial
+ * window) packed once per head, the queries, a full window's V and the
+ * output read and written in place.  Queries are the first M qkv rows
  * (M = N, or the real tokens of a partial window: ws != 0), keys the N
  * tokens through attn_kv_row.  Every score is the fused multiply-add chain
  * over k in increasing k from 0, then + bias, and every output the chain
@@ -303,76 +529,71 @@ static void SFX(attn_core)(const float *qkv, ptrdiff_t ldqkv, int N, int ws, int
                            ptrdiff_t ldo, float *W)
 {
     const int M = ws ? hy * wx : N;
-    const int Mp = (M + MR - 1) / MR * MR;            /* score rows, padded */
-    const int Np = (N + NR - 1) / NR * NR;            /* score columns, padded */
+    const int Ns = SFX(attn_cols)(N);                 /* score columns computed */
     const int Dp = (d + NR - 1) / NR * NR;            /* output columns, padded */
-    size_t n_s = (size_t)((N + MR - 1) / MR * MR) * Np, n_kt = (size_t)Np * kd;
-    size_t n_v = (size_t)Dp * N, n_q = (size_t)MR * kd;
-    float *S = W;
-    float *KT = S + ((n_s + 15) & ~(size_t)15);
+    const int direct_v = !ws || M == N;               /* V rows at stride ldqkv */
+    size_t n_kt = (size_t)Ns * kd, n_v = (size_t)Dp * N, n_s = (size_t)MR * Ns;
+    float *KT = W;
     float *VP = KT + ((n_kt + 15) & ~(size_t)15);
-    float *QE = VP + ((n_v + 15) & ~(size_t)15);
-    float *OE = QE + ((n_q + 15) & ~(size_t)15);
-    const int hs = 2 * kd + d, mfull = M / MR * MR, me = M - mfull;
+    float *SP = VP + ((n_v + 15) & ~(size_t)15);
+    float *OE = SP + ((n_s + 15) & ~(size_t)15);
+    float *Z = OE + (size_t)MR * NR;
+    const int hs = 2 * kd + d;
+    memset(Z, 0, (size_t)kd * sizeof *Z);
     for (int h = 0; h < heads; h++) {
         const float *q = qkv + h * hs, *k = q + kd, *v = q + 2 * kd;
-        /* K^T in NR-column panels: KT[p][c * NR + j] = k(p NR + j, c), zero padded */
-        for (int p = 0; p < Np / NR; p++) {
-            float *dst = KT + (size_t)p * kd * NR;
-            int w = N - p * NR < NR ? N - p * NR : NR;
-            for (int j = 0; j < w; j++) {
-                const float *kr = k + (ptrdiff_t)SFX(attn_kv_row)(p * NR + j, ws, hy, wx) * ldqkv;
-                for (int c = 0; c < kd; c++)
-                    dst[(size_t)c * NR + j] = kr[c];
+        SFX(attn_pack_kt)(k, ldqkv, N, Ns, ws, hy, wx, kd, Z, KT);
+        /* V in NR-column panels when not read in place: VP[p][j * NR + c] =
+         * v(j, p NR + c), zero padded */
+        if (!direct_v || d % NR)
+            for (int j = 0; j < N; j++) {
+                const float *vr = v + (ptrdiff_t)SFX(attn_kv_row)(j, ws, hy, wx) * ldqkv;
+                for (int p = 0; p < Dp / NR; p++) {
+                    float *dst = VP + (size_t)p * N * NR + (size_t)j * NR;
+                    int w = d - p * NR < NR ? d - p * NR : NR;
+                    memcpy(dst, vr + p * NR, (size_t)w * sizeof *dst);
+                    for (int c = w; c < NR; c++)
+                        dst[c] = 0.0f;
+                }
             }
-            for (int j = w; j < NR; j++)
-                for (int c = 0; c < kd; c++)
-                    dst[(size_t)c * NR + j] = 0.0f;
-        }
-        /* V in NR-column panels: VP[p][j * NR + c] = v(j, p NR + c), zero padded */
-        for (int j = 0; j < N; j++) {
-            const float *vr = v + (ptrdiff_t)SFX(attn_kv_row)(j, ws, hy, wx) * ldqkv;
-            for (int p = 0; p < Dp / NR; p++) {
-                float *dst = VP + (size_t)p * N * NR + (size_t)j * NR;
-                int w = d - p * NR < NR ? d - p * NR : NR;
-                memcpy(dst, vr + p * NR, (size_t)w * sizeof *dst);
-                for (int c = w; c < NR; c++)
-                    dst[c] = 0.0f;
-            }
-        }
-        /* the last, partial row panel of q, zero padded */
-        if (me) {
-            memset(QE, 0, n_q * sizeof *QE);
-            for (int r = 0; r < me; r++)
-                memcpy(QE + (size_t)r * kd, q + (ptrdiff_t)(mfull + r) * ldqkv,
-                       (size_t)kd * sizeof *QE);
-        }
-        /* S = q k^T (Mp x Np; padded rows and columns are finite) */
-        for (int i = 0; i < Mp; i += MR) {
-            const float *a = i < mfull ? q + (ptrdiff_t)i * ldqkv : QE;
-            ptrdiff_t lda = i < mfull ? ldqkv : kd;
-            for (int p = 0; p < Np / NR; p++)
-                SFX(ukr_rows)(kd, a, lda, KT + (size_t)p * kd * NR, S + (size_t)i * Np + p * NR,
-                              Np, 0, NULL);
-        }
-        /* softmax(S + bias) over the N real columns of the M real rows */
+        const int vin = direct_v && d % NR == 0;
         const float *bh = bias ? bias + (size_t)h * N * N : NULL;
-        for (int i = 0; i < M; i++) {
-            int ti = ws ? i / wx * ws + i % wx : i;
-            SFX(softmax_row)(S + (size_t)i * Np, bh ? bh + (size_t)ti * N : NULL, N);
-        }
-        /* out_h = S v: rows of S read in place (its padded rows exist) */
-        for (int i = 0; i < Mp; i += MR) {
+        for (int i = 0; i < M; i += MR) {
+            const int m = M - i < MR ? M - i : MR;
+            const float *qi = q + (ptrdiff_t)i * ldqkv;
+            /* scores of queries [i, i + m): SP = q k^T (m x Ns) */
+            SFX(attn_tile_fn) tw = SFX(attn_tile_get)(m, 1), tn = SFX(attn_tile_get)(m, 0);
+            for (int j0 = 0; j0 < Ns; j0 += NR) {
+                if (Ns - j0 >= NR)
+                    tw(kd, qi, ldqkv, KT + (size_t)j0 * kd, NR, SP + j0, Ns);
+                else
+                    tn(kd, qi, ldqkv, KT + (size_t)j0 * kd, VL, SP + j0, Ns);
+            }
+            /* softmax(S + bias) over the N real columns */
+            const float *br[MR];
+            for (int r = 0; r < m; r++) {
+                int ti = ws ? (i + r) / wx * ws + (i + r) % wx : i + r;
+                br[r] = bh ? bh + (size_t)ti * N : NULL;
+            }
+            if (m == MR)
+                SFX(softmax_panel)(SP, Ns, br, N);
+            else
+                for (int r = 0; r < m; r++)
+                    SFX(softmax_row)(SP + (size_t)r * Ns, br[r], N);
+            /* out rows [i, i + m), head h: S v */
             for (int p = 0; p < Dp / NR; p++) {
                 int w = d - p * NR < NR ? d - p * NR : NR;
                 float *o = out + (ptrdiff_t)i * ldo + h * d + p * NR;
-                const float *bp = VP + (size_t)p * N * NR;
-                if (i < mfull && w == NR) {
-                    SFX(ukr_rows)(N, S + (size_t)i * Np, Np, bp, o, ldo, 0, NULL);
+                if (vin) {
+                    tw(N, SP, Ns, v + p * NR, ldqkv, o, ldo);
                     continue;
                 }
-                SFX(ukr_rows)(N, S + (size_t)i * Np, Np, bp, OE, NR, 0, NULL);
-                int m = M - i < MR ? M - i : MR;
+                const float *bp = VP + (size_t)p * N * NR;
+                if (w == NR) {
+                    tw(N, SP, Ns, bp, NR, o, ldo);
+                    continue;
+                }
+                tw(N, SP, Ns, bp, NR, OE, NR);
                 for (int r = 0; r < m; r++)
                     memcpy(o + (ptrdiff_t)r * ldo, OE + (size_t)r * NR, (size_t)w * sizeof *o);
             }

@@ -33,31 +33,6 @@ const int msnn__res[MSNN_STAGES] = { 256, 128, 64, 64 };
 
 /* ------------------------------------------------------------ threaded kernels */
 
-typedef struct dw_task {
-    const msnn_kernels *k;
-    const msnn__dw3 *d;
-    const float *x;
-    int x_row0, x_rows, H, W, stride, act, oy0;
-    float *y;
-} dw_task;
-
-static void dw_rows(void *arg, int lo, int hi)
-{
-    const dw_task *t = arg;
-    int Wo = (t->W - 1) / t->stride + 1;
-    t->k->dwconv3x3(t->x, t->x_row0, t->x_rows, t->H, t->W, t->d->c, t->stride, t->d->w,
-                    t->d->b, t->act, t->y + (size_t)lo * Wo * t->d->c, t->oy0 + lo,
-                    t->oy0 + hi);
-}
-
-/* Output rows [oy0, oy1) of a depthwise conv, written from y (row oy0). */
-static void dwconv(msnn__run *r, const msnn__dw3 *d, const float *x, int x_row0, int x_rows,
-                   int H, int W, int stride, int act, float *y, int oy0, int oy1)
-{
-    dw_task t = { r->k, d, x, x_row0, x_rows, H, W, stride, act, oy0, y };
-    msnn__parallel_rows(r->pool, oy1 - oy0, dw_rows, &t);
-}
-
 static void probe(msnn__run *r, const char *name, const float *x, size_t tokens, size_t C)
 {
     if (r->o && r->o->probe) {
@@ -187,8 +162,8 @@ static int merge(const msnn__merge *m, const float *x, float *y, int H, int W, m
 /* Window attention part: x += proj(attn(LN(windows(x)))), x: H*W x C.
  *
  * Windows are disjoint sets of pixels, so each thread takes a contiguous
- * range of windows and runs every step on chunks of them (copy out,
- * LayerNorm, qkv, attention, proj, add back), with the chunk's qkv in this
+ * range of windows and runs every step on chunks of them (LayerNorm out
+ * of x, qkv, attention, proj, add back), with the chunk's qkv in this
  * core's cache.  Upstream pads the image with zeros to whole windows before
  * the LayerNorm: a padding token becomes LN(0) and attends and is attended
  * to, but its output is cropped.  All padding tokens of a window thus have
@@ -215,19 +190,22 @@ static void window_extent(int H, int W, int ws, int w, int *hy, int *wx)
     *wx = W - x0 < ws ? W - x0 : ws;
 }
 
-/* Window w of x (H x W x C, windows of ws x ws) -> its hy*wx real pixels
- * at wb (row ty*wx + tx <- pixel (wy*ws+ty, wx*ws+tx)), then one zero row
- * if it is partial.  Returns the rows written. */
-static int window_copy(const float *x, int H, int W, int C, int ws, int w, float *wb)
+/* LN of window w of x (H x W x C, windows of ws x ws) -> its hy*wx real
+ * pixels at wb (row ty*wx + tx <- pixel (wy*ws+ty, wx*ws+tx)), then, if it
+ * is partial, LN of one zero row (the padding).  Returns the rows written. */
+static int window_ln(const msnn_kernels *k, const msnn__norm *n, const float *x, int H, int W,
+                     int C, int ws, int w, float *wb)
 {
     int nWw = (W + ws - 1) / ws, y0 = w / nWw * ws, x0 = w % nWw * ws, hy, wx;
     window_extent(H, W, ws, w, &hy, &wx);
     for (int ty = 0; ty < hy; ty++)
-        memcpy(wb + (size_t)ty * wx * C, x + ((size_t)(y0 + ty) * W + x0) * C,
-               (size_t)wx * C * sizeof(float));
+        k->layernorm(x + ((size_t)(y0 + ty) * W + x0) * C, C, wb + (size_t)ty * wx * C, C, wx, C,
+                     n->g, n->b, LN_EPS);
     if (hy * wx == ws * ws)
         return hy * wx;
-    memset(wb + (size_t)hy * wx * C, 0, (size_t)C * sizeof(float));
+    float *pad = wb + (size_t)hy * wx * C;
+    memset(pad, 0, (size_t)C * sizeof(float));
+    k->layernorm(pad, C, pad, C, 1, C, n->g, n->b, LN_EPS);
     return hy * wx + 1;
 }
 
@@ -281,8 +259,8 @@ static void attn_task_fn(void *arg, int ith, int nth)
     for (int w0 = lo; w0 < hi; w0 += t->chunk) {
         int nw = hi - w0 < t->chunk ? hi - w0 : t->chunk, rows = 0, orows = 0;
         for (int i = 0; i < nw; i++)
-            rows += window_copy(t->x, t->H, t->W, C, t->ws, w0 + i, wb + (size_t)rows * C);
-        t->k->layernorm(wb, C, wb, C, rows, C, b->attn_norm.g, b->attn_norm.b, LN_EPS);
+            rows += window_ln(t->k, &b->attn_norm, t->x, t->H, t->W, C, t->ws, w0 + i,
+                              wb + (size_t)rows * C);
         msnn__linear_fwd(&b->qkv, rows, wb, C, qkv, 3 * C, NULL, 0, MSNN_ACT_NONE, NULL);
         /* attention of the real queries into wb (its LN rows are used up) */
         rows = 0;
@@ -329,35 +307,96 @@ oom:
     return MS_ENOMEM;
 }
 
-/* x = y + fc2(GELU(fc1(LN(y)))) for tokens [0, L): each thread takes a
- * contiguous range of tokens and runs the three steps on chunks of them, so
- * a chunk's 4C-wide hidden rows stay in the core's cache.  Per token the
+/* The local conv and the MLP in one pass over the image:
+ *   y = local_conv(x);  x = y + fc2(GELU(fc1(LN(y)))),  x: H*W x C.
+ * Each thread takes a contiguous range of image rows [ya, yb) and runs the
+ * MLP on its tokens in chunks of `chunk` tokens (whole row tiles, so no
+ * chunk ends in a short tile), their 4C-wide hidden rows in the core's
+ * cache.  y exists only as the few image rows around the current chunk, in
+ * a ring of rows in this thread's buffer: the whole y image is never
+ * written nor read back.
+ * The depthwise conv of row r reads x rows r-1..r+1, so a chunk's fc2
+ * writes its x rows only after the conv of the row below its last one has
+ * run.  The x rows next to a thread's range belong to the neighbouring
+ * threads, which may have written them already: the caller copies them
+ * (halo rows ya-1 and yb of every thread) before the run.  Per token the
  * same kernels on the same inputs, whatever the chunk or thread count. */
 typedef struct mlp_task {
     const msnn__vitblock *b;
     const msnn_kernels *k;
-    const float *y;
     float *x;
-    int L, C, chunk;
-    float *bufs;           /* per thread: LN rows (chunk x C), hidden (chunk x 4C) */
+    int H, W, C, chunk;    /* tokens per chunk */
+    int yrows;             /* y rows the buffer holds */
+    const float *halo;     /* per thread: row ya-1, then row yb (W*C floats each) */
+    float *bufs;           /* per thread: y (ring of yrows image rows), LN rows (chunk), hidden
+                            * (4x chunk), conv input (3 image rows) */
     size_t buf_stride;
 } mlp_task;
+
+/* y = local_conv(x) for image row r of thread ith's range [ya, yb): x rows
+ * inside the range are read in place, those outside from the halo copies
+ * (through the conv input buffer xin, 3 image rows). */
+static void mlp_local_row(const mlp_task *t, int ith, int ya, int yb, int r, float *xin,
+                          float *y)
+{
+    const int H = t->H, W = t->W, C = t->C;
+    const size_t row = (size_t)W * C;
+    int n0 = r > 0 ? r - 1 : 0, n1 = r + 1 < H ? r + 2 : H;   /* input rows needed */
+    const float *src = t->x;
+    int src0 = 0, nsrc = H;
+    if (n0 < ya || n1 > yb) {
+        for (int iy = n0; iy < n1; iy++) {
+            const float *from = iy < ya ? t->halo + (size_t)ith * 2 * row
+                              : iy >= yb ? t->halo + ((size_t)ith * 2 + 1) * row
+                              : t->x + (size_t)iy * row;
+            memcpy(xin + (size_t)(iy - n0) * row, from, row * sizeof *xin);
+        }
+        src = xin;
+        src0 = n0;
+        nsrc = n1 - n0;
+    }
+    t->k->dwconv3x3(src, src0, nsrc, H, W, C, 1, t->b->local.w, t->b->local.b,
+                    MSNN_ACT_NONE, y, r, r + 1);
+}
 
 static void mlp_task_fn(void *arg, int ith, int nth)
 {
     const mlp_task *t = arg;
     const msnn__vitblock *b = t->b;
-    const int C = t->C;
-    float *tn = t->bufs + (size_t)ith * t->buf_stride, *h = tn + (size_t)t->chunk * C;
-    int lo, hi;
-    msnn_split(t->L, ith, nth, &lo, &hi);
-    for (int r0 = lo; r0 < hi; r0 += t->chunk) {
-        int n = hi - r0 < t->chunk ? hi - r0 : t->chunk;
-        const float *yc = t->y + (size_t)r0 * C;
-        t->k->layernorm(yc, C, tn, C, n, C, b->mlp_norm.g, b->mlp_norm.b, LN_EPS);
+    const int W = t->W, C = t->C, KW = t->yrows * W;
+    const size_t row = (size_t)W * C;
+    float *y = t->bufs + (size_t)ith * t->buf_stride;   /* token p at y + (p % KW) * C */
+    float *tn = y + (size_t)KW * C, *h = tn + (size_t)t->chunk * C;
+    float *xin = h + (size_t)t->chunk * 4 * C;
+    int ya, yb;
+    msnn_split(t->H, ith, nth, &ya, &yb);
+    int h1 = ya;                           /* next y row to compute */
+    for (int t0 = ya * W; t0 < yb * W; t0 += t->chunk) {
+        int t1 = t0 + t->chunk < yb * W ? t0 + t->chunk : yb * W, n = t1 - t0;
+        /* y rows up to the one below the chunk's last (the ring's slot of a
+         * new row held a row before this chunk's first) */
+        int last = (t1 - 1) / W, need = last + 2 < yb ? last + 2 : yb;
+        for (; h1 < need; h1++)
+            mlp_local_row(t, ith, ya, yb, h1, xin, y + (size_t)(h1 % t->yrows) * row);
+        const float *yc = y + (size_t)(t0 % KW) * C;
+        float *xc = t->x + (size_t)t0 * C;
+        int n1 = KW - t0 % KW < n ? KW - t0 % KW : n;   /* tokens before the ring wraps */
+        t->k->layernorm(yc, C, tn, C, n1, C, b->mlp_norm.g, b->mlp_norm.b, LN_EPS);
+        if (n1 < n)
+            t->k->layernorm(y, C, tn + (size_t)n1 * C, C, n - n1, C, b->mlp_norm.g,
+                            b->mlp_norm.b, LN_EPS);
         msnn__linear_fwd(&b->fc1, n, tn, C, h, 4 * C, NULL, 0, MSNN_ACT_GELU, NULL);
-        msnn__linear_fwd(&b->fc2, n, h, 4 * C, t->x + (size_t)r0 * C, C, yc, C, MSNN_ACT_NONE,
-                         NULL);
+        if (n1 == n) {
+            msnn__linear_fwd(&b->fc2, n, h, 4 * C, xc, C, yc, C, MSNN_ACT_NONE, NULL);
+            continue;
+        }
+        /* wrapped: the residual added after the GEMM, the same single
+         * rounding as in its epilogue (after the bias) */
+        msnn__linear_fwd(&b->fc2, n, h, 4 * C, xc, C, NULL, 0, MSNN_ACT_NONE, NULL);
+        for (size_t i = 0; i < (size_t)n1 * C; i++)
+            xc[i] = xc[i] + yc[i];
+        for (size_t i = 0; i < (size_t)(n - n1) * C; i++)
+            xc[(size_t)n1 * C + i] = xc[(size_t)n1 * C + i] + y[i];
     }
 }
 
@@ -365,19 +404,33 @@ static void mlp_task_fn(void *arg, int ith, int nth)
 static int vit_block(const msnn__vitblock *b, float *x, int H, int W, int C, int heads,
                      int ws, msnn__run *r)
 {
-    int L = H * W, nth = msnn_pool_size(r->pool);
+    int nth = msnn_pool_size(r->pool);
     if (vit_attention(b, x, H, W, C, heads, ws, r) < 0)
         return MS_ENOMEM;
     /* tokens per chunk: hidden rows of about MLP_HID_FLOATS, whole row tiles */
     int chunk = MLP_HID_FLOATS / (4 * C) / 6 * 6;
     chunk = chunk < 6 ? 6 : chunk;
-    size_t per = ((size_t)chunk * 5 * C + 15) & ~(size_t)15;
+    /* y rows around a chunk: those it spans (at most (chunk - 1) / W + 2)
+     * and the one below */
+    int yrows = (chunk - 1) / W + 3;
+    const size_t row = (size_t)W * C;
+    size_t per = ((size_t)yrows * row + (size_t)chunk * 5 * C + 3 * row + 15) & ~(size_t)15;
     size_t mark = msnn__arena_mark(r->arena);
-    float *y, *bufs;
-    ALLOC(y, (size_t)L * C);
+    float *halo, *bufs;
+    ALLOC(halo, 2 * row * (size_t)nth);
     ALLOC(bufs, per * (size_t)nth);
-    dwconv(r, &b->local, x, 0, H, H, W, 1, MSNN_ACT_NONE, y, 0, H);
-    mlp_task t = { b, r->k, y, x, L, C, chunk, bufs, per };
+    /* halo rows of every thread: x row ya-1 and row yb, before anyone writes */
+    for (int i = 0; i < nth; i++) {
+        int ya, yb;
+        msnn_split(H, i, nth, &ya, &yb);
+        if (ya >= yb)
+            continue;
+        if (ya > 0)
+            memcpy(halo + (size_t)i * 2 * row, x + (size_t)(ya - 1) * row, row * sizeof *x);
+        if (yb < H)
+            memcpy(halo + ((size_t)i * 2 + 1) * row, x + (size_t)yb * row, row * sizeof *x);
+    }
+    mlp_task t = { b, r->k, x, H, W, C, chunk, yrows, halo, bufs, per };
     msnn_pool_run(r->pool, mlp_task_fn, &t);
     msnn__arena_release(r->arena, mark);
     return MS_OK;

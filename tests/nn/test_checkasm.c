@@ -465,10 +465,11 @@ static void test_table_kernels(void)
         }
         /* window attention, with and without bias: the model's 7x7 and 14x14
          * windows, and shapes that leave partial row tiles, column panels and
-         * output panels (d not a multiple of the register tile width) */
+         * output panels (d not a multiple of the register tile width), or no
+         * softmax tail (N a multiple of the vector width) */
         static const int wa_shapes[][4] = { /* N, heads, kd, d */
             { 49, 2, 16, 32 }, { 196, 1, 32, 32 }, { 13, 3, 8, 20 }, { 5, 2, 32, 16 },
-            { 37, 1, 12, 40 },
+            { 37, 1, 12, 40 }, { 64, 2, 16, 32 }, { 16, 1, 8, 16 },
         };
         for (int si = 0; si < (int)(sizeof wa_shapes / sizeof wa_shapes[0]); si++)
         for (int wb = 0; wb < 2; wb++) {
@@ -492,6 +493,7 @@ static void test_table_kernels(void)
             { 7, 7, 7, 2, 16, 32 }, { 7, 7, 2, 4, 32, 32 }, { 7, 2, 7, 2, 16, 16 },
             { 7, 1, 1, 1, 32, 32 }, { 14, 8, 14, 1, 32, 32 }, { 14, 14, 8, 2, 32, 32 },
             { 14, 8, 8, 1, 32, 32 }, { 3, 2, 3, 3, 8, 20 }, { 5, 4, 1, 1, 12, 40 },
+            { 8, 5, 8, 2, 16, 16 }, { 8, 8, 8, 1, 24, 32 },
         };
         for (int si = 0; si < (int)(sizeof wp_shapes / sizeof wp_shapes[0]); si++)
         for (int wb = 0; wb < 2; wb++) {

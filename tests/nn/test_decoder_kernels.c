@@ -226,10 +226,10 @@ static void test_bd_variant(const msnn__dec_kernels *v, const msnn__dec_kernels 
  * against the reference; entries of y outside nc x nj untouched. */
 static void test_accum_t(const msnn__dec_kernels *v, const msnn__dec_kernels *ref)
 {
-    static const int ncs[] = { 8, 16, 24, 56 }, njs[] = { 1, 5, 6, 13, 256 };
+    static const int ncs[] = { 8, 16, 24, 56 }, njs[] = { 1, 5, 6, 10, 13, 256 };
     static const int rowss[] = { 1, 37, 128 };
     for (int a = 0; a < 4; a++)
-        for (int b = 0; b < 5; b++)
+        for (int b = 0; b < 6; b++)
             for (int r = 0; r < 3; r++) {
                 int nc = ncs[a], nj = njs[b], rows = rowss[r];
                 int lde = 64 + (r % 2) * 8, ldv = nj + 3, ldy = 64;
