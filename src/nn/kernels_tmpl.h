@@ -59,6 +59,63 @@ static inline void SFX(dw_quad)(const float *const p[3], int C, int cv, const fl
     }
 }
 
+/* nq quads of interior output pixels of a stride-1 row: dw_quad on each,
+ * inlined into a caller with C and act constant (dw_row_*), so every
+ * address is a row pointer plus a constant and the act test is gone: the
+ * generic dw_quad, with C in a register, kept its 18 input addresses on the
+ * stack and ran at a third of the multiply-add rate.  r[ky] points at input
+ * pixel (iy0+ky, ix0) of the first quad, out at its first output. */
+static inline __attribute__((always_inline)) void
+SFX(dw_quads_c)(const int C, const int act, const float *r0, const float *r1, const float *r2,
+                int nq, const float *w, const float *b, float *out)
+{
+    for (int n = 0; n < nq; n++) {
+        const float *const p[3] = { r0, r1, r2 };
+        SFX(dw_quad)(p, C, C, w, b, act, out);
+        r0 += 4 * (size_t)C, r1 += 4 * (size_t)C, r2 += 4 * (size_t)C, out += 4 * (size_t)C;
+    }
+}
+
+typedef void (*SFX(dw_quads_fn))(const float *r0, const float *r1, const float *r2, int nq,
+                                 const float *w, const float *b, float *out);
+#define MSNN__DW_ROW(c, a, an)                                                                \
+    static void SFX(dw_row_##c##_##an)(const float *r0, const float *r1, const float *r2,     \
+                                       int nq, const float *w, const float *b, float *out)   \
+    {                                                                                         \
+        SFX(dw_quads_c)(c, a, r0, r1, r2, nq, w, b, out);                                     \
+    }
+/* the channel counts of LiteMedSAM's depthwise convs: the TinyViT blocks'
+ * local convs (128, 160, 320, no act) and layer 0's hidden images with 16
+ * pad channels (tinyvit.c: 144, 176, 272, 336, GELU) */
+MSNN__DW_ROW(128, MSNN_ACT_NONE, none)
+MSNN__DW_ROW(160, MSNN_ACT_NONE, none)
+MSNN__DW_ROW(320, MSNN_ACT_NONE, none)
+MSNN__DW_ROW(144, MSNN_ACT_GELU, gelu)
+MSNN__DW_ROW(176, MSNN_ACT_GELU, gelu)
+MSNN__DW_ROW(272, MSNN_ACT_GELU, gelu)
+MSNN__DW_ROW(336, MSNN_ACT_GELU, gelu)
+#undef MSNN__DW_ROW
+
+/* The specialised interior row function for C and act, or NULL. */
+static SFX(dw_quads_fn) SFX(dw_quads_for)(int C, int act)
+{
+    if (act == MSNN_ACT_NONE) {
+        switch (C) {
+        case 128: return SFX(dw_row_128_none);
+        case 160: return SFX(dw_row_160_none);
+        case 320: return SFX(dw_row_320_none);
+        }
+    } else if (act == MSNN_ACT_GELU) {
+        switch (C) {
+        case 144: return SFX(dw_row_144_gelu);
+        case 176: return SFX(dw_row_176_gelu);
+        case 272: return SFX(dw_row_272_gelu);
+        case 336: return SFX(dw_row_336_gelu);
+        }
+    }
+    return NULL;
+}
+
 /* One output pixel, channels [0, C): bias plus the valid taps (rows
  * [ky0, ky1), columns [kx0, kx1) of the 3x3 window) in (ky, kx) order. */
 static inline void SFX(dw_pixel)(const float *const rows[3], int ky0, int ky1, int ix0, int kx0,
@@ -93,6 +150,7 @@ static void SFX(k_dwconv3x3)(const float *x, int x_row0, int x_rows, int H, int 
     (void)x_rows;
     int Wo = (W - 1) / stride + 1;
     int cv = C / VL * VL;
+    SFX(dw_quads_fn) quads = stride == 1 ? SFX(dw_quads_for)(C, act) : NULL;
     for (int oy = oy0; oy < oy1; oy++) {
         float *yrow = y + (size_t)(oy - oy0) * Wo * C;
         int iy0 = oy * stride - 1;
@@ -101,6 +159,13 @@ static void SFX(k_dwconv3x3)(const float *x, int x_row0, int x_rows, int H, int 
         for (int ky = ky0; ky < ky1; ky++)
             rows[ky] = x + (size_t)(iy0 + ky - x_row0) * W * C;
         int ox = 0;
+        if (quads && ky0 == 0 && ky1 == 3 && W > 5) {
+            /* column 0, then the quads at 1, 5, ... while ox + 4 < W, as below */
+            SFX(dw_pixel)(rows, 0, 3, -1, 1, 3, C, cv, w, b, act, yrow);
+            int nq = (W - 2) / 4;
+            quads(rows[0], rows[1], rows[2], nq, w, b, yrow + (size_t)C);
+            ox = 1 + 4 * nq;
+        }
         while (ox < Wo) {
             int ix0 = ox * stride - 1;
             if (stride == 1 && cv == C && ky0 == 0 && ky1 == 3 && ix0 >= 0 && ox + 4 < W) {
