@@ -59,6 +59,35 @@ static inline void SFX(dw_quad)(const float *const p[3], int C, int cv, const fl
     }
 }
 
+/* dw_quad for stride 2: p[ky] points at input pixel (iy0+ky, 2 ox - 1) of
+ * the first of four outputs, which read input columns 0..8 from there. */
+static inline __attribute__((always_inline)) void
+SFX(dw_quad_s2)(const float *const p[3], const int C, const float *w, const float *b,
+                const int act, float *out)
+{
+    for (int c = 0; c < C; c += VL) {
+        VEC a0 = VLOADU(b + c), a1 = a0, a2 = a0, a3 = a0;
+        for (int ky = 0; ky < 3; ky++) {
+            const float *q = p[ky] + c;
+            VEC w0 = VLOADU(w + (size_t)(ky * 3) * C + c);
+            VEC w1 = VLOADU(w + (size_t)(ky * 3 + 1) * C + c);
+            VEC w2 = VLOADU(w + (size_t)(ky * 3 + 2) * C + c);
+            VEC x0 = VLOADU(q), x1 = VLOADU(q + C), x2 = VLOADU(q + 2 * (size_t)C);
+            a0 = VFMA(x0, w0, a0), a0 = VFMA(x1, w1, a0), a0 = VFMA(x2, w2, a0);
+            VEC x3 = VLOADU(q + 3 * (size_t)C), x4 = VLOADU(q + 4 * (size_t)C);
+            a1 = VFMA(x2, w0, a1), a1 = VFMA(x3, w1, a1), a1 = VFMA(x4, w2, a1);
+            VEC x5 = VLOADU(q + 5 * (size_t)C), x6 = VLOADU(q + 6 * (size_t)C);
+            a2 = VFMA(x4, w0, a2), a2 = VFMA(x5, w1, a2), a2 = VFMA(x6, w2, a2);
+            VEC x7 = VLOADU(q + 7 * (size_t)C), x8 = VLOADU(q + 8 * (size_t)C);
+            a3 = VFMA(x6, w0, a3), a3 = VFMA(x7, w1, a3), a3 = VFMA(x8, w2, a3);
+        }
+        VSTOREU(out + c, SFX(act_vec)(a0, act));
+        VSTOREU(out + C + c, SFX(act_vec)(a1, act));
+        VSTOREU(out + 2 * (size_t)C + c, SFX(act_vec)(a2, act));
+        VSTOREU(out + 3 * (size_t)C + c, SFX(act_vec)(a3, act));
+    }
+}
+
 /* nq quads of interior output pixels of a stride-1 row: dw_quad on each,
  * inlined into a caller with C and act constant (dw_row_*), so every
  * address is a row pointer plus a constant and the act test is gone: the
@@ -66,51 +95,60 @@ static inline void SFX(dw_quad)(const float *const p[3], int C, int cv, const fl
  * stack and ran at a third of the multiply-add rate.  r[ky] points at input
  * pixel (iy0+ky, ix0) of the first quad, out at its first output. */
 static inline __attribute__((always_inline)) void
-SFX(dw_quads_c)(const int C, const int act, const float *r0, const float *r1, const float *r2,
-                int nq, const float *w, const float *b, float *out)
+SFX(dw_quads_c)(const int C, const int act, const int S, const float *r0, const float *r1,
+                const float *r2, int nq, const float *w, const float *b, float *out)
 {
     for (int n = 0; n < nq; n++) {
         const float *const p[3] = { r0, r1, r2 };
-        SFX(dw_quad)(p, C, C, w, b, act, out);
-        r0 += 4 * (size_t)C, r1 += 4 * (size_t)C, r2 += 4 * (size_t)C, out += 4 * (size_t)C;
+        if (S == 1)
+            SFX(dw_quad)(p, C, C, w, b, act, out);
+        else
+            SFX(dw_quad_s2)(p, C, w, b, act, out);
+        r0 += 4 * (size_t)S * C, r1 += 4 * (size_t)S * C, r2 += 4 * (size_t)S * C;
+        out += 4 * (size_t)C;
     }
 }
 
 typedef void (*SFX(dw_quads_fn))(const float *r0, const float *r1, const float *r2, int nq,
                                  const float *w, const float *b, float *out);
-#define MSNN__DW_ROW(c, a, an)                                                                \
-    static void SFX(dw_row_##c##_##an)(const float *r0, const float *r1, const float *r2,     \
-                                       int nq, const float *w, const float *b, float *out)   \
+#define MSNN__DW_ROW(c, a, an, s)                                                             \
+    static void SFX(dw_row_##c##_##an##_s##s)(const float *r0, const float *r1,               \
+                                              const float *r2, int nq, const float *w,        \
+                                              const float *b, float *out)                     \
     {                                                                                         \
-        SFX(dw_quads_c)(c, a, r0, r1, r2, nq, w, b, out);                                     \
+        SFX(dw_quads_c)(c, a, s, r0, r1, r2, nq, w, b, out);                                  \
     }
 /* the channel counts of LiteMedSAM's depthwise convs: the TinyViT blocks'
- * local convs (128, 160, 320, no act) and layer 0's hidden images with 16
- * pad channels (tinyvit.c: 144, 176, 272, 336, GELU) */
-MSNN__DW_ROW(128, MSNN_ACT_NONE, none)
-MSNN__DW_ROW(160, MSNN_ACT_NONE, none)
-MSNN__DW_ROW(320, MSNN_ACT_NONE, none)
-MSNN__DW_ROW(144, MSNN_ACT_GELU, gelu)
-MSNN__DW_ROW(176, MSNN_ACT_GELU, gelu)
-MSNN__DW_ROW(272, MSNN_ACT_GELU, gelu)
-MSNN__DW_ROW(336, MSNN_ACT_GELU, gelu)
+ * local convs (128, 160, 320, no act, stride 1) and layer 0's hidden images
+ * with 16 pad channels (tinyvit.c: MBConv 272 and the last PatchMerging's
+ * 336 at stride 1, the other PatchMergings' 144 and 176 at stride 2, GELU) */
+MSNN__DW_ROW(128, MSNN_ACT_NONE, none, 1)
+MSNN__DW_ROW(160, MSNN_ACT_NONE, none, 1)
+MSNN__DW_ROW(320, MSNN_ACT_NONE, none, 1)
+MSNN__DW_ROW(272, MSNN_ACT_GELU, gelu, 1)
+MSNN__DW_ROW(336, MSNN_ACT_GELU, gelu, 1)
+MSNN__DW_ROW(144, MSNN_ACT_GELU, gelu, 2)
+MSNN__DW_ROW(176, MSNN_ACT_GELU, gelu, 2)
 #undef MSNN__DW_ROW
 
-/* The specialised interior row function for C and act, or NULL. */
-static SFX(dw_quads_fn) SFX(dw_quads_for)(int C, int act)
+/* The specialised interior row function for C, act and stride, or NULL. */
+static SFX(dw_quads_fn) SFX(dw_quads_for)(int C, int act, int stride)
 {
-    if (act == MSNN_ACT_NONE) {
+    if (act == MSNN_ACT_NONE && stride == 1) {
         switch (C) {
-        case 128: return SFX(dw_row_128_none);
-        case 160: return SFX(dw_row_160_none);
-        case 320: return SFX(dw_row_320_none);
+        case 128: return SFX(dw_row_128_none_s1);
+        case 160: return SFX(dw_row_160_none_s1);
+        case 320: return SFX(dw_row_320_none_s1);
         }
-    } else if (act == MSNN_ACT_GELU) {
+    } else if (act == MSNN_ACT_GELU && stride == 1) {
         switch (C) {
-        case 144: return SFX(dw_row_144_gelu);
-        case 176: return SFX(dw_row_176_gelu);
-        case 272: return SFX(dw_row_272_gelu);
-        case 336: return SFX(dw_row_336_gelu);
+        case 272: return SFX(dw_row_272_gelu_s1);
+        case 336: return SFX(dw_row_336_gelu_s1);
+        }
+    } else if (act == MSNN_ACT_GELU && stride == 2) {
+        switch (C) {
+        case 144: return SFX(dw_row_144_gelu_s2);
+        case 176: return SFX(dw_row_176_gelu_s2);
         }
     }
     return NULL;
@@ -150,7 +188,7 @@ static void SFX(k_dwconv3x3)(const float *x, int x_row0, int x_rows, int H, int 
     (void)x_rows;
     int Wo = (W - 1) / stride + 1;
     int cv = C / VL * VL;
-    SFX(dw_quads_fn) quads = stride == 1 ? SFX(dw_quads_for)(C, act) : NULL;
+    SFX(dw_quads_fn) quads = SFX(dw_quads_for)(C, act, stride);
     for (int oy = oy0; oy < oy1; oy++) {
         float *yrow = y + (size_t)(oy - oy0) * Wo * C;
         int iy0 = oy * stride - 1;
@@ -159,11 +197,14 @@ static void SFX(k_dwconv3x3)(const float *x, int x_row0, int x_rows, int H, int 
         for (int ky = ky0; ky < ky1; ky++)
             rows[ky] = x + (size_t)(iy0 + ky - x_row0) * W * C;
         int ox = 0;
-        if (quads && ky0 == 0 && ky1 == 3 && W > 5) {
-            /* column 0, then the quads at 1, 5, ... while ox + 4 < W, as below */
+        if (quads && ky0 == 0 && ky1 == 3 && W > 4 * stride + 1) {
+            /* column 0 (its left tap is padding), then quads from column 1
+             * while their last input column 4 stride + 1 ... is inside:
+             * stride 1 at 1, 5, ... while ox + 4 < W, as below */
             SFX(dw_pixel)(rows, 0, 3, -1, 1, 3, C, cv, w, b, act, yrow);
-            int nq = (W - 2) / 4;
-            quads(rows[0], rows[1], rows[2], nq, w, b, yrow + (size_t)C);
+            int nq = stride == 1 ? (W - 2) / 4 : (W - 2) / 8;
+            size_t i1 = (size_t)(stride - 1) * C;    /* input column of output 1's left tap */
+            quads(rows[0] + i1, rows[1] + i1, rows[2] + i1, nq, w, b, yrow + (size_t)C);
             ox = 1 + 4 * nq;
         }
         while (ox < Wo) {
