@@ -87,9 +87,10 @@ static void probe(msnn__run *r, const char *name, const float *x, size_t tokens,
  * weights and bias too, so the dwconv makes zeros there, which nothing
  * reads): with 256 channels a pixel is then 17 cache lines, not 16, and the
  * 18 pixels the dwconv reads at once fall in different L1 sets instead of
- * 4 of 64 (the dwconv ran at half speed, missing L1).  Every value is computed by the same kernels on the same inputs as in one
- * pass over the image, so the result depends neither on the strip and
- * buffer sizes nor on the thread count. */
+ * 4 of 64 (the dwconv ran at about half speed, missing L1).  Every value
+ * is computed by the same kernels on the same inputs as in one pass over
+ * the image, so the result depends neither on the strip and buffer sizes
+ * nor on the thread count. */
 typedef struct band_task {
     const msnn__linear *conv1, *conv3;
     const msnn__dw3 *dw;
