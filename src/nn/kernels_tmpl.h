@@ -61,11 +61,12 @@ static inline void SFX(dw_quad)(const float *const p[3], int C, int cv, const fl
 
 /* dw_quad for stride 2: p[ky] points at input pixel (iy0+ky, 2 ox - 1) of
  * the first of four outputs, which read input columns 0..8 from there. */
+#define DW_CB 64           /* channels per block of the specialised rows */
 static inline __attribute__((always_inline)) void
-SFX(dw_quad_s2)(const float *const p[3], const int C, const float *w, const float *b,
+SFX(dw_quad_s2)(const float *const p[3], const int C, int cv, const float *w, const float *b,
                 const int act, float *out)
 {
-    for (int c = 0; c < C; c += VL) {
+    for (int c = 0; c < cv; c += VL) {
         VEC a0 = VLOADU(b + c), a1 = a0, a2 = a0, a3 = a0;
         for (int ky = 0; ky < 3; ky++) {
             const float *q = p[ky] + c;
@@ -98,14 +99,23 @@ static inline __attribute__((always_inline)) void
 SFX(dw_quads_c)(const int C, const int act, const int S, const float *r0, const float *r1,
                 const float *r2, int nq, const float *w, const float *b, float *out)
 {
-    for (int n = 0; n < nq; n++) {
-        const float *const p[3] = { r0, r1, r2 };
-        if (S == 1)
-            SFX(dw_quad)(p, C, C, w, b, act, out);
-        else
-            SFX(dw_quad_s2)(p, C, w, b, act, out);
-        r0 += 4 * (size_t)S * C, r1 += 4 * (size_t)S * C, r2 += 4 * (size_t)S * C;
-        out += 4 * (size_t)C;
+    /* blocks of DW_CB channels along the whole row: a block's nine weight
+     * vectors stay in L1, and an input line is read from L2 once (by the
+     * quads sharing it); a quad over all channels touched more than L1
+     * holds (18 pixels, 9 weight rows) and lost them before the next quad */
+    for (int cb = 0; cb < C; cb += DW_CB) {
+        const int cn = C - cb < DW_CB ? C - cb : DW_CB;
+        const float *q0 = r0 + cb, *q1 = r1 + cb, *q2 = r2 + cb;
+        float *o = out + cb;
+        for (int n = 0; n < nq; n++) {
+            const float *const p[3] = { q0, q1, q2 };
+            if (S == 1)
+                SFX(dw_quad)(p, C, cn, w + cb, b + cb, act, o);
+            else
+                SFX(dw_quad_s2)(p, C, cn, w + cb, b + cb, act, o);
+            q0 += 4 * (size_t)S * C, q1 += 4 * (size_t)S * C, q2 += 4 * (size_t)S * C;
+            o += 4 * (size_t)C;
+        }
     }
 }
 
