@@ -59,6 +59,36 @@ static inline void SFX(dw_quad)(const float *const p[3], int C, int cv, const fl
     }
 }
 
+/* dw_quad for stride 2: p[ky] points at input pixel (iy0+ky, 2 ox - 1) of
+ * the first of four outputs, which read input columns 0..8 from there. */
+#define DW_CB 64           /* channels per block of the specialised rows */
+static inline __attribute__((always_inline)) void
+SFX(dw_quad_s2)(const float *const p[3], const int C, int cv, const float *w, const float *b,
+                const int act, float *out)
+{
+    for (int c = 0; c < cv; c += VL) {
+        VEC a0 = VLOADU(b + c), a1 = a0, a2 = a0, a3 = a0;
+        for (int ky = 0; ky < 3; ky++) {
+            const float *q = p[ky] + c;
+            VEC w0 = VLOADU(w + (size_t)(ky * 3) * C + c);
+            VEC w1 = VLOADU(w + (size_t)(ky * 3 + 1) * C + c);
+            VEC w2 = VLOADU(w + (size_t)(ky * 3 + 2) * C + c);
+            VEC x0 = VLOADU(q), x1 = VLOADU(q + C), x2 = VLOADU(q + 2 * (size_t)C);
+            a0 = VFMA(x0, w0, a0), a0 = VFMA(x1, w1, a0), a0 = VFMA(x2, w2, a0);
+            VEC x3 = VLOADU(q + 3 * (size_t)C), x4 = VLOADU(q + 4 * (size_t)C);
+            a1 = VFMA(x2, w0, a1), a1 = VFMA(x3, w1, a1), a1 = VFMA(x4, w2, a1);
+            VEC x5 = VLOADU(q + 5 * (size_t)C), x6 = VLOADU(q + 6 * (size_t)C);
+            a2 = VFMA(x4, w0, a2), a2 = VFMA(x5, w1, a2), a2 = VFMA(x6, w2, a2);
+            VEC x7 = VLOADU(q + 7 * (size_t)C), x8 = VLOADU(q + 8 * (size_t)C);
+            a3 = VFMA(x6, w0, a3), a3 = VFMA(x7, w1, a3), a3 = VFMA(x8, w2, a3);
+        }
+        VSTOREU(out + c, SFX(act_vec)(a0, act));
+        VSTOREU(out + C + c, SFX(act_vec)(a1, act));
+        VSTOREU(out + 2 * (size_t)C + c, SFX(act_vec)(a2, act));
+        VSTOREU(out + 3 * (size_t)C + c, SFX(act_vec)(a3, act));
+    }
+}
+
 /* One output pixel, channels [0, C): bias plus the valid taps (rows
  * [ky0, ky1), columns [kx0, kx1) of the 3x3 window) in (ky, kx) order. */
 static inline void SFX(dw_pixel)(const float *const rows[3], int ky0, int ky1, int ix0, int kx0,
@@ -83,6 +113,93 @@ static inline void SFX(dw_pixel)(const float *const rows[3], int ky0, int ky1, i
     }
 }
 
+/* One output row whose three input rows all exist (r[ky] at input row
+ * iy0 + ky, column 0), W >= 4 S + 2: column 0 (its left tap is padding),
+ * then quads from column 1 while their last input column (4 S + 1 from
+ * the quad's) is inside, then the last columns one at a time; the values
+ * of the generic path.  Inlined into a caller with C, act and the stride S
+ * constant (dw_row_*), so every address is a row pointer plus a constant,
+ * the act test is gone and the edge pixels' tap loops unroll: the generic
+ * dw_quad, with C in a register, kept its 18 input addresses on the stack
+ * and ran at a third of the multiply-add rate. */
+static inline __attribute__((always_inline)) void
+SFX(dw_row_c)(const int C, const int act, const int S, const float *const r[3], int W,
+              const float *w, const float *b, float *out)
+{
+    const int Wo = (W - 1) / S + 1, nq = S == 1 ? (W - 2) / 4 : (W - 2) / 8;
+    SFX(dw_pixel)(r, 0, 3, -1, 1, 3, C, C, w, b, act, out);
+    /* blocks of DW_CB channels along the whole row: a block's nine weight
+     * vectors stay in L1, and an input line is read from L2 once (by the
+     * quads sharing it); a quad over all channels touched more than L1
+     * holds (18 pixels, 9 weight rows) and lost them before the next quad */
+    for (int cb = 0; cb < C; cb += DW_CB) {
+        const int cn = C - cb < DW_CB ? C - cb : DW_CB;
+        const size_t i1 = (size_t)(S - 1) * C + cb;   /* output 1's left tap */
+        const float *q0 = r[0] + i1, *q1 = r[1] + i1, *q2 = r[2] + i1;
+        float *o = out + C + cb;
+        for (int n = 0; n < nq; n++) {
+            const float *const p[3] = { q0, q1, q2 };
+            if (S == 1)
+                SFX(dw_quad)(p, C, cn, w + cb, b + cb, act, o);
+            else
+                SFX(dw_quad_s2)(p, C, cn, w + cb, b + cb, act, o);
+            q0 += 4 * (size_t)S * C, q1 += 4 * (size_t)S * C, q2 += 4 * (size_t)S * C;
+            o += 4 * (size_t)C;
+        }
+    }
+    for (int ox = 1 + 4 * nq; ox < Wo; ox++) {
+        int ix0 = ox * S - 1;
+        if (ix0 + 2 < W)
+            SFX(dw_pixel)(r, 0, 3, ix0, 0, 3, C, C, w, b, act, out + (size_t)ox * C);
+        else                                           /* right tap is padding */
+            SFX(dw_pixel)(r, 0, 3, ix0, 0, 2, C, C, w, b, act, out + (size_t)ox * C);
+    }
+}
+
+typedef void (*SFX(dw_row_fn))(const float *const r[3], int W, const float *w, const float *b,
+                               float *out);
+#define MSNN__DW_ROW(c, a, an, s)                                                             \
+    static void SFX(dw_row_##c##_##an##_s##s)(const float *const r[3], int W, const float *w, \
+                                              const float *b, float *out)                     \
+    {                                                                                         \
+        SFX(dw_row_c)(c, a, s, r, W, w, b, out);                                              \
+    }
+/* the channel counts of LiteMedSAM's depthwise convs: the TinyViT blocks'
+ * local convs (128, 160, 320, no act, stride 1) and layer 0's hidden images
+ * with 16 pad channels (tinyvit.c: MBConv 272 and the last PatchMerging's
+ * 336 at stride 1, the other PatchMergings' 144 and 176 at stride 2, GELU) */
+MSNN__DW_ROW(128, MSNN_ACT_NONE, none, 1)
+MSNN__DW_ROW(160, MSNN_ACT_NONE, none, 1)
+MSNN__DW_ROW(320, MSNN_ACT_NONE, none, 1)
+MSNN__DW_ROW(272, MSNN_ACT_GELU, gelu, 1)
+MSNN__DW_ROW(336, MSNN_ACT_GELU, gelu, 1)
+MSNN__DW_ROW(144, MSNN_ACT_GELU, gelu, 2)
+MSNN__DW_ROW(176, MSNN_ACT_GELU, gelu, 2)
+#undef MSNN__DW_ROW
+
+/* The specialised row function for C, act and stride, or NULL. */
+static SFX(dw_row_fn) SFX(dw_row_for)(int C, int act, int stride)
+{
+    if (act == MSNN_ACT_NONE && stride == 1) {
+        switch (C) {
+        case 128: return SFX(dw_row_128_none_s1);
+        case 160: return SFX(dw_row_160_none_s1);
+        case 320: return SFX(dw_row_320_none_s1);
+        }
+    } else if (act == MSNN_ACT_GELU && stride == 1) {
+        switch (C) {
+        case 272: return SFX(dw_row_272_gelu_s1);
+        case 336: return SFX(dw_row_336_gelu_s1);
+        }
+    } else if (act == MSNN_ACT_GELU && stride == 2) {
+        switch (C) {
+        case 144: return SFX(dw_row_144_gelu_s2);
+        case 176: return SFX(dw_row_176_gelu_s2);
+        }
+    }
+    return NULL;
+}
+
 /* Depthwise 3x3 conv, channels last: every output pixel is bias plus the
  * valid taps in (ky, kx) order, one vector of channels at a time; interior
  * pixels of stride-1 rows go four at a time, sharing their input loads. */
@@ -93,6 +210,7 @@ static void SFX(k_dwconv3x3)(const float *x, int x_row0, int x_rows, int H, int 
     (void)x_rows;
     int Wo = (W - 1) / stride + 1;
     int cv = C / VL * VL;
+    SFX(dw_row_fn) row_fn = SFX(dw_row_for)(C, act, stride);
     for (int oy = oy0; oy < oy1; oy++) {
         float *yrow = y + (size_t)(oy - oy0) * Wo * C;
         int iy0 = oy * stride - 1;
@@ -100,6 +218,10 @@ static void SFX(k_dwconv3x3)(const float *x, int x_row0, int x_rows, int H, int 
         int ky0 = iy0 < 0 ? 1 : 0, ky1 = iy0 + 2 >= H ? H - iy0 : 3;
         for (int ky = ky0; ky < ky1; ky++)
             rows[ky] = x + (size_t)(iy0 + ky - x_row0) * W * C;
+        if (row_fn && ky0 == 0 && ky1 == 3 && W > 4 * stride + 1) {
+            row_fn(rows, W, w, b, yrow);
+            continue;
+        }
         int ox = 0;
         while (ox < Wo) {
             int ix0 = ox * stride - 1;

@@ -24,8 +24,9 @@ const int msnn__res[MSNN_STAGES] = { 256, 128, 64, 64 };
 
 #define LN_EPS 1e-5f
 #define LN2D_EPS 1e-6f
-#define BAND_ROWS 4        /* MBConv / PatchMerging output rows per band */
-#define STRIP_COLS 40      /* MBConv / PatchMerging output columns per strip */
+#define HID_ROWS 5         /* MBConv / PatchMerging hidden rows buffered (>= 3) */
+#define HID_PAD 16         /* zero channels after each hidden pixel (64 bytes) */
+#define STRIP_COLS 64      /* MBConv / PatchMerging output columns per strip */
 #define MLP_HID_FLOATS (64 * 1024)   /* MLP hidden floats per chunk (256 KB) */
 #define PE_CHUNK 1024      /* patch_embed pixels per chunk */
 
@@ -48,17 +49,23 @@ static void probe(msnn__run *r, const char *name, const float *x, size_t tokens,
  * x: H*W x C, y: Ho*Wo x C3, Ho = (H-1)/s + 1.
  *
  * Each thread takes a contiguous range of output rows, cut into strips of
- * STRIP_COLS output columns, and runs the three steps down each strip in
- * bands of BAND_ROWS rows, so the wide hidden image is never whole and a
- * band's hidden rows (a few tens of KB each) stay in the core's L2 from the
- * conv1 that makes them to the dwconv and conv3 that read them.  A strip
- * holds the input columns its outputs need (one more on each side, the
- * halo, computed twice); the dwconv runs on the strip as an image of its
- * width, whose outputs next to a cut edge are wrong and not used.  The
- * hidden rows a band shares with the next one are moved down, not
- * recomputed.  Every value is computed by the same kernels on the same
- * inputs as in one pass over the image, so the result depends neither on
- * the strip and band sizes nor on the thread count. */
+ * STRIP_COLS output columns, and runs down each strip one output row at a
+ * time: conv1 makes the hidden rows that row needs and does not hold yet,
+ * the dwconv makes the row, conv3 takes it to y.  So only three hidden rows
+ * (a few tens of KB each), one dwconv row and the two weight panels are in
+ * use at a time, well inside the core's L2.  The hidden rows are kept in a
+ * buffer of HID_ROWS rows and moved to its top only when it is full.  A
+ * strip holds the input columns its outputs need (one more on each side,
+ * the halo, computed twice); the dwconv runs on the strip as an image of
+ * its width, whose outputs next to a cut edge are wrong and not used.
+ * Hidden and dwconv pixels are Ch + HID_PAD floats apart, the pad zero (its
+ * weights and bias too, so the dwconv makes zeros there, which nothing
+ * reads): with 256 channels a pixel is then 17 cache lines, not 16, and the
+ * 18 pixels the dwconv reads at once fall in different L1 sets instead of
+ * 4 of 64 (the dwconv ran at about half speed, missing L1).  Every value
+ * is computed by the same kernels on the same inputs as in one pass over
+ * the image, so the result depends neither on the strip and buffer sizes
+ * nor on the thread count. */
 typedef struct band_task {
     const msnn__linear *conv1, *conv3;
     const msnn__dw3 *dw;
@@ -67,56 +74,57 @@ typedef struct band_task {
     const float *x;
     float *y;
     int H, W;
-    float *bufs;           /* per thread: hid (hid_rows x hid_cols) then dw (BAND_ROWS rows) */
+    const float *dw_w, *dw_b;  /* dw weights [9][Ch + HID_PAD], bias, zero padded */
+    float *bufs;           /* per thread: hid (HID_ROWS x hid_cols) then dw (1 row) */
     size_t buf_stride;     /* floats per thread */
-    int hid_rows, hid_cols;
+    int hid_cols;
 } band_task;
 
 static void band_task_fn(void *arg, int ith, int nth)
 {
     const band_task *t = arg;
-    const int C = t->conv1->in, Ch = t->conv1->out, C3 = t->conv3->out;
+    const int C = t->conv1->in, Ch = t->conv1->out, C3 = t->conv3->out, Cp = Ch + HID_PAD;
     const int H = t->H, W = t->W, s = t->stride;
     const int Ho = (H - 1) / s + 1, Wo = (W - 1) / s + 1;
     float *hid = t->bufs + (size_t)ith * t->buf_stride;
-    float *dw = hid + (size_t)t->hid_rows * t->hid_cols * Ch;
+    float *dw = hid + (size_t)HID_ROWS * t->hid_cols * Cp;
     int ya, yb;
     msnn_split(Ho, ith, nth, &ya, &yb);
+    if (ya >= yb)
+        return;
+    memset(hid, 0, t->buf_stride * sizeof *hid);      /* the pad channels */
     for (int c0 = 0; c0 < Wo; c0 += STRIP_COLS) {
         int c1 = c0 + STRIP_COLS < Wo ? c0 + STRIP_COLS : Wo;
         /* input columns [a, b); strip output o' is centred on column a + o' s,
          * so output column c is o' = c - c0 + off */
         int a = c0 > 0 ? (c0 - 1) * s : 0, off = c0 > 0;
         int b = (c1 - 1) * s + 2 < W ? (c1 - 1) * s + 2 : W;
-        const int Ws = b - a, Wos = (Ws - 1) / s + 1;
-        const size_t hrow = (size_t)Ws * Ch;          /* floats per hidden row */
+        const int Ws = b - a;
+        const size_t hrow = (size_t)Ws * Cp;          /* floats per hidden row */
         int h0 = 0, h1 = 0;                           /* hidden rows held: [h0, h1) */
-        for (int r0 = ya; r0 < yb; r0 += BAND_ROWS) {
-            int r1 = r0 + BAND_ROWS < yb ? r0 + BAND_ROWS : yb;
-            /* input rows needed: [r0 s - 1, (r1 - 1) s + 1] within [0, H) */
-            int n0 = r0 * s - 1 > 0 ? r0 * s - 1 : 0;
-            int n1 = (r1 - 1) * s + 2 < H ? (r1 - 1) * s + 2 : H;
-            int keep = h1 > n0 ? h1 - n0 : 0;         /* rows [n0, h1) already held */
-            if (keep > 0 && n0 > h0)
-                memmove(hid, hid + (size_t)(n0 - h0) * hrow, (size_t)keep * hrow * sizeof *hid);
-            h0 = n0;
-            h1 = n0 + keep;
+        for (int oy = ya; oy < yb; oy++) {
+            /* input rows needed: [oy s - 1, oy s + 1] within [0, H) */
+            int n0 = oy * s - 1 > 0 ? oy * s - 1 : 0;
+            int n1 = oy * s + 2 < H ? oy * s + 2 : H;
+            if (h1 <= n0) {                           /* nothing useful held */
+                h0 = h1 = n0;
+            } else if (n1 - h0 > HID_ROWS) {          /* full: move [n0, h1) up */
+                memmove(hid, hid + (size_t)(n0 - h0) * hrow,
+                        (size_t)(h1 - n0) * hrow * sizeof *hid);
+                h0 = n0;
+            }
             /* hid rows [h1, n1) = GELU(conv1(x rows, columns [a, b))) */
             for (int iy = h1; iy < n1; iy++)
                 msnn__linear_fwd(t->conv1, Ws, t->x + ((size_t)iy * W + a) * C, C,
-                                 hid + (size_t)(iy - h0) * hrow, Ch, NULL, 0, MSNN_ACT_GELU,
+                                 hid + (size_t)(iy - h0) * hrow, Cp, NULL, 0, MSNN_ACT_GELU,
                                  NULL);
             h1 = n1;
-            /* dw: rows [r0, r1) x Wos x Ch of the strip image */
-            t->k->dwconv3x3(hid, h0, h1 - h0, H, Ws, Ch, s, t->dw->w, t->dw->b, MSNN_ACT_GELU,
-                            dw, r0, r1);
-            /* y rows [r0, r1), columns [c0, c1) x C3 (+ shortcut), act3 */
-            for (int oy = r0; oy < r1; oy++) {
-                const float *res = t->shortcut ? t->x + ((size_t)oy * W + c0) * C : NULL;
-                msnn__linear_fwd(t->conv3, c1 - c0, dw + ((size_t)(oy - r0) * Wos + off) * Ch,
-                                 Ch, t->y + ((size_t)oy * Wo + c0) * C3, C3, res, C, t->act3,
-                                 NULL);
-            }
+            /* dw: row oy of the strip image, then y row oy, columns [c0, c1) */
+            t->k->dwconv3x3(hid, h0, h1 - h0, H, Ws, Cp, s, t->dw_w, t->dw_b, MSNN_ACT_GELU,
+                            dw, oy, oy + 1);
+            const float *res = t->shortcut ? t->x + ((size_t)oy * W + c0) * C : NULL;
+            msnn__linear_fwd(t->conv3, c1 - c0, dw + (size_t)off * Cp, Cp,
+                             t->y + ((size_t)oy * Wo + c0) * C3, C3, res, C, t->act3, NULL);
         }
     }
 }
@@ -125,17 +133,22 @@ static int band_convs(const msnn__linear *conv1, const msnn__dw3 *dwc, const msn
                       int stride, int shortcut, int act3, const float *x, float *y, int H,
                       int W, msnn__run *r)
 {
-    int Ch = conv1->out, nth = msnn_pool_size(r->pool);
-    int hid_rows = (BAND_ROWS - 1) * stride + 3;
+    int Ch = conv1->out, Cp = Ch + HID_PAD, nth = msnn_pool_size(r->pool);
     int hid_cols = STRIP_COLS * stride + 2 < W ? STRIP_COLS * stride + 2 : W;
     int dw_cols = (hid_cols - 1) / stride + 1;
     size_t mark = msnn__arena_mark(r->arena);
-    size_t per = ((size_t)hid_rows * hid_cols + (size_t)BAND_ROWS * dw_cols) * Ch;
+    size_t per = ((size_t)HID_ROWS * hid_cols + (size_t)dw_cols) * Cp;
     per = (per + 15) & ~(size_t)15;                   /* 64-byte aligned parts */
-    float *bufs;
+    float *bufs, *dw_w, *dw_b;
     ALLOC(bufs, per * (size_t)nth);
-    band_task t = { conv1, conv3, dwc, stride, shortcut, act3, r->k, x, y, H, W, bufs, per,
-                    hid_rows, hid_cols };
+    ALLOC(dw_w, (size_t)10 * Cp);
+    dw_b = dw_w + (size_t)9 * Cp;
+    memset(dw_w, 0, (size_t)10 * Cp * sizeof *dw_w);
+    for (int k = 0; k < 9; k++)
+        memcpy(dw_w + (size_t)k * Cp, dwc->w + (size_t)k * Ch, (size_t)Ch * sizeof *dw_w);
+    memcpy(dw_b, dwc->b, (size_t)Ch * sizeof *dw_b);
+    band_task t = { conv1, conv3, dwc, stride, shortcut, act3, r->k, x, y, H, W, dw_w, dw_b,
+                    bufs, per, hid_cols };
     msnn_pool_run(r->pool, band_task_fn, &t);
     msnn__arena_release(r->arena, mark);
     return MS_OK;
@@ -486,11 +499,18 @@ static void neck2_fn(void *arg, int ith, int nth)
         int y0 = t0 * MSNN_WINO_T, n = (t1 - t0) * MSNN_WINO_T * S;
         float *o = nt->out + (size_t)y0 * S * C;
         nt->k->layernorm(o, C, o, C, n, C, nt->t->neck3.g, nt->t->neck3.b, LN2D_EPS);
-        /* pixels [y0*S, y0*S + n) of every channel plane */
-        for (int c = 0; c < C; c++) {
-            float *e = nt->emb + (size_t)c * S * S + (size_t)y0 * S;
-            for (int p = 0; p < n; p++)
-                e[p] = o[(size_t)p * C + c];
+        /* pixels [y0*S, y0*S + n) of every channel plane, 16 pixels at a
+         * time: their 16 rows of o (1 KB apart, so in 4 of the 64 L1 sets)
+         * stay in L1 while every channel is read from them, where a pass
+         * over all n pixels per channel read each line from L2 256 times */
+        for (int p0 = 0; p0 < n; p0 += 16) {
+            int pn = n - p0 < 16 ? n - p0 : 16;
+            for (int c = 0; c < C; c++) {
+                float *e = nt->emb + (size_t)c * S * S + (size_t)y0 * S + p0;
+                const float *oc = o + (size_t)p0 * C + c;
+                for (int p = 0; p < pn; p++)
+                    e[p] = oc[(size_t)p * C];
+            }
         }
     }
 }

@@ -395,10 +395,19 @@ static void test_table_kernels(void)
         const char *nm = msnn_cpu_level_name(levels[li]);
         char what[160];
         /* depthwise 3x3: sizes, channel tails, stride, act, partial row ranges */
+        /* and the channel counts with their own row code (kernels_tmpl.h
+         * dw_quads_for: 128, 160, 320 without act, 272, 336 with GELU at
+         * stride 1, 144, 176 with GELU at stride 2), on widths that end in
+         * 0 to 3 pixels after the last quad */
         static const int dims[][4] = { { 1, 1, 8, 1 }, { 2, 3, 13, 2 }, { 5, 4, 64, 1 },
                                        { 9, 7, 160, 2 }, { 6, 9, 3, 1 }, { 4, 5, 20, 1 },
-                                       { 7, 12, 32, 1 }, { 5, 11, 64, 1 }, { 3, 17, 16, 1 } };
-        for (int di = 0; di < 9; di++) {
+                                       { 7, 12, 32, 1 }, { 5, 11, 64, 1 }, { 3, 17, 16, 1 },
+                                       { 4, 14, 128, 1 }, { 3, 6, 160, 1 }, { 3, 11, 320, 1 },
+                                       { 4, 12, 144, 1 }, { 3, 13, 176, 1 }, { 3, 10, 272, 1 },
+                                       { 5, 7, 336, 1 }, { 2, 5, 272, 1 }, { 5, 10, 144, 2 },
+                                       { 6, 17, 144, 2 }, { 7, 18, 176, 2 }, { 5, 25, 176, 2 },
+                                       { 4, 9, 144, 2 } };
+        for (int di = 0; di < (int)(sizeof dims / sizeof dims[0]); di++) {
             for (int act = 0; act < 3; act++) {
                 int H = dims[di][0], W = dims[di][1], C = dims[di][2], st = dims[di][3];
                 int Ho = (H - 1) / st + 1, Wo = (W - 1) / st + 1;
