@@ -315,17 +315,7 @@ static inline VEC SFX(vexp_le0)(VEC t)
     t = VMAX(t, VSET1(-87.0f));
     VEC sh = VADD(VMUL(t, VSET1(0x1.715476p+0f)), VSET1(0x1.8p23f));
     VEC n = VSUB(sh, VSET1(0x1.8p23f));
-    VEC r = VFMA(n, VSET1(-0x1.62e430p-1f), t);
-    r = VFMA(n, VSET1(0x1.05c610p-29f), r);
-    VEC p = VSET1(0x1.a01a02p-13f);
-    p = VFMA(p, r, VSET1(0x1.6c16c2p-10f));
-    p = VFMA(p, r, VSET1(0x1.111112p-7f));
-    p = VFMA(p, r, VSET1(0x1.555556p-5f));
-    p = VFMA(p, r, VSET1(0x1.555556p-3f));
-    p = VFMA(p, r, VSET1(0x1.000000p-1f));
-    p = VFMA(p, r, VSET1(1.0f));
-    p = VFMA(p, r, VSET1(1.0f));
-    return VMUL(p, VPOW2I_SHIFTED(sh));
+    return VMUL(SFX(vexp_frac)(t, n), VPOW2I_SHIFTED(sh));
 #else
     return SFX(vexp_neg)(VMAX(t, VSET1(-87.0f)));
 #endif

@@ -20,10 +20,10 @@
 
 /* ------------------------------------------------------------ erf, GELU */
 
-/* exp(t) for t in [-87, 0]: t = n ln2 + r, |r| <= ln2/2, degree-7 Taylor. */
-static inline VEC SFX(vexp_neg)(VEC t)
+/* exp(r) for t = n ln2 + r, |r| <= ln2/2 (n = rint(t log2e), given):
+ * degree-7 Taylor; the caller scales by 2^n. */
+static inline VEC SFX(vexp_frac)(VEC t, VEC n)
 {
-    VEC n = VROUND(VMUL(t, VSET1(0x1.715476p+0f)));
     VEC r = VFMA(n, VSET1(-0x1.62e430p-1f), t);
     r = VFMA(n, VSET1(0x1.05c610p-29f), r);
     VEC p = VSET1(0x1.a01a02p-13f);
@@ -33,8 +33,14 @@ static inline VEC SFX(vexp_neg)(VEC t)
     p = VFMA(p, r, VSET1(0x1.555556p-3f));
     p = VFMA(p, r, VSET1(0x1.000000p-1f));
     p = VFMA(p, r, VSET1(1.0f));
-    p = VFMA(p, r, VSET1(1.0f));
-    return VMUL(p, VPOW2I(n));
+    return VFMA(p, r, VSET1(1.0f));
+}
+
+/* exp(t) for t in [-87, 0]. */
+static inline VEC SFX(vexp_neg)(VEC t)
+{
+    VEC n = VROUND(VMUL(t, VSET1(0x1.715476p+0f)));
+    return VMUL(SFX(vexp_frac)(t, n), VPOW2I(n));
 }
 
 /* erf(x), within 3 ulp of erff: x + x P(x^2) for |x| < 0.921875, else
