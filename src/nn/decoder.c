@@ -37,19 +37,6 @@ static void add(const float *a, const float *b, float *y, size_t n)
         y[i] = a[i] + b[i];
 }
 
-/* y (M x l->out) = l(x) + res: the residual added after the GEMM, as its
- * epilogue adds it (after the bias), so that a few rows against the raw
- * weight take the GEMM's path that reads it in place instead of packing
- * it on every call (gemm.c: the epilogue of a residual excludes that path). */
-static void linear_res(const msnn__linear *l, int M, const float *x, ptrdiff_t ldx, float *y,
-                       ptrdiff_t ldy, const float *res, ptrdiff_t ldr)
-{
-    msnn__linear_fwd(l, M, x, ldx, y, ldy, NULL, 0, MSNN_ACT_NONE, NULL);
-    for (int i = 0; res && i < M; i++)
-        for (int j = 0; j < l->out; j++)
-            y[(size_t)i * ldy + j] += res[(size_t)i * ldr + j];
-}
-
 /* Self attention of the tokens: out (7 x 256) =
  * out_proj(MHA(q_proj(qin), k_proj(qin), v_proj(vin))) + res (if any).
  * The 1/sqrt(head dim) scale is folded into q_proj at load. */
@@ -74,7 +61,7 @@ static int self_attention(const msnn__attn *a, const float *qin, const float *vi
         msnn_mat S = { s, NTOK, 1 }, V = { v + h * hd, I, 1 };
         msnn_gemm(NTOK, hd, NTOK, S, V, o + h * hd, I, NULL, NULL);  /* o_h: 7 x hd */
     }
-    linear_res(&a->o, NTOK, o, I, out, D, res, D);
+    msnn__linear_fwd(&a->o, NTOK, o, I, out, D, res, D, MSNN_ACT_NONE, NULL);
     msnn__arena_release(r->arena, mark);
     return MS_OK;
 oom:
@@ -292,7 +279,7 @@ static int tq_finish(tq *t, const float *res, float *out, msnn__run *r)
             msnn_gemm(nt, hd, D, P, Wt, o + h * hd, I, &e, NULL);
         }
     }
-    linear_res(&a->o, nt, o, I, out, D, res, D);
+    msnn__linear_fwd(&a->o, nt, o, I, out, D, res, D, MSNN_ACT_NONE, NULL);
     msnn_gemm_packed_free(&t->pk);
     return MS_OK;
 oom:

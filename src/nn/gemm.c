@@ -422,7 +422,8 @@ static void gemm_fast(const msnn__gemm_kernel *kn, int M, int N, int K, msnn_mat
  * compute T = B^T A^T (N x M: B^T is read in place, A^T is tiny), then
  * C = epi(T^T).  Each sum is the same fused multiply-add chain over k as
  * in the direct path, and the epilogue the same vector code, so the result
- * is bitwise the same.  Returns 0 if it does not apply (or on OOM). */
+ * is bitwise the same.  A residual must not overlap C (gemm_fast copies
+ * one that does first).  Returns 0 if it does not apply (or on OOM). */
 static int gemm_small_m_bt(const msnn__gemm_kernel *kn, int M, int N, int K, msnn_mat A,
                            msnn_mat B, float *C, ptrdiff_t ldc, const msnn_epi *e,
                            msnn_pool *pool)
@@ -430,7 +431,7 @@ static int gemm_small_m_bt(const msnn__gemm_kernel *kn, int M, int N, int K, msn
     /* few rows: up to 2 row panels, or up to 64 rows against 16 times as many
      * columns (the decoder's 8 heads x 7 tokens against 4096 image keys) */
     int few = M < 2 * kn->mr || (M <= 64 && N >= 16 * M);
-    if (!few || N < 4 * kn->nr || K < 1 || B.rs != 1 || (e && e->residual))
+    if (!few || N < 4 * kn->nr || K < 1 || B.rs != 1)
         return 0;
     float *T = malloc((size_t)N * M * sizeof *T);
     if (!T)
@@ -453,15 +454,14 @@ static void gemm_fast(const msnn__gemm_kernel *kn, int M, int N, int K, msnn_mat
                       const float *bpk, float *C, ptrdiff_t ldc, const msnn_epi *e,
                       msnn_pool *pool)
 {
-    if (!bpk && gemm_small_m_bt(kn, M, N, K, A, B, C, ldc, e, pool))
-        return;
     /* A residual that overlaps C (in-place "x = x + f(x)") would be read
      * after C holds partial sums: give the kernels a copy. */
+    int overlap = 0;
     if (e && e->residual) {
         const char *r0 = (const char *)e->residual, *c0 = (const char *)C;
         const char *r1 = (const char *)(e->residual + (ptrdiff_t)(M - 1) * e->ldr + N);
         const char *c1 = (const char *)(C + (ptrdiff_t)(M - 1) * ldc + N);
-        if (r0 < c1 && c0 < r1) {
+        if ((overlap = r0 < c1 && c0 < r1)) {
             float *rc = malloc((size_t)M * N * sizeof *rc);
             if (rc) {
                 for (int i = 0; i < M; i++)
@@ -476,6 +476,8 @@ static void gemm_fast(const msnn__gemm_kernel *kn, int M, int N, int K, msnn_mat
             }
         }
     }
+    if (!bpk && !overlap && gemm_small_m_bt(kn, M, N, K, A, B, C, ldc, e, pool))
+        return;
     static const msnn_epi no_epi = { 0 };
     fast_task t = { kn, M, N, K, A, B, bpk, C, ldc, e ? e : &no_epi, 1 };
     int nth = msnn_pool_size(pool);

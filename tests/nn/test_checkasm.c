@@ -245,8 +245,9 @@ static void test_threads(msnn_pool *p2, msnn_pool *p3)
 }
 
 /* A few rows against a transposed B (attention scores of the decoder's
- * tokens): gemm.c computes them as B^T A^T; the result must be bitwise the
- * direct one (packed B never takes that route). */
+ * tokens, its out-projections with a residual): gemm.c computes them as
+ * B^T A^T; the result must be bitwise the direct one (packed B never takes
+ * that route). */
 static void test_small_m(msnn_pool *p2)
 {
     static const int ms[] = { 1, 5, 7, 11, 13 };
@@ -254,7 +255,7 @@ static void test_small_m(msnn_pool *p2)
         msnn_cpu_set_level(levels[li]);
         for (int mi = 0; mi < 5; mi++) {
             gcase g;
-            case_make(&g, ms[mi], 700, 40, mi & 1, 1, 1 + (mi & 1), 0, mi % 3);
+            case_make(&g, ms[mi], 700, 40, mi & 1, 1, 1 + (mi & 1), mi >= 2, mi % 3);
             float *c = run_case(&g, mi & 1 ? p2 : NULL, 0), *cp = run_case(&g, NULL, 1);
             CHECKF(check_case(&g, c, "small M") == 0 &&
                    !memcmp(c, cp, (size_t)g.M * g.ldc * sizeof *c),
@@ -266,12 +267,15 @@ static void test_small_m(msnn_pool *p2)
 }
 
 /* The residual may be C itself (in place x = x + f(x)), with several K
- * blocks so C holds partial sums before the epilogue. */
+ * blocks so C holds partial sums before the epilogue, or with few rows
+ * (the B^T A^T route, which writes C before its epilogue reads the
+ * residual). */
 static void test_inplace_residual(void)
 {
-    for (int li = 0; li < nlevels; li++) {
-        msnn_cpu_set_level(levels[li]);
-        int M = 37, N = 45, K = 900;
+    static const int shapes[2][3] = { { 37, 45, 900 }, { 7, 256, 40 } };
+    for (int li = 0; li < 2 * nlevels; li++) {
+        msnn_cpu_set_level(levels[li / 2]);
+        int M = shapes[li & 1][0], N = shapes[li & 1][1], K = shapes[li & 1][2];
         gcase g;
         case_make(&g, M, N, K, 0, 1, 1, 1, MSNN_ACT_GELU);
         g.ldr = g.ldc;
@@ -284,8 +288,8 @@ static void test_inplace_residual(void)
         msnn_epi e = case_epi(&g);
         e.residual = c;
         msnn_gemm(M, N, K, g.A, g.B, c, g.ldc, &e, NULL);
-        CHECKF(check_case(&g, c, "in-place residual") == 0, "%s: in-place residual",
-               msnn_cpu_level_name(levels[li]));
+        CHECKF(check_case(&g, c, "in-place residual") == 0, "%s: in-place residual, M=%d",
+               msnn_cpu_level_name(levels[li / 2]), M);
         free(c);
         case_free(&g);
     }
