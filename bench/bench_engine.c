@@ -185,7 +185,7 @@ int main(int argc, char **argv)
         double load_ms = (now() - t0) * 1e3, load_cpu_ms = (cpu_now() - c0) * 1e3;
         for (int ti = 0; ti < nnth; ti++) {
             msnn_pool *pool = nth[ti] > 1 ? msnn_pool_new(nth[ti]) : NULL;
-            msnn_opts o = { pool, NULL, NULL };
+            msnn_opts o = { pool, NULL, NULL, 0 };
             int eruns = lv[li] == MSNN_CPU_REF ? 1 : runs;
             unsigned long long macs = 0;
             if (dec_only) {
@@ -213,6 +213,9 @@ int main(int argc, char **argv)
                 double *td = malloc((size_t)runs * nbox * sizeof *td);
                 double *tdc = malloc((size_t)runs * nbox * sizeof *tdc);
                 int nd = 0;
+                /* as medsam-segment does: the embedding is named by an id,
+                 * so the decoder does not compare it in full on every box */
+                o.emb_id = (unsigned long long)ti + 1;
                 for (int r = -1; r < runs; r++) {
                     for (int b = 0; b < nbox; b++) {
                         float iou;

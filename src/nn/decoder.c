@@ -684,34 +684,43 @@ oom:
 void msnn__dec_cache_free(msnn__dec_cache *c)
 {
     free(c->block);
+    free(c->emb);
     memset(c, 0, sizeof *c);
 }
 
 /* The part of the decoder that depends on the embedding only, kept for the
  * next boxes on the same embedding (every box of a 2D image, of a 3D slice):
- * src = embedding (channels-last) + no_mask_embed, src + PE, and the first
- * layer's image-side projections (rows with the channels of the 8 heads
- * interleaved: head h channel j at j*8 + h).  Valid while the embedding is unchanged
- * (compared in full: a few MB, microseconds next to the projections). */
+ * src = embedding (channels-last) + no_mask_embed, and the first layer's
+ * image-side projections of src and src + PE (rows with the channels of the
+ * 8 heads interleaved: head h channel j at j*8 + h).  Valid while the
+ * embedding is unchanged: the caller's emb_id says so (msnn.h), or, without
+ * one, the embedding compared in full with a copy (a few MB, well under a
+ * millisecond next to the 9 ms of projections it saves). */
 static int cache_prepare(msnn__dec_cache *c, const msnn__decoder *d, const msnn__prompt *p,
-                         const float *emb, msnn__run *r)
+                         const float *emb, unsigned long long id, msnn__run *r)
 {
     const size_t ne = (size_t)D * HW, nh = (size_t)HW * 128;
-    if (c->valid && memcmp(c->emb, emb, ne * sizeof(float)) == 0)
+    if (c->valid && c->id == id &&
+        (id != 0 || memcmp(c->emb, emb, ne * sizeof(float)) == 0))
         return MS_OK;
     c->valid = 0;
     if (!c->block) {
-        c->block = malloc((3 * ne + 3 * nh) * sizeof(float));
+        c->block = malloc((ne + 3 * nh) * sizeof(float));
         if (!c->block)
             return MS_ENOMEM;
-        c->emb = c->block;
-        c->kx = c->emb + ne;
-        c->kp = c->kx + ne;
-        c->t2i_k = c->kp + ne;
+        c->kx = c->block;
+        c->t2i_k = c->kx + ne;
         c->t2i_v = c->t2i_k + nh;
         c->i2t_q = c->t2i_v + nh;
     }
-    memcpy(c->emb, emb, ne * sizeof(float));
+    if (id == 0) {
+        if (!c->emb && !(c->emb = malloc(ne * sizeof(float))))
+            return MS_ENOMEM;
+        memcpy(c->emb, emb, ne * sizeof(float));
+    }
+    size_t mark = msnn__arena_mark(r->arena);
+    float *kp;      /* kx + PE: only the projections read it */
+    ALLOC(kp, ne);
     /* kx = emb^T + no_mask and kp = kx + PE, TR pixels (rows of kx) at a time */
     for (size_t i0 = 0; i0 < HW; i0 += TR) {
         for (int ch = 0; ch < D; ch++) {
@@ -719,16 +728,22 @@ static int cache_prepare(msnn__dec_cache *c, const msnn__decoder *d, const msnn_
             for (int i = 0; i < TR; i++)
                 c->kx[(i0 + i) * D + ch] = e[i] + p->no_mask[ch];
         }
-        add(c->kx + i0 * D, p->dense_pe + i0 * D, c->kp + i0 * D, (size_t)TR * D);
+        add(c->kx + i0 * D, p->dense_pe + i0 * D, kp + i0 * D, (size_t)TR * D);
     }
     const msnn__twoway *l = &d->layer[0];
     int rc;
-    if ((rc = proj_interleaved(&l->t2i.k, c->kp, c->t2i_k, r)) < 0 ||
+    if ((rc = proj_interleaved(&l->t2i.k, kp, c->t2i_k, r)) < 0 ||
         (rc = proj_interleaved(&l->t2i.v, c->kx, c->t2i_v, r)) < 0 ||
-        (rc = proj_interleaved(&l->i2t.q, c->kp, c->i2t_q, r)) < 0)
+        (rc = proj_interleaved(&l->i2t.q, kp, c->i2t_q, r)) < 0) {
+        msnn__arena_release(r->arena, mark);
         return rc;
+    }
+    msnn__arena_release(r->arena, mark);
+    c->id = id;
     c->valid = 1;
     return MS_OK;
+oom:
+    return MS_ENOMEM;
 }
 
 /* The token side between passes follows TwoWayTransformer: per layer self
@@ -745,7 +760,7 @@ int msnn__decoder_forward(const msnn__decoder *d, const msnn__prompt *p, const f
     tq ta = { 0 }, tb = { 0 }, tc = { 0 };
     i2t ia = { 0 }, ib = { 0 };
     pass ps = { 0 };
-    if ((rc = cache_prepare(cache, d, p, emb, r)) < 0) {
+    if ((rc = cache_prepare(cache, d, p, emb, r->o ? r->o->emb_id : 0, r)) < 0) {
         if (rc == MS_EINVAL)
             return ms_seterr(err, rc, "mask decoder: layer 0 projections are not 256 -> 8x16");
         goto oom;

@@ -39,6 +39,13 @@ typedef struct msnn_opts {
     msnn_pool *pool;        /* NULL = run on the calling thread only */
     msnn_probe_fn probe;    /* NULL = none */
     void *probe_user;
+    /* msnn_decode keeps values that depend on the embedding alone for the
+     * next box on the same embedding.  0: it compares the embedding in full
+     * (4 MB) with the one it kept them for.  Otherwise the caller's promise
+     * that two decodes with the same emb_id have the same embedding (a
+     * number the caller changes whenever it encodes or edits one): no
+     * comparison and no copy.  The results are the same either way. */
+    unsigned long long emb_id;
 } msnn_opts;
 
 /* x: (1,3,256,256) f32, already normalised and padded.  emb: (1,256,64,64). */

@@ -116,15 +116,16 @@ typedef struct msnn__decoder {
 /* Decoder values that depend on the embedding only (decoder.c). */
 typedef struct msnn__dec_cache {
     int valid;
+    unsigned long long id; /* the msnn_opts.emb_id it was built for (0: none) */
     float *block;          /* one allocation holding all below */
-    float *emb;            /* [256][64*64] copy of the embedding it was built for */
+    float *emb;            /* [256][64*64] copy of the embedding it was built for
+                              (id 0 only: the full comparison needs it) */
     float *kx;             /* [4096][256] embedding + no_mask_embed, channels-last */
-    float *kp;             /* kx + dense PE */
     /* [4096][128] each, channel-interleaved across the 8 heads (head h,
      * channel j of the head at column j*8 + h) so the per-head products run
      * lane-wise over heads (decoder_kern.h) */
-    float *t2i_k, *t2i_v;  /* layer 0 token->image k_proj(kp), v_proj(kx) */
-    float *i2t_q;          /* layer 0 image->token q_proj(kp) */
+    float *t2i_k, *t2i_v;  /* layer 0 token->image k_proj(kx + PE), v_proj(kx) */
+    float *i2t_q;          /* layer 0 image->token q_proj(kx + PE) */
 } msnn__dec_cache;
 
 void msnn__dec_cache_free(msnn__dec_cache *c);

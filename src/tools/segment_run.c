@@ -8,6 +8,7 @@
  * slice only, so we keep embeddings in an LRU cache bounded in bytes. */
 #include "segment_run.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,12 @@ typedef struct cache_entry {
     int z;                 /* slice, -1 = empty */
     unsigned long used;    /* LRU clock */
     float *emb;            /* (256, 64, 64) */
+    unsigned long long id; /* msnn_opts.emb_id of this embedding */
 } cache_entry;
+
+/* emb_id for every embedding this process encodes: unique across cases and
+ * threads, since a model's decoder keeps its cache from one case to the next. */
+static atomic_ullong next_emb_id;
 
 typedef struct emb_cache {
     const seg_engine *e;
@@ -64,7 +70,8 @@ static void cache_free(emb_cache *k)
 
 /* The embedding of slice z: from the cache, or encoded into the least
  * recently used entry. */
-static int cache_get(emb_cache *k, int z, const float **emb, ms_err *err)
+static int cache_get(emb_cache *k, int z, const float **emb, unsigned long long *id,
+                     ms_err *err)
 {
     const seg_case *c = k->c;
     int victim = 0;
@@ -72,6 +79,7 @@ static int cache_get(emb_cache *k, int z, const float **emb, ms_err *err)
         if (k->ent[i].z == z) {
             k->ent[i].used = ++k->clock;
             *emb = k->ent[i].emb;
+            *id = k->ent[i].id;
             return MS_OK;
         }
         if (k->ent[i].used < k->ent[victim].used)
@@ -93,7 +101,9 @@ static int cache_get(emb_cache *k, int z, const float **emb, ms_err *err)
         k->stats->encodes++;
     v->z = z;
     v->used = ++k->clock;
+    v->id = atomic_fetch_add(&next_emb_id, 1) + 1;
     *emb = v->emb;
+    *id = v->id;
     return MS_OK;
 }
 
@@ -103,10 +113,11 @@ static int infer_slice(emb_cache *k, int z, const float box[4], float *logits, u
 {
     const float *emb = NULL;
     float iou;
-    int rc = cache_get(k, z, &emb, err);
+    msnn_opts o = k->e->opts;
+    int rc = cache_get(k, z, &emb, &o.emb_id, err);
     if (rc != MS_OK)
         return rc;
-    rc = msnn_decode(k->e->model, emb, box, logits, &iou, &k->e->opts, err);
+    rc = msnn_decode(k->e->model, emb, box, logits, &iou, &o, err);
     if (rc != MS_OK)
         return rc;
     if (k->stats)

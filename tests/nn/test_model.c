@@ -115,7 +115,7 @@ static void test_encoder(msnn_model *m)
         load_npy("2D_brainpd/embedding.npy", &ref, ne) < 0 || !emb)
         goto done;
     probe_state ps = { 0 };
-    msnn_opts o = { pool, probe, &ps };
+    msnn_opts o = { pool, probe, &ps, 0 };
     ms_err err = { 0 };
     double t0 = now();
     int rc = msnn_encode(m, in.data, emb, &o, &err);
@@ -130,7 +130,7 @@ static void test_encoder(msnn_model *m)
         int n2 = threads() == 3 ? 1 : 3;
         msnn_pool *pool2 = n2 > 1 ? msnn_pool_new(n2) : NULL;
         float *emb2 = malloc(ne * sizeof(float));
-        msnn_opts o2 = { pool2, NULL, NULL };
+        msnn_opts o2 = { pool2, NULL, NULL, 0 };
         CHECK(emb2 && (n2 == 1 || pool2));
         if (rc == 0 && emb2 && (n2 == 1 || pool2)) {
             CHECKF(msnn_encode(m, in.data, emb2, &o2, &err) == 0, "%s", err.msg);
@@ -180,7 +180,7 @@ static void test_decoder(msnn_model *m)
     {
         float *out2 = malloc(256 * 256 * sizeof(float));
         msnn_pool *pool = msnn_pool_new(2);
-        msnn_opts o = { pool, NULL, NULL };
+        msnn_opts o = { pool, NULL, NULL, 0 };
         float iou1 = 0, iou2 = 0;
         ms_err e1 = { 0 }, e2 = { 0 };
         const float *box = (const float *)boxes.data;
@@ -199,6 +199,27 @@ static void test_decoder(msnn_model *m)
             e[12345] = keep;
             CHECK(msnn_decode(m, emb.data, box, out2, &iou2, NULL, &e2) == 0);
             CHECK(memcmp(out, out2, 256 * 256 * sizeof(float)) == 0);
+            /* with the caller's emb_id: the same bits; a new id on a changed
+             * embedding rebuilds the cache, and so does id 0 after an id */
+            float *changed = malloc(256 * 256 * sizeof(float));
+            CHECK(changed != NULL);
+            e[12345] = keep + 1.0f;
+            CHECK(msnn_decode(m, emb.data, box, changed, &iou2, NULL, &e2) == 0);
+            e[12345] = keep;
+            CHECK(msnn_decode(m, emb.data, box, out2, &iou2, NULL, &e2) == 0);
+            msnn_opts oi = { NULL, NULL, NULL, 7 };
+            CHECK(msnn_decode(m, emb.data, box, out2, &iou2, &oi, &e2) == 0);
+            CHECK(memcmp(out, out2, 256 * 256 * sizeof(float)) == 0);
+            CHECK(msnn_decode(m, emb.data, box, out2, &iou2, &oi, &e2) == 0);
+            CHECK(memcmp(out, out2, 256 * 256 * sizeof(float)) == 0);
+            e[12345] = keep + 1.0f;
+            oi.emb_id = 8;
+            CHECK(msnn_decode(m, emb.data, box, out2, &iou2, &oi, &e2) == 0);
+            CHECK(changed && memcmp(changed, out2, 256 * 256 * sizeof(float)) == 0);
+            e[12345] = keep;
+            CHECK(msnn_decode(m, emb.data, box, out2, &iou2, NULL, &e2) == 0);
+            CHECK(memcmp(out, out2, 256 * 256 * sizeof(float)) == 0);
+            free(changed);
         }
         msnn_pool_free(&pool);
         free(out2);
