@@ -158,6 +158,9 @@ int msnn_decode(msnn_model *m, const float *emb, const float box[4], float *logi
 
 size_t msnn_model_bytes(const msnn_model *m)
 {
-    size_t cache = m->dcache.block ? (size_t)(3 * 256 + 3 * 128) * 4096 * sizeof(float) : 0;
+    /* the decoder's cache (decoder.c cache_prepare): kx and three
+     * projections, and the embedding's copy when a decode had no emb_id */
+    size_t cache = (m->dcache.block ? (size_t)(256 + 3 * 128) * 4096 * sizeof(float) : 0) +
+                   (m->dcache.emb ? (size_t)256 * 4096 * sizeof(float) : 0);
     return m->weight_bytes + m->arena.peak + cache;
 }
