@@ -53,7 +53,7 @@ static unsigned detect_flags(void)
         if ((a71 >> 5) & 1)
             f |= MSNN_CPUF_AVX512BF16;
     }
-#if MSNN_AVX512_EMULATED
+#if defined(MSNN_AVX512_EMULATED) && MSNN_AVX512_EMULATED
     /* a test build whose AVX-512 variant is SIMDe over AVX2 (meson option
      * avx512_emulation): it runs wherever AVX2 and FMA do */
     if ((f & (MSNN_CPUF_AVX2 | MSNN_CPUF_FMA)) == (MSNN_CPUF_AVX2 | MSNN_CPUF_FMA))

@@ -588,10 +588,14 @@ static void test_pool_and_cpu(void)
     int max = msnn_cpu_max_level();
     CHECK_EQ_INT(msnn_cpu_set_level(MSNN_CPU_AVX512), max == MSNN_CPU_NEON ? MSNN_CPU_REF : max);
     printf("cpu: max level %s, flags 0x%x\n", msnn_cpu_level_name(max), msnn_cpu_flags());
-#if MSNN_AVX512_EMULATED
-    /* the emulated build exists to run the AVX-512 variant: it must be on */
+    /* the emulated builds exist to run their variant: it must be on */
+#if defined(MSNN_AVX512_EMULATED) && MSNN_AVX512_EMULATED
     CHECK_EQ_INT(max, MSNN_CPU_AVX512);
     CHECK(msnn__gemm_kernel_get(MSNN_CPU_AVX512) != NULL);
+#endif
+#if defined(MSNN_NEON_EMULATED) && MSNN_NEON_EMULATED
+    CHECK_EQ_INT(max, MSNN_CPU_NEON);
+    CHECK(msnn__gemm_kernel_get(MSNN_CPU_NEON) != NULL);
 #endif
 }
 

@@ -3,7 +3,11 @@
  * x86 paths).  AArch64 only. */
 #include "config.h"
 
+#ifdef MSNN_NEON_SIMDE
+#include "simde_neon.h"     /* test builds: emulated on x86-64 */
+#else
 #include <arm_neon.h>
+#endif
 
 #include "cpu.h"
 #include "gemm_kern.h"

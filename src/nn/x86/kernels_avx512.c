@@ -5,7 +5,7 @@
  * AVX-512 F/BW/VL/DQ with the ZMM state enabled by the OS. */
 #include "config.h"
 
-#if MSNN_AVX512_SIMDE
+#ifdef MSNN_AVX512_SIMDE
 #include "simde_avx512.h"   /* test builds: emulated on CPUs without AVX-512 */
 #else
 #include <immintrin.h>
