@@ -352,6 +352,11 @@ static int i2t_setup(i2t *t, const msnn__attn *a, int cached, const float *kin,
     if (!cached && !(t->pk_s = msnn_gemm_pack_b(t->kd, SC, Bs)))
         goto oom;
     t->kn = msnn__gemm_kernel_get(msnn_cpu_level());
+    /* i2t_rows_simd runs whole register tiles across the 256 columns (and
+     * the first ConvT's 4 x 64): only for a tile width that divides 256
+     * (AVX2 16, AVX-512 32; not NEON's 12, which takes the GEMM path) */
+    if (t->kn && D % t->kn->nr != 0)
+        t->kn = NULL;
     if (t->kn) {
         ALLOC(t->vwp, msnn_gemm_packed_floats(NUSED, D));
         t->kn->pack_b(Bo, 0, NUSED, 0, D, t->vwp);
