@@ -474,9 +474,8 @@ static inline void SFX(softmax_panel)(float *x, ptrdiff_t ld, const float *const
 
 /* The M x (NVV*VL) tile c (leading dim ldc) = A x B, M <= MR and NVV <= NV
  * compile-time constants: A's element (r, k) at a[r*lda + k], B's row k at
- * b + k*ldb; one fused multiply-add per k in increasing k from 0, the
- * chain of the GEMM micro-kernel (simd_tmpl.h ukr_body), so bitwise its
- * values, without its prefetches and epilogue. */
+ * b + k*ldb; the GEMM micro-kernel's chain (simd_tmpl.h fma_chain), so
+ * bitwise its values, without its prefetches and epilogue. */
 static inline __attribute__((always_inline)) void
 SFX(attn_tile)(const int M, const int NVV, int kc, const float *a, ptrdiff_t lda, const float *b,
                ptrdiff_t ldb, float *c, ptrdiff_t ldc)
@@ -487,21 +486,7 @@ SFX(attn_tile)(const int M, const int NVV, int kc, const float *a, ptrdiff_t lda
 #pragma GCC unroll 4
         for (int v = 0; v < NVV; v++)
             acc[r][v] = VZERO();
-    for (int k = 0; k < kc; k++) {
-        VEC bv[NV];
-#pragma GCC unroll 4
-        for (int v = 0; v < NVV; v++)
-            bv[v] = VLOADU(b + v * VL);
-#pragma GCC unroll 16
-        for (int r = 0; r < M; r++) {
-            VEC av = VSET1(a[r * lda]);
-#pragma GCC unroll 4
-            for (int v = 0; v < NVV; v++)
-                acc[r][v] = VFMA(av, bv[v], acc[r][v]);
-        }
-        a += 1;
-        b += ldb;
-    }
+    SFX(fma_chain)(M, NVV, kc, a, lda, 1, b, ldb, acc);
 #pragma GCC unroll 16
     for (int r = 0; r < M; r++)
 #pragma GCC unroll 4
@@ -509,7 +494,15 @@ SFX(attn_tile)(const int M, const int NVV, int kc, const float *a, ptrdiff_t lda
             VSTOREU(c + r * ldc + v * VL, acc[r][v]);
 }
 
-/* attn_tile on m rows (1 <= m <= MR), NVV = NV (wide) or 1 (narrow). */
+/* attn_tile on m rows (1 <= m <= MR), NVV = NV (wide) or 1 (narrow): one
+ * function each, for every height the kernel's MR allows (ATTN_HEIGHTS). */
+#if MR > 8
+#define ATTN_HEIGHTS(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14)
+#elif MR > 6
+#define ATTN_HEIGHTS(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8)
+#else
+#define ATTN_HEIGHTS(X) X(1) X(2) X(3) X(4) X(5) X(6)
+#endif
 #define ATTN_TILE_M(mm)                                                                      \
     static void SFX(attn_tile_w##mm)(int kc, const float *a, ptrdiff_t lda, const float *b,  \
                                      ptrdiff_t ldb, float *c, ptrdiff_t ldc)                 \
@@ -521,24 +514,7 @@ SFX(attn_tile)(const int M, const int NVV, int kc, const float *a, ptrdiff_t lda
     {                                                                                        \
         SFX(attn_tile)((mm), 1, kc, a, lda, b, ldb, c, ldc);                                  \
     }
-ATTN_TILE_M(1)
-ATTN_TILE_M(2)
-ATTN_TILE_M(3)
-ATTN_TILE_M(4)
-ATTN_TILE_M(5)
-ATTN_TILE_M(6)
-#if MR > 6
-ATTN_TILE_M(7)
-ATTN_TILE_M(8)
-#endif
-#if MR > 8
-ATTN_TILE_M(9)
-ATTN_TILE_M(10)
-ATTN_TILE_M(11)
-ATTN_TILE_M(12)
-ATTN_TILE_M(13)
-ATTN_TILE_M(14)
-#endif
+ATTN_HEIGHTS(ATTN_TILE_M)
 #undef ATTN_TILE_M
 
 typedef void (*SFX(attn_tile_fn))(int kc, const float *a, ptrdiff_t lda, const float *b,
@@ -547,30 +523,15 @@ typedef void (*SFX(attn_tile_fn))(int kc, const float *a, ptrdiff_t lda, const f
 /* The tile kernel for m rows, wide (NR columns) or narrow (VL). */
 static SFX(attn_tile_fn) SFX(attn_tile_get)(int m, int wide)
 {
-    static const SFX(attn_tile_fn) w[] = {
-        NULL, SFX(attn_tile_w1), SFX(attn_tile_w2), SFX(attn_tile_w3), SFX(attn_tile_w4),
-        SFX(attn_tile_w5), SFX(attn_tile_w6),
-#if MR > 6
-        SFX(attn_tile_w7), SFX(attn_tile_w8),
-#endif
-#if MR > 8
-        SFX(attn_tile_w9), SFX(attn_tile_w10), SFX(attn_tile_w11), SFX(attn_tile_w12),
-        SFX(attn_tile_w13), SFX(attn_tile_w14),
-#endif
-    };
-    static const SFX(attn_tile_fn) n[] = {
-        NULL, SFX(attn_tile_n1), SFX(attn_tile_n2), SFX(attn_tile_n3), SFX(attn_tile_n4),
-        SFX(attn_tile_n5), SFX(attn_tile_n6),
-#if MR > 6
-        SFX(attn_tile_n7), SFX(attn_tile_n8),
-#endif
-#if MR > 8
-        SFX(attn_tile_n9), SFX(attn_tile_n10), SFX(attn_tile_n11), SFX(attn_tile_n12),
-        SFX(attn_tile_n13), SFX(attn_tile_n14),
-#endif
-    };
+#define ATTN_W(mm) SFX(attn_tile_w##mm),
+#define ATTN_N(mm) SFX(attn_tile_n##mm),
+    static const SFX(attn_tile_fn) w[] = { NULL, ATTN_HEIGHTS(ATTN_W) };
+    static const SFX(attn_tile_fn) n[] = { NULL, ATTN_HEIGHTS(ATTN_N) };
+#undef ATTN_W
+#undef ATTN_N
     return wide ? w[m] : n[m];
 }
+#undef ATTN_HEIGHTS
 
 /* Score columns computed for N keys: NR-wide panels, the last one VL wide
  * when at most VL keys are left. */

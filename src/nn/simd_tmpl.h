@@ -156,6 +156,32 @@ static __attribute__((noinline)) void SFX(gelu_tile)(float *c, ptrdiff_t ldc, in
             VSTOREU(c + r * ldc + v * VL, SFX(vgelu)(VLOADU(c + r * ldc + v * VL)));
 }
 
+/* acc[r][v] += a(r, k) * (vector v of B's row k) for k = 0 .. kc-1 in turn,
+ * one fused multiply-add each, for r < M and v < NVV (compile-time
+ * constants): A's element (r, k) at a[r*rsa + k*csa], B's row k at b + k*ldb.
+ * The k loop of the GEMM micro-kernel (ukr_body) and of the attention tiles
+ * (kernels_tmpl.h attn_tile): one chain, so both give the same bits. */
+static inline __attribute__((always_inline)) void
+SFX(fma_chain)(const int M, const int NVV, int kc, const float *a, ptrdiff_t rsa,
+               ptrdiff_t csa, const float *b, ptrdiff_t ldb, VEC acc[MR][NV])
+{
+    for (int k = 0; k < kc; k++) {
+        VEC bv[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NVV; v++)
+            bv[v] = VLOADU(b + v * VL);
+#pragma GCC unroll 16
+        for (int r = 0; r < M; r++) {
+            VEC av = VSET1(a[r * rsa]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NVV; v++)
+                acc[r][v] = VFMA(av, bv[v], acc[r][v]);
+        }
+        a += csa;
+        b += ldb;
+    }
+}
+
 /* The M x NR tile at c (leading dim ldc), M <= MR a compile-time constant,
  * += or = A x b-panel, one fused multiply-add per k in increasing k
  * (gemm_kern.h), then the fused epilogue when te != NULL.  A's element (r, k)
@@ -189,21 +215,7 @@ SFX(ukr_body)(const int M, int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++)
             acc[r][v] = load ? VLOADU(c + r * ldc + v * VL) : VZERO();
-    for (int k = 0; k < kc; k++) {
-        VEC bv[NV];
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
-            bv[v] = VLOAD(b + v * VL);
-#pragma GCC unroll 16
-        for (int r = 0; r < M; r++) {
-            VEC av = VSET1(a[r * rsa]);
-#pragma GCC unroll 4
-            for (int v = 0; v < NV; v++)
-                acc[r][v] = VFMA(av, bv[v], acc[r][v]);
-        }
-        a += csa;
-        b += NR;
-    }
+    SFX(fma_chain)(M, NV, kc, a, rsa, csa, b, NR, acc);
     if (te) {
         if (te->bias_col) {
             VEC bc[NV];
