@@ -82,13 +82,17 @@ static inline VEC SFX(verf)(VEC x)
 
 /* GELU(x) = x Phi(x), Phi(x) = 0.5 (1 + erf(x / sqrt 2)), through the
  * normal tail Q(a) = 1 - Phi(a) = 0.5 erfc(a / sqrt 2) of a = |x|:
- * Phi(x) = Q(a) for x < 0, 1 - Q(a) otherwise.  Q = N/D (degrees 6 and 7,
+ * GELU(x) = x - a Q(a) for x >= 0 and -a Q(a) otherwise, that is
+ * max(x, 0) - a Q(a), one multiply-add.  Q = N/D (degrees 6 and 7,
  * D(0) = 1, N(0) = 0.5) is a weighted least-squares fit for absolute error
  * on [0, 5.4] (7.6e-8 evaluated in float, against 7.2e-8 for Phi through
- * verf's 2 ulp); Q = 0 beyond (Q(5.4) = 3.3e-8), so GELU(x) = -0 for
- * x <= -5.4.  One branch, one division: 15 multiply-adds where
- * 0.5 x (1 + verf(x / sqrt 2)) takes 23, for the same accuracy (measured:
- * within 1.3 eps |x| of the exact GELU; 1.2 through verf). */
+ * verf's 2 ulp); Q = 0 beyond (Q(5.4) = 3.3e-8), so GELU(x) = 0 for
+ * x <= -5.4.  20 vector operations: 14 multiply-adds, a division, abs,
+ * min, max, a compare and an and (measured: within 1.04 eps |x| of the
+ * exact GELU).  On our Zen 3 (data in L1) it ran 15-25 % faster than
+ * x Phi(x) with Phi = x < 0 ? Q : 1 - Q (two compares, two blends, a
+ * subtraction and a product after Q: 22 operations), and its single
+ * rounding after the product is more accurate (that form: 1.21 eps |x|). */
 static inline VEC SFX(vgelu)(VEC x)
 {
     VEC a = VABS(x);
@@ -108,9 +112,8 @@ static inline VEC SFX(vgelu)(VEC x)
     d = VFMA(d, c, VSET1(0x1.197386p-2f));
     d = VFMA(d, c, VSET1(-0x1.677b2ep-2f));
     d = VFMA(d, c, VSET1(1.0f));
-    VEC q = VSEL(VLT(a, VSET1(5.4f)), VDIV(n, d), VZERO());
-    VEC phi = VSEL(VLT(x, VZERO()), q, VSUB(VSET1(1.0f), q));
-    return VMUL(x, phi);
+    VEC q = VKEEP(VLT(a, VSET1(5.4f)), VDIV(n, d));
+    return VFNMA(a, q, VMAX(VZERO(), x));
 }
 
 /* y[i] = erf(x[i]) (exported for the accuracy test). */

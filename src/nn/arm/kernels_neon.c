@@ -25,6 +25,7 @@
 #define VSET1(s) vdupq_n_f32(s)
 #define VZERO() vdupq_n_f32(0.0f)
 #define VFMA(a, b, c) vfmaq_f32((c), (a), (b))
+#define VFNMA(a, b, c) vfmsq_f32((c), (a), (b))
 #define VADD(a, b) vaddq_f32((a), (b))
 #define VSUB(a, b) vsubq_f32((a), (b))
 #define VMUL(a, b) vmulq_f32((a), (b))
@@ -36,6 +37,7 @@
 #define VOR(a, b) vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(a), vreinterpretq_u32_f32(b)))
 #define VLT(a, b) vcltq_f32((a), (b))
 #define VSEL(m, a, b) vbslq_f32((m), (a), (b))
+#define VKEEP(m, a) vreinterpretq_f32_u32(vandq_u32((m), vreinterpretq_u32_f32(a)))
 #define VROUND(v) vrndnq_f32(v)
 #define VPOW2I(n) vreinterpretq_f32_s32(vshlq_n_s32( \
     vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127)), 23))

@@ -25,6 +25,19 @@ static inline simde_float32x4_t msnn_simde_vdivq_f32(simde_float32x4_t a, simde_
 #undef vdivq_f32
 #define vdivq_f32(a, b) msnn_simde_vdivq_f32((a), (b))
 
+/* FMLS: a - b c per lane, one rounding. */
+static inline simde_float32x4_t msnn_simde_vfmsq_f32(simde_float32x4_t a, simde_float32x4_t b,
+                                                     simde_float32x4_t c)
+{
+    simde_float32x4_private a_ = simde_float32x4_to_private(a), b_ = simde_float32x4_to_private(b);
+    simde_float32x4_private c_ = simde_float32x4_to_private(c), r_;
+    for (int i = 0; i < 4; i++)
+        r_.values[i] = fmaf(-b_.values[i], c_.values[i], a_.values[i]);
+    return simde_float32x4_from_private(r_);
+}
+#undef vfmsq_f32
+#define vfmsq_f32(a, b, c) msnn_simde_vfmsq_f32((a), (b), (c))
+
 /* FCVTNS: round to nearest, ties to even (nearbyintf in the default mode);
  * every caller passes values well inside the int32 range. */
 static inline simde_int32x4_t msnn_simde_vcvtnq_s32_f32(simde_float32x4_t a)

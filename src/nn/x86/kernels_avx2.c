@@ -21,6 +21,7 @@
 #define VSET1(s) _mm256_set1_ps(s)
 #define VZERO() _mm256_setzero_ps()
 #define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define VFNMA(a, b, c) _mm256_fnmadd_ps((a), (b), (c))
 #define VADD(a, b) _mm256_add_ps((a), (b))
 #define VSUB(a, b) _mm256_sub_ps((a), (b))
 #define VMUL(a, b) _mm256_mul_ps((a), (b))
@@ -32,6 +33,7 @@
 #define VOR(a, b) _mm256_or_ps((a), (b))
 #define VLT(a, b) _mm256_cmp_ps((a), (b), _CMP_LT_OQ)
 #define VSEL(m, a, b) _mm256_blendv_ps((b), (a), (m))
+#define VKEEP(m, a) _mm256_and_ps((m), (a))
 #define VROUND(v) _mm256_round_ps((v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 #define VPOW2I(n) _mm256_castsi256_ps(_mm256_slli_epi32( \
     _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23))

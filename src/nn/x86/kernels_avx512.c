@@ -27,6 +27,7 @@
 #define VSET1(s) _mm512_set1_ps(s)
 #define VZERO() _mm512_setzero_ps()
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define VFNMA(a, b, c) _mm512_fnmadd_ps((a), (b), (c))
 #define VADD(a, b) _mm512_add_ps((a), (b))
 #define VSUB(a, b) _mm512_sub_ps((a), (b))
 #define VMUL(a, b) _mm512_mul_ps((a), (b))
@@ -38,6 +39,7 @@
 #define VOR(a, b) _mm512_or_ps((a), (b))
 #define VLT(a, b) _mm512_cmp_ps_mask((a), (b), _CMP_LT_OQ)
 #define VSEL(m, a, b) _mm512_mask_blend_ps((m), (b), (a))
+#define VKEEP(m, a) _mm512_maskz_mov_ps((m), (a))
 #define VROUND(v) _mm512_roundscale_ps((v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 #define VPOW2I(n) _mm512_castsi512_ps(_mm512_slli_epi32( \
     _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23))
