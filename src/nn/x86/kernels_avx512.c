@@ -43,6 +43,10 @@
 #define VROUND(v) _mm512_roundscale_ps((v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 #define VPOW2I(n) _mm512_castsi512_ps(_mm512_slli_epi32( \
     _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23))
+/* 2^n from s = n + 1.5 * 2^23 (float, |n| <= 126): (bits(s) + 127) << 23,
+ * the high bits of s shifted out (kernels_tmpl.h vexp_le0) */
+#define VPOW2I_SHIFTED(s) _mm512_castsi512_ps(_mm512_slli_epi32( \
+    _mm512_add_epi32(_mm512_castps_si512(s), _mm512_set1_epi32(127)), 23))
 #define VHSUM(v) _mm512_reduce_add_ps(v)
 #define VHMAX(v) _mm512_reduce_max_ps(v)
 
