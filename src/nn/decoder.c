@@ -94,6 +94,8 @@ static void norm(msnn__run *r, const msnn__norm *n, const float *x, float *y, in
 _Static_assert(NBAND % NGROUP == 0, "whole bands per group");
 
 #define BD_CH 16                     /* channels per head in the interleaved layout */
+#define TILE_MAX_MR 16               /* register tiles i2t_cols handles (AVX-512 14 x 32) */
+#define TILE_MAX_NR 32
 
 /* rows of 128 = 8 heads x 16 channels: x[i][h*16 + c] -> y[i][c*8 + h] */
 static void interleave(const float *x, ptrdiff_t ldx, int rows, float *y)
@@ -352,11 +354,8 @@ static int i2t_setup(i2t *t, const msnn__attn *a, int cached, const float *kin,
     if (!cached && !(t->pk_s = msnn_gemm_pack_b(t->kd, SC, Bs)))
         goto oom;
     t->kn = msnn__gemm_kernel_get(msnn_cpu_level());
-    /* i2t_rows_simd runs whole register tiles across the 256 columns (and
-     * the first ConvT's 4 x 64): only for a tile width that divides 256
-     * (AVX2 16, AVX-512 32; not NEON's 12, which takes the GEMM path) */
-    if (t->kn && D % t->kn->nr != 0)
-        t->kn = NULL;
+    if (t->kn && (t->kn->mr > TILE_MAX_MR || t->kn->nr > TILE_MAX_NR))
+        t->kn = NULL;   /* no such kernel: see i2t_cols */
     if (t->kn) {
         ALLOC(t->vwp, msnn_gemm_packed_floats(NUSED, D));
         t->kn->pack_b(Bo, 0, NUSED, 0, D, t->vwp);
@@ -397,6 +396,43 @@ static int tile_rows(int left, int mr)
     return mr;
 }
 
+/* The micro-kernel on the m x 256 block c (leading dim ldc) = a (m x kc,
+ * lda) . panels w (of 256 columns) + bias + res (ld ldr; either may be
+ * NULL), a register tile of columns at a time.  Where the tile width does
+ * not divide 256 (NEON's 12) the last tile runs on copies padded to the
+ * full width (bias, residual, output), so nothing past column 256 or past
+ * the bias is read or written; its columns get the values of a full tile. */
+static void i2t_cols(const msnn__gemm_kernel *kn, int m, int kc, const float *a, ptrdiff_t lda,
+                     const float *w, const float *bias, const float *res, ptrdiff_t ldr,
+                     float *c, ptrdiff_t ldc)
+{
+    const int nr = kn->nr;
+    msnn__tile_epi te = { 0 };
+    te.ldr = ldr;
+    int j = 0;
+    for (; j + nr <= D; j += nr) {
+        te.bias_col = bias ? bias + j : NULL;
+        te.res = res ? res + j : NULL;
+        kn->ukr_rows_m[m](kc, a, lda, w + (size_t)j * kc, c + j, ldc, 0,
+                          bias || res ? &te : NULL);
+    }
+    if (j == D)
+        return;
+    const int n = D - j;
+    float bt[TILE_MAX_NR] = { 0 }, rt[TILE_MAX_MR * TILE_MAX_NR] = { 0 };
+    float ct[TILE_MAX_MR * TILE_MAX_NR];
+    if (bias)
+        memcpy(bt, bias + j, (size_t)n * sizeof *bt);
+    for (int r = 0; res && r < m; r++)
+        memcpy(rt + r * nr, res + r * ldr + j, (size_t)n * sizeof *rt);
+    te.bias_col = bias ? bt : NULL;
+    te.res = res ? rt : NULL;
+    te.ldr = nr;
+    kn->ukr_rows_m[m](kc, a, lda, w + (size_t)j * kc, ct, nr, 0, bias || res ? &te : NULL);
+    for (int r = 0; r < m; r++)
+        memcpy(c + r * ldc + j, ct + r * nr, (size_t)n * sizeof *c);
+}
+
 /* P VW + bo + x, then norm4, on rows [0, rows) with the micro-kernel, a
  * register tile of rows at a time: xo = LN4(...) and, if kp, kp = xo + pe
  * (all rows x 256), and, if up, the first ConvT on xo with LayerNorm2d and
@@ -407,29 +443,19 @@ static void i2t_rows_simd(const i2t *t, const msnn_kernels *k, const float *P, c
                           int rows, float *xo, const float *pe, float *kp, const up_rows *up)
 {
     const msnn__gemm_kernel *kn = t->kn;
-    const int mr = kn->mr, nr = kn->nr;
-    msnn__tile_epi te = { 0 };
-    te.ldr = D;
+    const int mr = kn->mr;
+    _Static_assert(4 * 64 == D, "the first ConvT's rows are 256 wide too");
     for (int i = 0, m; i < rows; i += m) {
         m = tile_rows(rows - i, mr);
         float *y = xo + (size_t)i * D;
-        for (int j = 0; j < D; j += nr) {
-            te.bias_col = t->a->o.b ? t->a->o.b + j : NULL;
-            te.res = x + (size_t)i * D + j;
-            kn->ukr_rows_m[m](NUSED, P + (size_t)i * SC, SC, t->vwp + (size_t)j * NUSED, y + j,
-                              D, 0, &te);
-        }
+        i2t_cols(kn, m, NUSED, P + (size_t)i * SC, SC, t->vwp, t->a->o.b, x + (size_t)i * D, D,
+                 y, D);
         k->layernorm(y, D, y, D, m, D, t->n4->g, t->n4->b, LN_EPS);
         if (kp)
             add(y, pe + (size_t)i * D, kp + (size_t)i * D, (size_t)m * D);
         if (up) {   /* rows of 4 x 64: one 128x128 pixel each */
-            msnn__tile_epi tu = { 0 };
             float *u = up->u + (size_t)i * 4 * 64;
-            for (int j = 0; j < 4 * 64; j += nr) {
-                tu.bias_col = up->up0->b ? up->up0->b + j : NULL;
-                kn->ukr_rows_m[m](D, y, D, up->w + (size_t)j * D, u + j, 4 * 64, 0,
-                                  tu.bias_col ? &tu : NULL);
-            }
+            i2t_cols(kn, m, D, y, D, up->w, up->up0->b, NULL, 0, u, 4 * 64);
             k->layernorm(u, 64, u, 64, m * 4, 64, up->up1->g, up->up1->b, LN2D_EPS);
             k->gelu(u, (size_t)m * 4 * 64);
         }
