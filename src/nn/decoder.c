@@ -399,9 +399,10 @@ static int tile_rows(int left, int mr)
 /* The micro-kernel on the m x 256 block c (leading dim ldc) = a (m x kc,
  * lda) . panels w (of 256 columns) + bias + res (ld ldr; either may be
  * NULL), a register tile of columns at a time.  Where the tile width does
- * not divide 256 (NEON's 12) the last tile runs on copies padded to the
- * full width (bias, residual, output), so nothing past column 256 or past
- * the bias is read or written; its columns get the values of a full tile. */
+ * not divide 256 (NEON's 12) the last tile is handled as msnn_gemm handles
+ * an edge tile: the products into a scratch tile, its n columns copied out,
+ * then the kernel's epilogue on them (the same operations as in registers),
+ * so nothing past column 256 or past the bias is read or written. */
 static void i2t_cols(const msnn__gemm_kernel *kn, int m, int kc, const float *a, ptrdiff_t lda,
                      const float *w, const float *bias, const float *res, ptrdiff_t ldr,
                      float *c, ptrdiff_t ldc)
@@ -418,19 +419,15 @@ static void i2t_cols(const msnn__gemm_kernel *kn, int m, int kc, const float *a,
     }
     if (j == D)
         return;
-    const int n = D - j;
-    float bt[TILE_MAX_NR] = { 0 }, rt[TILE_MAX_MR * TILE_MAX_NR] = { 0 };
     float ct[TILE_MAX_MR * TILE_MAX_NR];
-    if (bias)
-        memcpy(bt, bias + j, (size_t)n * sizeof *bt);
-    for (int r = 0; res && r < m; r++)
-        memcpy(rt + r * nr, res + r * ldr + j, (size_t)n * sizeof *rt);
-    te.bias_col = bias ? bt : NULL;
-    te.res = res ? rt : NULL;
-    te.ldr = nr;
-    kn->ukr_rows_m[m](kc, a, lda, w + (size_t)j * kc, ct, nr, 0, bias || res ? &te : NULL);
+    kn->ukr_rows_m[m](kc, a, lda, w + (size_t)j * kc, ct, nr, 0, NULL);
     for (int r = 0; r < m; r++)
-        memcpy(c + r * ldc + j, ct + r * nr, (size_t)n * sizeof *c);
+        memcpy(c + r * ldc + j, ct + r * nr, (size_t)(D - j) * sizeof *c);
+    msnn_epi e = { 0 };
+    e.bias = bias;
+    e.residual = res;
+    e.ldr = ldr;
+    kn->epi(c + j, ldc, m, D - j, 0, j, &e);
 }
 
 /* P VW + bo + x, then norm4, on rows [0, rows) with the micro-kernel, a
